@@ -1,0 +1,115 @@
+/**
+ * A QPS ceiling that is also reached: requests are spaced 1/rate apart (GCRA, the "virtual scheduling" form of a
+ * token bucket), with a burst of `burst` requests allowed after idle time. With burst 1, no one-second window
+ * holds more than `qps` starts (plus one at the window's closed edge).
+ *
+ * Alipay publishes no quota; its only signal is 40005. slowDown() halves the rate at once (multiplicative
+ * decrease) and the rate climbs back by 20% per `recoverMs` without another 40005 (so it probes the quota
+ * again instead of staying slow for the rest of a long migration).
+ */
+export interface RateLimiterOptions {
+  /** ceiling in requests per second; 0 or Infinity means none */
+  qps: number;
+  burst?: number;
+  recoverMs?: number;
+  clock?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class RateLimiter {
+  readonly ceiling: number;
+  private rate: number;
+  private nextFree = 0;
+  private readonly burst: number;
+  private readonly recoverMs: number;
+  private readonly clock: () => number;
+  private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private lastSlowDown = -Infinity;
+  private lastRecover = 0;
+  /** starts in the current and previous second, to estimate the rate when there is no ceiling */
+  private recent: number[] = [];
+  slowDowns = 0;
+
+  constructor(options: RateLimiterOptions) {
+    this.ceiling = options.qps > 0 && Number.isFinite(options.qps) ? options.qps : Infinity;
+    this.rate = this.ceiling;
+    this.burst = Math.max(1, options.burst ?? 1);
+    this.recoverMs = options.recoverMs ?? 2000;
+    this.clock = options.clock ?? (() => performance.now());
+    this.sleepFn = options.sleep ?? sleep;
+  }
+
+  get currentRate(): number {
+    return this.rate;
+  }
+
+  /** Wait for the next start slot. Resolves early (without a slot) when `signal` aborts; check it after. */
+  async take(signal?: AbortSignal): Promise<void> {
+    let now = this.clock();
+    this.recover(now);
+    if (this.rate === Infinity) {
+      this.note(now);
+      return;
+    }
+    const interval = 1000 / this.rate;
+    // Idle time earns at most `burst` back-to-back starts.
+    const earliest = now - (this.burst - 1) * interval;
+    const slot = Math.max(this.nextFree, earliest);
+    this.nextFree = slot + interval;
+    const wait = slot - now;
+    if (wait > 0) {
+      await this.sleepFn(wait, signal);
+      now = this.clock();
+    }
+    this.note(now);
+  }
+
+  /** The gateway said 40005 (or HTTP 429): halve the rate now. */
+  slowDown(): void {
+    const now = this.clock();
+    // Several in-flight requests report the same overload: count it once per interval.
+    if (now - this.lastSlowDown < 500) return;
+    const base = this.rate === Infinity ? Math.max(1, this.observedRate(now)) : this.rate;
+    this.rate = Math.max(0.5, base / 2);
+    this.lastSlowDown = now;
+    this.lastRecover = now;
+    this.slowDowns++;
+  }
+
+  private recover(now: number): void {
+    if (this.rate >= this.ceiling || now - this.lastRecover < this.recoverMs) return;
+    this.lastRecover = now;
+    this.rate = this.rate * 1.2;
+    if (this.rate >= this.ceiling || (this.ceiling === Infinity && this.rate > 10_000)) this.rate = this.ceiling;
+  }
+
+  private note(now: number): void {
+    this.recent.push(now);
+    if (this.recent.length > 4096) this.recent = this.recent.slice(-2048);
+  }
+
+  private observedRate(now: number): number {
+    let n = 0;
+    for (let i = this.recent.length - 1; i >= 0 && now - this.recent[i]! <= 1000; i--) n++;
+    return n;
+  }
+}
+
+/** Exponential backoff with full jitter: a uniform delay in [0, min(cap, base·2^(attempt-1))]. */
+export function backoffDelay(attempt: number, baseMs: number, capMs = 30_000, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.floor(random() * ceiling);
+}

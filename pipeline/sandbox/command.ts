@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { loadPrivateKey, loadPublicKey } from '../alipay/keys.js';
+import { SyncError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { FAULT_KINDS, type FaultKind, type FaultOptions } from './faults.js';
+import { generateKeyPairs, writeKeyFiles } from './keys.js';
+import { DEFAULT_SANDBOX_APP_ID, SandboxGateway } from './server.js';
+
+export interface SandboxArgs {
+  port: number;
+  appId?: string;
+  appPublicKey?: string;
+  alipayPrivateKey?: string;
+  keysDir: string;
+  fault?: string[];
+  slowMs: number;
+  faultSeed: number;
+  faultMaxPerRequest?: number;
+}
+
+export function parseFaults(specs: readonly string[] | undefined): FaultOptions['rates'] {
+  const rates: Partial<Record<FaultKind, number>> = {};
+  let sum = 0;
+  for (const spec of specs ?? []) {
+    const m = /^([a-z_0-9]+)=([0-9.]+)$/.exec(spec.trim());
+    const kind = m?.[1] as FaultKind | undefined;
+    const share = Number(m?.[2]);
+    if (!kind || !FAULT_KINDS.includes(kind) || !(share >= 0 && share <= 1)) {
+      throw new SyncError('SYNC_CONFIG_INVALID', `--fault ${spec}: expected KIND=SHARE with SHARE from 0 to 1 and KIND one of ${FAULT_KINDS.join(', ')}`);
+    }
+    rates[kind] = share;
+    sum += share;
+  }
+  if (sum > 1) throw new SyncError('SYNC_CONFIG_INVALID', `--fault shares add up to ${sum}, more than 1`);
+  return rates;
+}
+
+/** `alipay-sync sandbox`: serve until Ctrl-C. */
+export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise<number> {
+  const rates = parseFaults(a.fault);
+  let appPublicKey;
+  let alipayPrivateKey;
+  let keyNote: string[];
+  if (a.appPublicKey || a.alipayPrivateKey) {
+    if (!a.appPublicKey || !a.alipayPrivateKey) {
+      throw new SyncError('SYNC_CONFIG_INVALID', 'give both --app-public-key and --alipay-private-key, or neither (fresh keys are made)');
+    }
+    appPublicKey = loadPublicKey(a.appPublicKey, '--app-public-key');
+    alipayPrivateKey = loadPrivateKey(a.alipayPrivateKey, '--alipay-private-key');
+    keyNote = ['  (using the keys you gave)'];
+  } else {
+    const pairs = generateKeyPairs();
+    const files = writeKeyFiles(resolve(a.keysDir), pairs);
+    appPublicKey = pairs.appPublicKey;
+    alipayPrivateKey = pairs.alipayPrivateKey;
+    keyNote = [
+      `  fresh throw-away keys in ${resolve(a.keysDir)}:`,
+      `    --private-key ${files.appPrivateKey}`,
+      `    --alipay-public-key ${files.alipayPublicKey}`,
+    ];
+  }
+  const gateway = new SandboxGateway({
+    port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
+    faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
+  });
+  const url = await gateway.start();
+  const appId = a.appId ?? DEFAULT_SANDBOX_APP_ID;
+  const faultList = Object.entries(rates ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  process.stdout.write(
+    [
+      `sandbox gateway listening on ${url}`,
+      `  app id: ${appId}`,
+      ...keyNote,
+      faultList ? `  faults: ${faultList}` : '  faults: none',
+      `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
+      '',
+      `try: alipay-sync upload borrow-entities examples/borrow-entities.csv --gateway ${url} --app-id ${appId} ${keyNote.length > 1 ? keyNote.slice(1).map((l) => l.trim()).join(' ') : '--private-key … --alipay-public-key …'}`,
+      'Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await gateway.stop();
+  logger.info('sandbox stopped');
+  return 0;
+}

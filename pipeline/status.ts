@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { Ledger } from '../state/ledger.js';
+import { SyncError } from './errors.js';
+import { formatCount } from './progress.js';
+
+export interface StatusOptions {
+  ledgerPath: string;
+  runs: number;
+  json: boolean;
+  out: NodeJS.WritableStream;
+}
+
+const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+/** `alipay-sync status`: recent runs and their counts, what the ledger holds, and failures by sub_code. */
+export function printStatus(o: StatusOptions): number {
+  if (!existsSync(o.ledgerPath)) {
+    throw new SyncError('SYNC_CONFIG_INVALID', `no ledger at ${o.ledgerPath} (pass --ledger, or run an upload first)`);
+  }
+  const ledger = new Ledger(o.ledgerPath, { readonly: true });
+  try {
+    const runs = ledger.recentRuns(o.runs);
+    const totals = ledger.totals();
+    const failures = ledger.failuresBySubCode();
+    if (o.json) {
+      o.out.write(JSON.stringify({ runs, totals, failures }) + '\n');
+      return 0;
+    }
+    if (runs.length === 0) {
+      o.out.write(`${o.ledgerPath}: no runs yet\n`);
+      return 0;
+    }
+    o.out.write(`Recent runs (${o.ledgerPath}):\n`);
+    const rows = [['run', 'dataset', 'started (UTC)', 'status', 'exit', ...COUNTS]];
+    for (const r of runs) {
+      const s = r.summary ?? {};
+      rows.push([
+        String(r.id), r.dataset, r.startedAt.replace('T', ' ').slice(0, 19), r.dryRun && r.status === 'dry-run' ? 'dry-run' : r.status,
+        r.exitCode === null ? '' : String(r.exitCode), ...COUNTS.map((c) => (typeof s[c] === 'number' ? formatCount(s[c] as number) : '')),
+      ]);
+    }
+    o.out.write(table(rows) + '\n');
+    for (const r of runs) if (r.message) o.out.write(`  run ${r.id}: ${r.message}\n`);
+    if (totals.length) {
+      o.out.write('\nLedger holds:\n');
+      o.out.write(table([['dataset', 'status', 'rows'], ...totals.map((t) => [t.dataset, t.status, formatCount(t.count)])]) + '\n');
+    }
+    if (failures.length) {
+      o.out.write('\nFailed rows by sub_code (rerun the same files to try them again):\n');
+      o.out.write(table([['dataset', 'sub_code', 'rows', 'example reason'], ...failures.map((f) => [f.dataset, f.subCode, formatCount(f.count), f.example ?? ''])]) + '\n');
+    }
+    return 0;
+  } finally {
+    ledger.close();
+  }
+}

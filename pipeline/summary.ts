@@ -1,0 +1,24 @@
+import { formatCount, formatDuration } from './progress.js';
+import type { UploadSummary } from './upload.js';
+
+/** The few lines a person reads after a run; the counts add up the same way as the JSON summary's. */
+export function humanSummary(s: UploadSummary, rejects?: string): string {
+  const lines = [
+    `${s.dataset}: run ${s.run_id} ${s.status}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
+    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + skipped ${formatCount(s.skipped)}` +
+      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + pending ${formatCount(s.pending)}`,
+  ];
+  if (s.dry_run && s.plan) {
+    lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.skipped)} unchanged would not; nothing was sent`);
+  }
+  const c = s.carried_over;
+  if (c.uploaded + c.failed + (s.dry_run ? 0 : c.pending) > 0) {
+    lines.push(`  from earlier runs: uploaded ${formatCount(c.uploaded)}, failed ${formatCount(c.failed)}, still pending ${formatCount(c.pending)}`);
+  } else if (s.dry_run && c.pending > 0) {
+    lines.push(`  ${formatCount(c.pending)} row(s) left pending by earlier runs would be sent too`);
+  }
+  if (s.retries) lines.push(`  retries: ${formatCount(s.retries)}`);
+  if (s.rejected && rejects) lines.push(`  rejected rows: ${rejects}`);
+  if (s.status === 'aborted' || s.status === 'interrupted' || s.pending > 0) lines.push('  run the same command again to send what is still pending');
+  return lines.join('\n');
+}

@@ -1,0 +1,337 @@
+import pLimit from 'p-limit';
+import type { Dataset } from '../sources/dataset.js';
+import { readCsv, readCsvHeader, type Encoding } from '../sources/csv.js';
+import { Ledger, type PendingRecord, type StageRow, type RejectRecord } from '../state/ledger.js';
+import type { AlipayClient } from './alipay/client.js';
+import type { Outcome } from './alipay/classify.js';
+import { policyFor } from './alipay/methods.js';
+import { SyncError } from './errors.js';
+import type { Logger } from './log.js';
+import { Progress, formatCount } from './progress.js';
+import { RateLimiter, backoffDelay, sleep } from './rate-limit.js';
+import { RejectsFile } from './rejects-file.js';
+
+export interface UploadOptions {
+  dataset: Dataset;
+  files: string[];
+  ledgerPath: string;
+  /** null only for a dry run */
+  client: AlipayClient | null;
+  encoding?: Encoding;
+  dryRun?: boolean;
+  rejectsPath?: string;
+  qps?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+  notifyUrl?: string;
+  logger: Logger;
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  progressIntervalMs?: number;
+  /** Ctrl-C: stop taking rows, settle the ones in flight, record them */
+  signal?: AbortSignal;
+  /** how the run is named in the ledger (the command line, without secrets) */
+  command?: string;
+  clock?: () => number;
+  /** how many rows in a row may give up on transient errors before the run stops as "gateway unreachable" */
+  giveUpStreak?: number;
+}
+
+export interface UploadSummary {
+  run_id: number;
+  dataset: string;
+  read: number;
+  rejected: number;
+  superseded: number;
+  skipped: number;
+  uploaded: number;
+  failed: number;
+  pending: number;
+  duration_ms: number;
+  status: 'done' | 'aborted' | 'interrupted' | 'dry-run';
+  dry_run: boolean;
+  /** dry run only: of the rows that would be sent, how many keys are new to Alipay and how many change */
+  plan?: { new: number; changed: number };
+  /** rows staged by earlier runs (left pending by a crash, abort or gateway trouble) that this run sent */
+  carried_over: { uploaded: number; failed: number; pending: number };
+  retries: number;
+  /** the run-fatal reason when status is aborted */
+  abort_reason?: string;
+}
+
+export interface UploadResult {
+  summary: UploadSummary;
+  exitCode: number;
+}
+
+const STAGE_BATCH = 5000;
+const CLAIM_BATCH = 512;
+const SHOW_FIRST = 20;
+
+/** The whole job for one dataset: check headers, stage every row into the ledger, send what is pending, report. */
+export async function runUpload(o: UploadOptions): Promise<UploadResult> {
+  const started = (o.clock ?? Date.now)();
+  const { dataset, logger } = o;
+  const encoding = o.encoding ?? 'utf8';
+
+  // 1. Every header, before the ledger is touched: a missing column stops the run with nothing sent.
+  for (const file of o.files) {
+    const columns = await readCsvHeader(file, { encoding });
+    const { missing, unknown } = dataset.checkHeader(columns);
+    if (missing.length) {
+      throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.join(', ')})`, { file, line: 1 });
+    }
+    if (unknown.length) logger.warn(`${file}: ignoring unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  }
+  if (!o.dryRun && !o.client) throw new SyncError('SYNC_CONFIG_INVALID', 'no gateway client configured');
+
+  const ledger = new Ledger(o.ledgerPath);
+  let rejectsFile: RejectsFile | null = null;
+  try {
+    const { tookOverFrom } = ledger.acquireLock();
+    if (tookOverFrom !== null) logger.info(`taking over the ledger from an earlier run (pid ${tookOverFrom}) that did not finish; its unsent rows will be sent`);
+    const runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, Boolean(o.dryRun));
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
+    if (o.dryRun) ledger.beginDryRun();
+
+    const staged = await stageAll(o, ledger, runId, rejectsFile, encoding);
+    const validRead = staged.read - staged.rejected;
+
+    if (o.dryRun) {
+      const plan = ledger.stagedPlan(runId, dataset.name);
+      ledger.rollbackDryRun();
+      const toSend = plan.new + plan.changed;
+      const summary: UploadSummary = {
+        run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
+        superseded: validRead - staged.unchanged - toSend, skipped: staged.unchanged,
+        uploaded: 0, failed: 0, pending: toSend, duration_ms: Date.now() - started, status: 'dry-run', dry_run: true, plan,
+        carried_over: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0,
+      };
+      const exitCode = staged.interrupted ? 130 : staged.rejected > 0 ? 1 : 0;
+      ledger.finishRun(runId, staged.interrupted ? 'interrupted' : 'dry-run', exitCode, { ...summary });
+      return { summary, exitCode };
+    }
+
+    let sendState: SendState = { retries: 0, stop: null };
+    if (!staged.interrupted) {
+      const revived = ledger.reviveRetryable(dataset.name);
+      if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
+      sendState = await sendPending(o, ledger, runId);
+    }
+
+    const mine = ledger.runOutcomes(runId, dataset.name);
+    const carried = ledger.carriedOver(runId, dataset.name);
+    const stagedByMe = mine.pending + mine.uploaded + mine.failed;
+    const interrupted = staged.interrupted || sendState.stop?.kind === 'interrupt';
+    const aborted = sendState.stop?.kind === 'abort';
+    const summary: UploadSummary = {
+      run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
+      superseded: validRead - staged.unchanged - stagedByMe, skipped: staged.unchanged,
+      uploaded: mine.uploaded, failed: mine.failed, pending: mine.pending, duration_ms: Date.now() - started,
+      status: interrupted ? 'interrupted' : aborted ? 'aborted' : 'done', dry_run: false,
+      carried_over: carried, retries: sendState.retries,
+    };
+    if (aborted) summary.abort_reason = sendState.stop!.reason;
+    const exitCode = interrupted ? 130 : aborted ? 3
+      : summary.rejected + summary.failed + summary.pending + carried.failed + carried.pending > 0 ? 1 : 0;
+    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
+    return { summary, exitCode };
+  } finally {
+    ledger.rollbackDryRun();
+    await rejectsFile?.close().catch((err: unknown) => logger.error(`cannot write ${o.rejectsPath}: ${(err as Error).message}`));
+    ledger.releaseLock();
+    ledger.close();
+  }
+}
+
+interface StageTotals {
+  read: number;
+  rejected: number;
+  unchanged: number;
+  interrupted: boolean;
+}
+
+async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding): Promise<StageTotals> {
+  const { dataset, logger } = o;
+  const totals: StageTotals = { read: 0, rejected: 0, unchanged: 0, interrupted: false };
+  const progress = new Progress({
+    stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
+    intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
+  });
+  let batch: StageRow[] = [];
+  let rejects: RejectRecord[] = [];
+  const flush = () => {
+    if (batch.length) totals.unchanged += ledger.stage(runId, dataset.name, batch).unchanged;
+    if (rejects.length) ledger.addRejects(runId, dataset.name, rejects);
+    batch = [];
+    rejects = [];
+  };
+  const reject = async (file: string, line: number, field: string, reason: string, cells: Record<string, string> | null) => {
+    totals.rejected++;
+    rejects.push({ file, line, field, reason });
+    if (totals.rejected <= SHOW_FIRST) logger.warn(`${file}:${line}: rejected: ${field ? field + ': ' : ''}${reason}`);
+    else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
+    if (rejectsFile) await rejectsFile.write(file, line, field, reason, cells ? dataset.safeCells(cells) : null);
+  };
+  try {
+    outer: for (const file of o.files) {
+      for await (const rec of readCsv(file, { encoding })) {
+        totals.read++;
+        if ('error' in rec) {
+          await reject(file, rec.line, '', rec.error, null);
+        } else {
+          const v = dataset.validate(rec.cells);
+          if (v.ok) {
+            batch.push({ key: v.row.key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
+          } else {
+            await reject(file, rec.line, v.errors.map((e) => e.field).join(' '), v.errors.map((e) => `${e.field}: ${e.reason}`).join('; '), rec.cells);
+          }
+        }
+        if (batch.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
+          flush();
+          progress.update(totals.read, `${formatCount(totals.rejected)} rejected`);
+          if (o.signal?.aborted) {
+            totals.interrupted = true;
+            break outer;
+          }
+        }
+      }
+    }
+    flush();
+  } finally {
+    progress.stop();
+  }
+  if (totals.interrupted) logger.warn(`interrupted while staging: ${formatCount(totals.read)} rows read so far are in the ledger; run the same command again to continue`);
+  return totals;
+}
+
+interface SendState {
+  retries: number;
+  stop: { kind: 'abort' | 'interrupt'; reason: string } | null;
+}
+
+async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Promise<SendState> {
+  const { dataset, logger } = o;
+  const client = o.client!;
+  const policy = policyFor(dataset.method);
+  const concurrency = o.concurrency ?? 8;
+  const maxAttempts = o.maxAttempts ?? 5;
+  const backoffMs = o.backoffMs ?? 500;
+  const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
+  const limiter = new RateLimiter({ qps: o.qps ?? 0 });
+  const state: SendState = { retries: 0, stop: null };
+  // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
+  const halt = new AbortController();
+  const stopWith = (kind: 'abort' | 'interrupt', reason: string) => {
+    if (state.stop) return;
+    state.stop = { kind, reason };
+    halt.abort();
+    if (kind === 'abort') logger.error(`stopping the run: ${reason}`);
+    else logger.warn('interrupted: finishing the requests in flight, then stopping (Ctrl-C again to quit at once; unsent rows stay pending)');
+  };
+  const onAbort = () => stopWith('interrupt', 'interrupted');
+  if (o.signal?.aborted) onAbort();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const total = ledger.countPending(dataset.name);
+  let done = 0;
+  let failed = 0;
+  let giveUps = 0;
+  const progress = new Progress({
+    stream: o.progressStream ?? process.stderr, label: `sending ${dataset.name}`, total,
+    intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream) && total > 0,
+  });
+  const tick = () => progress.update(done, `${formatCount(failed)} failed · ${formatCount(state.retries)} retries`);
+
+  const sendOne = async (row: PendingRecord): Promise<void> => {
+    let attempts = row.attempts;
+    let startedHere = 0;
+    for (;;) {
+      if (state.stop) return;
+      await limiter.take(halt.signal);
+      if (state.stop) return;
+      attempts++;
+      startedHere++;
+      const res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
+      const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
+      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
+      logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
+      if (res.kind === 'success') {
+        ledger.recordResult({ ...base, status: 'uploaded', result: resultOf(res) }, attempt);
+        giveUps = 0;
+        done++;
+        return tick();
+      }
+      if (res.kind === 'row-fatal') {
+        ledger.recordResult({ ...base, status: 'failed', retryable: false, result: resultOf(res) }, attempt);
+        failed++;
+        done++;
+        if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: failed: ${res.reason}`);
+        return tick();
+      }
+      if (res.kind === 'run-fatal') {
+        // Outcome unknown or credentials wrong: the row stays pending for the next run.
+        ledger.recordResult({ ...base, status: 'pending' }, attempt);
+        stopWith('abort', `${res.reason}${res.subCode ? ` [${res.subCode}]` : ''}`);
+        return;
+      }
+      // transient
+      if (res.slowDown) limiter.slowDown();
+      if (startedHere >= maxAttempts) {
+        ledger.recordResult({ ...base, status: 'failed', retryable: true, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
+        failed++;
+        done++;
+        if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: gave up after ${startedHere} attempts: ${res.reason}`);
+        if (++giveUps >= giveUpStreak) {
+          stopWith('abort', `the gateway failed ${giveUps} rows in a row after ${maxAttempts} attempts each (last: ${res.reason}); is it reachable?`);
+        }
+        return tick();
+      }
+      ledger.recordAttempt(attempt);
+      state.retries++;
+      await sleep(backoffDelay(startedHere, backoffMs), halt.signal);
+    }
+  };
+
+  const limit = pLimit(concurrency);
+  const running = new Set<Promise<void>>();
+  let cursor = 0;
+  try {
+    claim: while (!state.stop) {
+      const rows = ledger.claimPending(dataset.name, cursor, CLAIM_BATCH);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        cursor = row.rowid;
+        // Keep a bounded window of claimed rows: memory stays flat however many are pending.
+        while (running.size >= concurrency * 2 && !state.stop) await Promise.race(running);
+        if (state.stop) break claim;
+        const p: Promise<void> = limit(() => sendOne(row)).then(
+          () => void running.delete(p),
+          (err: unknown) => {
+            running.delete(p);
+            stopWith('abort', `internal error: ${(err as Error).message}`);
+          },
+        );
+        running.add(p);
+      }
+    }
+    await Promise.all(running);
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    progress.stop();
+  }
+  if (failed > SHOW_FIRST) logger.warn(`${formatCount(failed)} rows failed in all; see alipay-sync status for them grouped by sub_code`);
+  if (limiter.slowDowns) logger.info(`the gateway asked to slow down ${limiter.slowDowns} time(s); the rate ended at ${limiter.currentRate === Infinity ? 'no ceiling' : limiter.currentRate.toFixed(1) + '/s'}`);
+  return state;
+}
+
+function where(row: PendingRecord): string {
+  return row.file ? `${row.file}:${row.line}: ` : '';
+}
+
+/** Answer fields worth keeping beside the row (everything but the envelope). */
+function resultOf(res: Outcome): string | undefined {
+  if (!res.fields) return undefined;
+  const { code: _c, msg: _m, sub_code: _s, sub_msg: _sm, ...rest } = res.fields;
+  return Object.keys(rest).length ? JSON.stringify(rest) : undefined;
+}

@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The ledger's schema, as a list of migrations applied in order; `meta.schema_version` says how many ran.
+ * Never edit a migration that has shipped: add the next one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    run_id INTEGER,
+    since TEXT NOT NULL
+  );
+
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    dataset TEXT NOT NULL,
+    command TEXT NOT NULL,
+    files TEXT NOT NULL,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    pid INTEGER NOT NULL,
+    summary TEXT,
+    message TEXT
+  );
+
+  -- One row per business key: the snapshot we want Alipay to hold, and what it holds as far as we know.
+  CREATE TABLE records (
+    dataset TEXT NOT NULL,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'uploaded', 'failed')),
+    snapshot TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    payload TEXT,
+    run_id INTEGER NOT NULL,
+    file TEXT,
+    line INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    retryable INTEGER NOT NULL DEFAULT 0,
+    last_code TEXT,
+    last_sub_code TEXT,
+    last_sub_msg TEXT,
+    last_reason TEXT,
+    last_run_id INTEGER,
+    uploaded_snapshot TEXT,
+    uploaded_hash BLOB,
+    uploaded_at TEXT,
+    result TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, key)
+  );
+  -- Only pending rows are in this index, so claiming stays cheap when millions are uploaded.
+  CREATE INDEX records_pending ON records (dataset) WHERE status = 'pending';
+  CREATE INDEX records_run ON records (run_id);
+
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    dataset TEXT NOT NULL,
+    key TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    code TEXT,
+    sub_code TEXT,
+    duration_ms INTEGER
+  );
+  CREATE INDEX attempts_run ON attempts (run_id);
+
+  CREATE TABLE rejects (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    dataset TEXT NOT NULL,
+    file TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX rejects_run ON rejects (run_id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  const row = hasMeta
+    ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)
+    : undefined;
+  const current = row ? Number(row.value) : 0;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`ledger schema version ${current} is newer than this alipay-sync understands (${MIGRATIONS.length}): upgrade alipay-sync`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v + 1));
+    })();
+  }
+}
