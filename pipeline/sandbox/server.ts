@@ -20,6 +20,8 @@ export interface SandboxOptions {
   appAuthTokens?: string[];
   /** how far a request's timestamp may be from the gateway's Beijing clock */
   timestampToleranceMs?: number;
+  /** methods this app has no permission for: they get 40006 */
+  forbiddenMethods?: string[];
   /** when set, answers carry alipay_cert_sn like certificate mode */
   certSn?: string;
   faults?: FaultOptions;
@@ -179,6 +181,9 @@ export class SandboxGateway {
     const tokens = this.options.appAuthTokens;
     if (params.app_auth_token && tokens && !tokens.includes(params.app_auth_token)) {
       return reply({ code: '20001', msg: 'Insufficient Token Permissions', sub_code: 'aop.invalid-app-auth-token', sub_msg: '无效的应用授权令牌' });
+    }
+    if (this.options.forbiddenMethods?.includes(method)) {
+      return reply({ code: '40006', msg: 'Insufficient Permissions', sub_code: 'isv.insufficient-isv-permissions', sub_msg: 'ISV权限不足' });
     }
     let biz: Record<string, unknown>;
     try {

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RateLimiter, backoffDelay } from '../pipeline/rate-limit.js';
+
+/** A limiter on virtual time: sleeping advances the clock, so the test measures the schedule, not the machine. */
+function virtual(qps: number, burst = 1) {
+  let now = 0;
+  const starts: number[] = [];
+  const limiter = new RateLimiter({ qps, burst, clock: () => now, sleep: async (ms) => void (now += ms) });
+  return {
+    limiter,
+    starts,
+    advance: (ms: number) => void (now += ms),
+    async take(k: number) {
+      for (let i = 0; i < k; i++) {
+        await limiter.take();
+        starts.push(now);
+      }
+    },
+  };
+}
+
+function maxInAnyWindow(starts: number[], windowMs: number): number {
+  let best = 0;
+  let j = 0;
+  for (let i = 0; i < starts.length; i++) {
+    while (starts[i]! - starts[j]! >= windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+test('the ceiling is reached and never exceeded in any one-second window', async () => {
+  const v = virtual(25);
+  await v.take(250);
+  const span = v.starts[v.starts.length - 1]! - v.starts[0]!;
+  assert.ok(Math.abs(span - 249 * 40) < 1, `250 starts at 25/s span ${span} ms`);
+  assert.equal(maxInAnyWindow(v.starts, 1000), 25);
+});
+
+test('idle time earns at most `burst` back-to-back starts', async () => {
+  const v = virtual(10, 3);
+  await v.take(1);
+  v.advance(10_000);
+  await v.take(10);
+  const afterIdle = v.starts.slice(1);
+  assert.equal(afterIdle.filter((t) => t === afterIdle[0]).length, 3);
+  assert.ok(maxInAnyWindow(v.starts.slice(1), 1000) <= 10 + 3);
+});
+
+test('40005 halves the rate, and it climbs back to the ceiling without further 40005', async () => {
+  const v = virtual(40);
+  await v.take(5);
+  v.limiter.slowDown();
+  assert.equal(v.limiter.currentRate, 20);
+  v.limiter.slowDown(); // the same overload reported by another in-flight request: counted once
+  assert.equal(v.limiter.currentRate, 20);
+  await v.take(400); // ~20 s of virtual time
+  assert.equal(v.limiter.currentRate, 40);
+});
+
+test('with no ceiling a slow-down starts from the observed rate', async () => {
+  const v = virtual(0);
+  for (let i = 0; i < 100; i++) {
+    await v.take(1);
+    v.advance(10); // 100/s
+  }
+  v.limiter.slowDown();
+  assert.ok(v.limiter.currentRate >= 40 && v.limiter.currentRate <= 60, String(v.limiter.currentRate));
+});
+
+test('backoff: full jitter within an exponentially growing, capped ceiling', () => {
+  assert.equal(backoffDelay(1, 500, 30_000, () => 0.999999), 499);
+  assert.equal(backoffDelay(3, 500, 30_000, () => 0.999999), 1999);
+  assert.equal(backoffDelay(20, 500, 30_000, () => 0.999999), 29_999);
+  assert.equal(backoffDelay(4, 500, 30_000, () => 0), 0);
+});
