@@ -141,6 +141,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
   const parser = yargs(argv)
     .scriptName('alipay-sync')
     .usage('$0 <command> [options]\n\nKeep Alipay in step with your CSV exports: validate every row, sign and send under a rate limit, and keep a SQLite ledger so any run can be stopped and rerun to finish, without re-sending rows.')
+    // A flag given twice takes its last value, as in most tools (not an array of both).
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .env('ALIPAY_SYNC')
     .config('config')
     .command(

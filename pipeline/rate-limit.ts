@@ -12,6 +12,8 @@ export interface RateLimiterOptions {
   qps: number;
   burst?: number;
   recoverMs?: number;
+  /** after a decrease, further 40005s are ignored this long (the quota window) */
+  holdMs?: number;
   clock?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -35,6 +37,7 @@ export class RateLimiter {
   private nextFree = 0;
   private readonly burst: number;
   private readonly recoverMs: number;
+  private readonly holdMs: number;
   private readonly clock: () => number;
   private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
   private lastSlowDown = -Infinity;
@@ -48,6 +51,7 @@ export class RateLimiter {
     this.rate = this.ceiling;
     this.burst = Math.max(1, options.burst ?? 1);
     this.recoverMs = options.recoverMs ?? 2000;
+    this.holdMs = options.holdMs ?? 1000;
     this.clock = options.clock ?? (() => performance.now());
     this.sleepFn = options.sleep ?? sleep;
   }
@@ -77,11 +81,19 @@ export class RateLimiter {
     this.note(now);
   }
 
-  /** The gateway said 40005 (or HTTP 429): halve the rate now. */
-  slowDown(): void {
+  /** The limiter's clock, to stamp when a request started (pass it back to slowDown). */
+  now(): number {
+    return this.clock();
+  }
+
+  /**
+   * The gateway said 40005 (or HTTP 429) to a request that started at `sentAt`: halve the rate. Answers to
+   * requests that started before the last decrease were sent at the old rate and say nothing new: ignored.
+   * So are those within `holdMs` of it: a per-second quota stays exhausted for up to a second after a burst.
+   */
+  slowDown(sentAt: number = this.clock()): void {
     const now = this.clock();
-    // Several in-flight requests report the same overload: count it once per interval.
-    if (now - this.lastSlowDown < 500) return;
+    if (sentAt < this.lastSlowDown || now - this.lastSlowDown < this.holdMs) return;
     const base = this.rate === Infinity ? Math.max(1, this.observedRate(now)) : this.rate;
     this.rate = Math.max(0.5, base / 2);
     this.lastSlowDown = now;

@@ -184,7 +184,9 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
           if (v.ok) {
             batch.push({ key: v.row.key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
           } else {
-            await reject(file, rec.line, v.errors.map((e) => e.field).join(' '), v.errors.map((e) => `${e.field}: ${e.reason}`).join('; '), rec.cells);
+            const fields = [...new Set(v.errors.map((e) => e.field))].join(' ');
+            const reason = v.errors.length === 1 ? v.errors[0]!.reason : v.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
+            await reject(file, rec.line, fields, reason, rec.cells);
           }
         }
         if (batch.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
@@ -252,6 +254,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       if (state.stop) return;
       attempts++;
       startedHere++;
+      const sentAt = limiter.now();
       const res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
       const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
@@ -276,7 +279,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
         return;
       }
       // transient
-      if (res.slowDown) limiter.slowDown();
+      if (res.slowDown) limiter.slowDown(sentAt);
       if (startedHere >= maxAttempts) {
         ledger.recordResult({ ...base, status: 'failed', retryable: true, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
         failed++;

@@ -51,10 +51,18 @@ test('idle time earns at most `burst` back-to-back starts', async () => {
 test('40005 halves the rate, and it climbs back to the ceiling without further 40005', async () => {
   const v = virtual(40);
   await v.take(5);
-  v.limiter.slowDown();
+  const sentBefore = v.limiter.now();
+  v.advance(1);
+  v.limiter.slowDown(sentBefore);
   assert.equal(v.limiter.currentRate, 20);
-  v.limiter.slowDown(); // the same overload reported by another in-flight request: counted once
+  v.limiter.slowDown(sentBefore); // another request sent at the old rate reports the same overload: ignored
   assert.equal(v.limiter.currentRate, 20);
+  v.advance(500);
+  v.limiter.slowDown(v.limiter.now()); // within the quota window of the last decrease: ignored
+  assert.equal(v.limiter.currentRate, 20);
+  v.advance(600);
+  v.limiter.slowDown(v.limiter.now()); // a fresh 40005 at the new rate: halve again
+  assert.equal(v.limiter.currentRate, 10);
   await v.take(400); // ~20 s of virtual time
   assert.equal(v.limiter.currentRate, 40);
 });

@@ -20,6 +20,8 @@ export interface SandboxOptions {
   appAuthTokens?: string[];
   /** how far a request's timestamp may be from the gateway's Beijing clock */
   timestampToleranceMs?: number;
+  /** requests per second the app may make (sliding one-second window); beyond it: 40005 isv.app-call-limited */
+  quota?: number;
   /** methods this app has no permission for: they get 40006 */
   forbiddenMethods?: string[];
   /** when set, answers carry alipay_cert_sn like certificate mode */
@@ -56,6 +58,8 @@ export class SandboxGateway {
   private server: Server | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wrongKey: KeyObject;
+  /** arrival times of the requests admitted under the quota, oldest first */
+  private admitted: number[] = [];
   private readonly clock: () => number;
 
   constructor(private readonly options: SandboxOptions) {
@@ -196,6 +200,14 @@ export class SandboxGateway {
     const key = handler.keyOf(biz);
     if (key !== undefined) log.key = key;
 
+    if (this.options.quota) {
+      while (this.admitted.length && at - this.admitted[0]! >= 1000) this.admitted.shift();
+      if (this.admitted.length >= this.options.quota) {
+        log.fault = 'limited';
+        return reply({ code: '40005', msg: 'Call Limited', sub_code: 'isv.app-call-limited', sub_msg: '应用调用频率超限' });
+      }
+      this.admitted.push(at);
+    }
     const fault = this.faults.pick(params.biz_content ?? '');
     if (fault) log.fault = fault;
     switch (fault) {

@@ -1,0 +1,15 @@
+/**
+ * The sources layer: reading CSV files and turning rows into uploads, dataset by dataset.
+ * `datasets` is the registry the CLI resolves `upload <dataset>` against.
+ */
+import { borrowEntities } from './borrow-entities.js';
+import type { Dataset } from './dataset.js';
+
+export * from './errors.js';
+export type * from './dataset.js';
+export * from './fields.js';
+export * from './mask.js';
+export * from './csv.js';
+export { borrowEntities, BORROW_PRODUCT_CODE } from './borrow-entities.js';
+
+export const datasets: Record<string, Dataset> = { 'borrow-entities': borrowEntities };
