@@ -44,7 +44,7 @@ function bad(message: string): never {
 function number(name: string, v: unknown, min: number, max: number, integer: boolean): number {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    bad(`--${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max} (got ${String(v)})`);
+    bad(`--${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max} (got ${Number.isNaN(n) ? "something that is not a number" : String(v)})`);
   }
   return n;
 }
