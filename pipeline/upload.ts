@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { Progress, formatCount } from './progress.js';
 import { RateLimiter, backoffDelay, sleep } from './rate-limit.js';
 import { RejectsFile } from './rejects-file.js';
+import { hasPersonalData, redactorFor } from './redact.js';
 
 export interface UploadOptions {
   dataset: Dataset;
@@ -216,6 +217,9 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
   const { dataset, logger } = o;
   const client = o.client!;
   const policy = policyFor(dataset.method);
+  const redact = redactorFor(dataset);
+  // A row with personal data keeps its request body in the ledger only while it is pending.
+  const keepFailedPayload = !hasPersonalData(dataset);
   const concurrency = o.concurrency ?? 8;
   const maxAttempts = o.maxAttempts ?? 5;
   const backoffMs = o.backoffMs ?? 500;
@@ -256,6 +260,8 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       startedHere++;
       const sentAt = limiter.now();
       const res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
+      res.reason = redact(res.reason, row.payload) ?? '';
+      res.subMsg = redact(res.subMsg, row.payload);
       const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
@@ -266,7 +272,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
         return tick();
       }
       if (res.kind === 'row-fatal') {
-        ledger.recordResult({ ...base, status: 'failed', retryable: false, result: resultOf(res) }, attempt);
+        ledger.recordResult({ ...base, status: 'failed', retryable: false, keepPayload: false, result: resultOf(res) }, attempt);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: failed: ${res.reason}`);
@@ -281,7 +287,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       // transient
       if (res.slowDown) limiter.slowDown(sentAt);
       if (startedHere >= maxAttempts) {
-        ledger.recordResult({ ...base, status: 'failed', retryable: true, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
+        ledger.recordResult({ ...base, status: 'failed', retryable: true, keepPayload: keepFailedPayload, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: gave up after ${startedHere} attempts: ${res.reason}`);

@@ -3,6 +3,7 @@
  * `datasets` is the registry the CLI resolves `upload <dataset>` against.
  */
 import { borrowEntities } from './borrow-entities.js';
+import { workerContracts } from './worker-contracts.js';
 import type { Dataset } from './dataset.js';
 
 export * from './errors.js';
@@ -11,5 +12,7 @@ export * from './fields.js';
 export * from './mask.js';
 export * from './csv.js';
 export { borrowEntities, BORROW_PRODUCT_CODE } from './borrow-entities.js';
+export { workerContracts, checkMobile, checkJsonText, checkFiles } from './worker-contracts.js';
+export { checkIdCard, idCardCheckChar } from './id-card.js';
 
-export const datasets: Record<string, Dataset> = { 'borrow-entities': borrowEntities };
+export const datasets: Record<string, Dataset> = { 'borrow-entities': borrowEntities, 'worker-contracts': workerContracts };

@@ -52,6 +52,8 @@ export interface ResultRecord {
   /** uploaded: success; failed: refused (retryable when it was only the gateway's trouble); pending: unknown, send again */
   status: RecordStatus;
   retryable?: boolean;
+  /** keep the request body (default: only while pending, or failed-but-retryable); rows with personal data pass false */
+  keepPayload?: boolean;
   attempts: number;
   code?: string | undefined;
   subCode?: string | undefined;
@@ -337,10 +339,13 @@ export class Ledger {
     })();
   }
 
-  /** Rows that failed only because the gateway was in trouble get another chance in the next run. */
+  /**
+   * Rows that failed only because the gateway was in trouble get another chance in the next run, where their
+   * request body was kept (rows with personal data keep none: they come back when their file is read again).
+   */
   reviveRetryable(dataset: string): number {
     return this.db
-      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1")
+      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND payload IS NOT NULL")
       .run(this.now(), dataset).changes;
   }
 
@@ -380,7 +385,7 @@ export class Ledger {
         s.uploaded.run(r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, now, r.rowid);
       } else {
         // The payload is kept only where the row will be sent again without re-reading its file.
-        const keep = r.status === 'pending' || r.retryable ? 1 : 0;
+        const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
         s.outcome.run(
           r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
           r.reason ?? null, r.runId, r.result ?? null, now, r.rowid,

@@ -83,8 +83,10 @@ export function classifyAnswer(
       if (policy.transientSubCodes.includes(tail)) {
         return { ...base, kind: 'transient', reason: `${subCode}: business system busy, will retry` };
       }
+      // The meaning says what to do; the gateway's sub_msg says which value (the pipeline masks personal data in it).
       const meaning = policy.meanings?.[tail];
-      return { ...base, kind: 'row-fatal', reason: `${subCode ?? '40004'}: ${meaning ?? subMsg ?? msg ?? 'business failure'}` };
+      const detail = meaning && subMsg ? `${meaning} (${subMsg})` : (meaning ?? subMsg ?? msg ?? 'business failure');
+      return { ...base, kind: 'row-fatal', reason: `${subCode ?? '40004'}: ${detail}` };
     }
     default:
       // An answer we do not know how to read is not a success; fail the row, do not loop on it.

@@ -14,6 +14,15 @@ export const METHOD_POLICIES: Readonly<Record<string, MethodPolicy>> = {
       INFOSEC_VERIFY_FAILED: 'Alipay found sensitive content in the text (信息含敏感内容): edit entity_name/address_desc/rent_desc',
     },
   },
+  'alipay.ins.scene.contract.workersaas.upload': {
+    transientSubCodes: ['SYSTEM_ERROR'],
+    // 10000 only says the gateway took the call; biz_success says whether the contract was accepted.
+    rowFailure: (fields) =>
+      fields.biz_success === true || fields.biz_success === 'true' ? null : `biz_success is ${JSON.stringify(fields.biz_success ?? null)}: Alipay did not accept the contract`,
+    meanings: {
+      INVALID_PARAMETER: 'a parameter is wrong (参数有误): fix the row and upload it again',
+    },
+  },
 };
 
 export function policyFor(method: string): MethodPolicy {

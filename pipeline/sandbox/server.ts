@@ -5,6 +5,7 @@ import { parseBeijingTimestamp, signString, signText, verifyText, isSignType, ty
 import { responseKeyFor } from '../alipay/response.js';
 import { FaultPlan, type FaultKind, type FaultOptions } from './faults.js';
 import { BorrowEntityMethod } from './methods/borrow-entity.js';
+import { WorkerContractMethod } from './methods/worker-contract.js';
 import type { MethodAnswer, SandboxMethod } from './methods/types.js';
 
 export interface SandboxOptions {
@@ -55,6 +56,7 @@ export class SandboxGateway {
   readonly requests: LoggedRequest[] = [];
   readonly methods = new Map<string, SandboxMethod>();
   readonly borrowEntities: BorrowEntityMethod;
+  readonly workerContracts = new WorkerContractMethod();
   private server: Server | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wrongKey: KeyObject;
@@ -68,6 +70,7 @@ export class SandboxGateway {
     this.clock = options.clock ?? Date.now;
     this.borrowEntities = new BorrowEntityMethod(options.sensitiveWord);
     this.addMethod(this.borrowEntities);
+    this.addMethod(this.workerContracts);
     // A key that is not Alipay's, for the wrong_key fault. 1024 bits: it only has to be wrong, not strong.
     this.wrongKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
   }

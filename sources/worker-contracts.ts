@@ -1,0 +1,75 @@
+/**
+ * alipay.ins.scene.contract.workersaas.upload (宠物险-灵工协议上传): signed gig-worker agreements. These rows
+ * carry a person's real name, ID number and phone: the fields are marked personal, so every place that shows
+ * a row (rejects file, messages) masks them, and no reason here ever repeats a personal value.
+ */
+import type { Dataset, FieldSpec } from './dataset.js';
+import { buildBizContent, checkHeaderAgainst, isDateTime, safeCellsFor, validateFields } from './fields.js';
+import { checkIdCard } from './id-card.js';
+
+/** 11-digit mainland mobile numbers: 1, then 3-9 (no 10x/11x/12x ranges exist), then 9 digits. */
+export function checkMobile(value: string): string | null {
+  if (!/^\d+$/.test(value)) return 'must be digits only (an 11-digit mainland mobile number)';
+  if (value.length !== 11) return `must be 11 digits, not ${value.length}`;
+  if (!/^1[3-9]/.test(value)) return 'must start with 13-19 (a mainland mobile number)';
+  return null;
+}
+
+/** 透传参数: any JSON text, sent to Alipay as a string. */
+export function checkJsonText(value: string): string | null {
+  try {
+    JSON.parse(value);
+    return null;
+  } catch (err) {
+    return `must be valid JSON text (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '').slice(0, 80)})`;
+  }
+}
+
+/** 灵工协议文件列表: a JSON array of {fileName, fileUrl} objects with string values, sent as a string. */
+export function checkFiles(value: string): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return 'must be a JSON array of {"fileName": …, "fileUrl": …} objects';
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return 'must be a non-empty JSON array of {"fileName": …, "fileUrl": …} objects';
+  for (const [i, f] of parsed.entries()) {
+    if (f === null || typeof f !== 'object' || Array.isArray(f)) return `element ${i + 1} must be an object with fileName and fileUrl`;
+    const o = f as Record<string, unknown>;
+    if (typeof o.fileName !== 'string' || o.fileName === '') return `element ${i + 1} needs a string fileName`;
+    if (typeof o.fileUrl !== 'string' || o.fileUrl === '') return `element ${i + 1} needs a string fileUrl`;
+  }
+  return null;
+}
+
+const FIELDS: readonly FieldSpec[] = Object.freeze([
+  { name: 'sign_order_no', required: true, maxLength: 64 },
+  { name: 'sign_time', required: true, maxLength: 32, check: isDateTime },
+  { name: 'real_name', required: true, maxLength: 64, personal: true },
+  { name: 'id_card', required: true, maxLength: 32, personal: true, check: (v: string) => checkIdCard(v) },
+  { name: 'phone', required: true, maxLength: 32, personal: true, check: checkMobile },
+  { name: 'payload', required: true, maxLength: 256, check: checkJsonText },
+  { name: 'files', required: true, maxLength: 512, check: checkFiles },
+]);
+
+export const workerContracts: Dataset = {
+  name: 'worker-contracts',
+  method: 'alipay.ins.scene.contract.workersaas.upload',
+  fields: FIELDS,
+
+  checkHeader(columns) {
+    return checkHeaderAgainst(FIELDS, columns);
+  },
+
+  validate(cells) {
+    const { errors, values } = validateFields(FIELDS, cells);
+    if (errors.length > 0) return { ok: false, errors };
+    // No snapshot: a contract is re-uploaded when its content changes (the ledger compares keyed hashes).
+    return { ok: true, row: { key: values['sign_order_no'] as string, snapshot: '', bizContent: buildBizContent(FIELDS, values) } };
+  },
+
+  safeCells(cells) {
+    return safeCellsFor(FIELDS, cells);
+  },
+};
