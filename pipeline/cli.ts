@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { datasets } from '../sources/index.js';
+import { agreementDatasets, datasets } from '../sources/index.js';
+import type { Dataset } from '../sources/dataset.js';
 import { parseEncoding } from '../sources/csv.js';
 import { AlipayClient } from './alipay/client.js';
 import { resolveSendSettings, resolveTuning, GATEWAYS, type RawSettings } from './config.js';
@@ -11,6 +12,8 @@ import { runUpload, type UploadSummary } from './upload.js';
 import { printStatus } from './status.js';
 import { runSandboxCommand } from './sandbox/command.js';
 import { runDemo } from './demo.js';
+import { effectSink, querySink, type ResultSink } from './agreements.js';
+import { runNotifyCommand } from './notify/command.js';
 import { humanSummary } from './summary.js';
 
 /**
@@ -88,12 +91,17 @@ function interruptSignal(logger: Logger): AbortSignal {
   return ac.signal;
 }
 
-async function upload(a: Shared & { dataset: string; file: string[] }, argv: string[]): Promise<number> {
+interface UploadExtras {
+  notifyUrl?: string;
+  /** made only for a real run: a dry run stores and exports nothing */
+  sink?: () => ResultSink;
+}
+
+async function upload(dataset: Dataset, a: Shared & { file: string[] }, argv: string[], extras: UploadExtras = {}): Promise<number> {
   const logger = streamLogger(process.stderr, a.verbose);
-  const dataset = datasets[a.dataset];
-  if (!dataset) throw new SyncError('SYNC_CONFIG_INVALID', `unknown dataset ${a.dataset}`);
   const encoding = parseEncoding(a.encoding);
   if (!encoding) throw new SyncError('SYNC_CONFIG_INVALID', `--encoding must be utf8, gbk or gb18030 (got ${a.encoding})`);
+  if (extras.notifyUrl !== undefined) checkNotifyUrl(extras.notifyUrl);
   const raw = rawSettings(a);
   const tuning = resolveTuning(raw);
   // A dry run sends nothing and needs no keys; a real run checks every setting before it touches anything.
@@ -105,7 +113,7 @@ async function upload(a: Shared & { dataset: string; file: string[] }, argv: str
     const { summary, exitCode } = await runUpload({
       dataset, files: a.file, ledgerPath: a.ledger, client, encoding, dryRun: a.dryRun, rejectsPath: a.rejects,
       ...tuning, logger, progressStream: a.progress ? process.stderr : undefined, signal: interruptSignal(logger),
-      command: commandLine(argv),
+      command: commandLine(argv), notifyUrl: extras.notifyUrl, sink: a.dryRun ? undefined : extras.sink?.(),
     });
     const text = humanSummary(summary, a.rejects);
     if (a.json) {
@@ -117,6 +125,18 @@ async function upload(a: Shared & { dataset: string; file: string[] }, argv: str
     return exitCode;
   } finally {
     await client?.close();
+  }
+}
+
+function checkNotifyUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new SyncError('SYNC_CONFIG_INVALID', `--notify-url must be an http(s) URL (got ${url})`);
+  }
+  if (!/^https?:$/.test(u.protocol) || url.length > 256) {
+    throw new SyncError('SYNC_CONFIG_INVALID', `--notify-url must be an http(s) URL of at most 256 characters (got ${url.slice(0, 80)})`);
   }
 }
 
@@ -155,7 +175,44 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
           .example('$0 upload borrow-entities points.csv --app-id 2021… --private-key app_private_key.txt --alipay-public-key alipay_public_key.txt', 'sync borrow points to production Alipay')
           .example('$0 upload borrow-entities export-*.csv --encoding gbk --rejects rejects.csv --qps 20', 'GBK exports, bad rows to rejects.csv, at most 20 requests/s')
           .example('$0 upload borrow-entities points.csv --dry-run', 'validate and show what would be sent; send nothing'),
-      (a) => set(upload(a as unknown as Shared & { dataset: string; file: string[] }, argv)),
+      (a) => set(upload(datasets[a.dataset as string]!, a as unknown as Shared & { file: string[] }, argv)),
+    )
+    .command(
+      'agreements <action> <file..>',
+      'user agreements (代扣协议): `effect` makes TEMP agreements effective; `query` exports users\' agreements (needs --out)',
+      (y) =>
+        sharedOptions(y)
+          .positional('action', { choices: ['effect', 'query'], describe: 'effect: alipay.user.agreement.sign.effect · query: alipay.user.agreement.batch.query' })
+          .positional('file', { type: 'string', array: true, describe: 'CSV files, with a header row of the API field names' })
+          .option('notify-url', { type: 'string', describe: 'effect: where Alipay sends dut_user_sign notifications (see notify serve)' })
+          .option('out', { type: 'string', describe: 'query: write every agreement found here, CSV, or JSON Lines when the name ends in .jsonl' })
+          .example('$0 agreements effect temp-agreements.csv --rejects rejects.csv', 'make every TEMP agreement in the file effective; rows already NORMAL are skipped')
+          .example('$0 agreements query users.csv --out agreements.csv', 'export every agreement of every user in users.csv')
+          .example('$0 agreements query users.csv --out agreements.jsonl --qps 10', 'the same as JSON Lines, gently'),
+      (a) => {
+        const args = a as unknown as Shared & { action: 'effect' | 'query'; file: string[]; notifyUrl?: string; out?: string };
+        if (args.action === 'query') {
+          if (!args.out && !args.dryRun) throw new SyncError('SYNC_CONFIG_INVALID', 'agreements query needs --out <file> (.csv, or .jsonl for JSON Lines)');
+          if (args.notifyUrl) throw new SyncError('SYNC_CONFIG_INVALID', '--notify-url goes with agreements effect, not query');
+          return set(upload(agreementDatasets.query, args, argv, { sink: () => querySink(args.out!) }));
+        }
+        if (args.out) throw new SyncError('SYNC_CONFIG_INVALID', '--out goes with agreements query, not effect');
+        return set(upload(agreementDatasets.effect, args, argv, { notifyUrl: args.notifyUrl, sink: effectSink }));
+      },
+    )
+    .command(
+      'notify serve',
+      'receive Alipay\'s dut_user_sign notifications: verify each, update the agreement in the ledger, answer `success`',
+      (y) =>
+        y
+          .option('port', { type: 'number', default: 8788, describe: 'port to listen on' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (put it behind your HTTPS reverse proxy; 0.0.0.0 for all)' })
+          .option('ledger', { type: 'string', default: './alipay-sync.db', describe: 'the ledger whose agreements it updates' })
+          .option('alipay-public-key', { type: 'string', describe: 'Alipay public key (file or key) that notifications are verified with' })
+          .option('app-id', { type: 'string', describe: 'refuse notifications for any other app' })
+          .option('verbose', { type: 'boolean', default: false })
+          .example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
+      (a) => set(runNotifyCommand(a as never, streamLogger(process.stderr, Boolean(a.verbose)))),
     )
     .command(
       'status',
@@ -182,6 +239,8 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
           .option('slow-ms', { type: 'number', default: 3000, describe: 'delay of a "slow" answer' })
           .option('fault-seed', { type: 'number', default: 1, describe: 'seed of the fault dice' })
           .option('fault-max-per-request', { type: 'number', describe: 'at most this many faults for one identical request' })
+          .option('agreements', { type: 'string', describe: 'JSON file of user agreements it holds: [{"agreement_no","alipay_user_id","personal_product_code","sign_scene","status":"TEMP|NORMAL|STOP"},…]' })
+          .option('quota', { type: 'number', describe: 'requests per second it accepts before answering 40005' })
           .example('$0 sandbox --port 8787', 'fresh keys, printed with the flags to use against it')
           .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'),
       (a) => set(runSandboxCommand(a, streamLogger(process.stderr, false))),
@@ -196,7 +255,7 @@ export async function main(argv = hideBin(process.argv)): Promise<number> {
           .option('json', { type: 'boolean', default: false, describe: 'print JSON summaries' }),
       (a) => set(runDemo({ ledgerPath: a.ledger, examplesDir: a.examples, json: a.json, out: process.stdout, logger: streamLogger(process.stderr, false) })),
     )
-    .demandCommand(1, 'name a command: upload, status, sandbox or demo (see --help)')
+    .demandCommand(1, 'name a command: upload, agreements, notify, status, sandbox or demo (see --help)')
     .strict()
     .recommendCommands()
     .epilog(

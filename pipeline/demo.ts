@@ -2,7 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { datasets } from '../sources/index.js';
+import { agreementDatasets, datasets } from '../sources/index.js';
+import type { Dataset } from '../sources/dataset.js';
+import { effectSink, querySink, type ResultSink } from './agreements.js';
+import { NotifyServer } from './notify/server.js';
+import { parseAgreementSeed } from './sandbox/methods/agreements.js';
+import { readFileSync } from 'node:fs';
 import { AlipayClient } from './alipay/client.js';
 import type { Logger } from './log.js';
 import { generateKeyPairs, writeKeyFiles } from './sandbox/keys.js';
@@ -32,38 +37,57 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const files = writeKeyFiles(keysDir, generateKeyPairs());
   const privateKey = loadPrivateKey(files.appPrivateKey);
   const alipayPublicKey = loadPublicKey(files.alipayPublicKey);
-  const gateway = new SandboxGateway({ appPublicKey: loadPublicKey(files.appPublicKey), alipayPrivateKey: loadPrivateKey(files.alipayPrivateKey) });
+  const seedFile = join(examples, 'agreements.json');
+  const agreements = existsSync(seedFile) ? parseAgreementSeed(readFileSync(seedFile, 'utf8')) : [];
+  const gateway = new SandboxGateway({
+    appPublicKey: loadPublicKey(files.appPublicKey), alipayPrivateKey: loadPrivateKey(files.alipayPrivateKey), agreements,
+  });
   const url = await gateway.start();
   mkdirSync(dirname(o.ledgerPath), { recursive: true });
+  // The merchant's side of notifications, on the same ledger: the sandbox announces agreements made effective.
+  const notify = new NotifyServer({ ledgerPath: o.ledgerPath, alipayPublicKey, appId: gateway.appId, logger: o.logger });
+  const notifyUrl = await notify.start();
   const say = (s: string) => o.out.write(s + '\n');
   say(`alipay-sync demo: sandbox gateway on ${url} (fresh RSA2 keys; answers are signed and verified)`);
-  say(`ledger: ${o.ledgerPath}\n`);
+  say(`ledger: ${o.ledgerPath}; notify receiver on ${notifyUrl}\n`);
   const client = new AlipayClient({ gateway: url, appId: gateway.appId, privateKey, alipayPublicKey, connections: 8 });
+  const exportPath = join(dirname(o.ledgerPath), 'agreements.csv');
+  const jobs: { dataset: Dataset; file: string; sink?: ResultSink; notifyUrl?: string; note?: string }[] = [
+    ...Object.values(datasets).map((dataset) => ({ dataset, file: join(examples, `${dataset.name}.csv`) })),
+    { dataset: agreementDatasets.effect, file: join(examples, 'agreement-effects.csv'), notifyUrl, note: 'agreements effect' },
+    { dataset: agreementDatasets.query, file: join(examples, 'agreement-queries.csv'), note: `agreements query --out ${exportPath}` },
+  ];
   let worst = 0;
   try {
-    for (const dataset of Object.values(datasets)) {
-      const file = join(examples, `${dataset.name}.csv`);
+    for (const job of jobs) {
+      const { dataset, file } = job;
       if (!existsSync(file)) continue;
       const rejectsPath = join(dirname(o.ledgerPath), `rejects-${dataset.name}.csv`);
-      say(`uploading ${relative(process.cwd(), file) || file} (${dataset.method})`);
+      say(`${job.note ?? `upload ${dataset.name}`}: ${relative(process.cwd(), file) || file} (${dataset.method})`);
+      const sink = job.sink ?? (dataset === agreementDatasets.effect ? effectSink() : dataset === agreementDatasets.query ? querySink(exportPath) : undefined);
       const { summary, exitCode } = await runUpload({
         dataset, files: [file], ledgerPath: o.ledgerPath, client, rejectsPath, qps: 50, concurrency: 8,
-        logger: o.logger, command: `demo ${dataset.name}`,
+        logger: o.logger, command: `demo ${dataset.name}`, sink, notifyUrl: job.notifyUrl,
       });
       say(humanSummary(summary, rejectsPath));
       if (o.json) say(JSON.stringify(summary));
-      const held = gateway.methods.get(dataset.method)?.snapshot();
-      const heldCount = Array.isArray(held) ? held.length : 0;
-      say(`  the sandbox gateway received ${gateway.requestCounts(dataset.method).size} key(s) in this session and holds ${heldCount}\n`);
+      const sent = gateway.requestCounts(dataset.method).size;
+      if (dataset === agreementDatasets.query) say(`  export: ${exportPath}`);
+      else say(`  the sandbox gateway received ${sent} key(s) for it in this session`);
+      say('');
       worst = Math.max(worst, exitCode === 1 ? 0 : exitCode);
     }
+    await gateway.notificationsSettled();
+    const applied = gateway.notifications.filter((n) => n.body === 'success').length;
+    if (gateway.notifications.length) say(`notifications: the sandbox announced ${gateway.notifications.length} agreement(s) made effective; the receiver took ${applied}\n`);
   } finally {
     await client.close();
     await gateway.stop();
+    await notify.stop();
     rmSync(keysDir, { recursive: true, force: true });
   }
   say('The sample files hold a few invalid rows on purpose: they are rejected with file, line, field and reason.');
-  say('Run `npm start` again: the ledger knows what Alipay holds, so nothing is sent twice.');
+  say('Run `npm start` again: the ledger knows what Alipay holds, so no upload is sent twice (queries ask again every run).');
   say(`See the runs with: npx alipay-sync status --ledger ${o.ledgerPath}`);
   return worst;
 }

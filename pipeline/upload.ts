@@ -11,6 +11,7 @@ import { Progress, formatCount } from './progress.js';
 import { RateLimiter, backoffDelay, sleep } from './rate-limit.js';
 import { RejectsFile } from './rejects-file.js';
 import { hasPersonalData, redactorFor } from './redact.js';
+import type { ResultSink } from './agreements.js';
 
 export interface UploadOptions {
   dataset: Dataset;
@@ -34,6 +35,8 @@ export interface UploadOptions {
   /** how the run is named in the ledger (the command line, without secrets) */
   command?: string;
   clock?: () => number;
+  /** what to do with a verified success beyond recording it (agreements keep the answer) */
+  sink?: ResultSink;
   /** how many rows in a row may give up on transient errors before the run stops as "gateway unreachable" */
   giveUpStreak?: number;
 }
@@ -88,6 +91,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
 
   const ledger = new Ledger(o.ledgerPath);
   let rejectsFile: RejectsFile | null = null;
+  let sinkOpen = Boolean(o.sink);
   try {
     const { tookOverFrom } = ledger.acquireLock();
     if (tookOverFrom !== null) logger.info(`taking over the ledger from an earlier run (pid ${tookOverFrom}) that did not finish; its unsent rows will be sent`);
@@ -120,6 +124,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       sendState = await sendPending(o, ledger, runId);
     }
 
+    sinkOpen = false;
+    await o.sink?.close(!staged.interrupted && !sendState.stop);
     const mine = ledger.runOutcomes(runId, dataset.name);
     const carried = ledger.carriedOver(runId, dataset.name);
     const stagedByMe = mine.pending + mine.uploaded + mine.failed;
@@ -138,6 +144,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
     return { summary, exitCode };
   } finally {
+    if (sinkOpen) await o.sink!.close(false).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
     ledger.rollbackDryRun();
     await rejectsFile?.close().catch((err: unknown) => logger.error(`cannot write ${o.rejectsPath}: ${(err as Error).message}`));
     ledger.releaseLock();
@@ -162,7 +169,7 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
   let batch: StageRow[] = [];
   let rejects: RejectRecord[] = [];
   const flush = () => {
-    if (batch.length) totals.unchanged += ledger.stage(runId, dataset.name, batch).unchanged;
+    if (batch.length) totals.unchanged += ledger.stage(runId, dataset.name, batch, dataset.sendPolicy ?? 'snapshot').unchanged;
     if (rejects.length) ledger.addRejects(runId, dataset.name, rejects);
     batch = [];
     rejects = [];
@@ -183,7 +190,9 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
         } else {
           const v = dataset.validate(rec.cells);
           if (v.ok) {
-            batch.push({ key: v.row.key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
+            // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
+            const key = dataset.personalKey ? `h:${ledger.hash(v.row.key).toString('hex')}` : v.row.key;
+            batch.push({ key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
           } else {
             const fields = [...new Set(v.errors.map((e) => e.field))].join(' ');
             const reason = v.errors.length === 1 ? v.errors[0]!.reason : v.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
@@ -266,6 +275,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       if (res.kind === 'success') {
+        if (o.sink && res.fields) await o.sink.success({ ledger, runId, row, fields: res.fields });
         ledger.recordResult({ ...base, status: 'uploaded', result: resultOf(res) }, attempt);
         giveUps = 0;
         done++;

@@ -21,6 +21,8 @@ export type Validation = { ok: true; row: ValidRow } | { ok: false; errors: Fiel
 
 export interface HeaderCheck { missing: string[]; unknown: string[] }
 
+export type SendPolicy = 'snapshot' | 'once' | 'always';
+
 export interface Dataset {
   name: string;                 // CLI name, e.g. 'borrow-entities'
   method: string;               // gateway method, e.g. 'zhima.merchant.borrow.entity.upload'
@@ -29,6 +31,17 @@ export interface Dataset {
   checkHeader(columns: readonly string[]): HeaderCheck;
   /** validate one row's cells (keyed by header name); on success build key, snapshot and the biz_content JSON text */
   validate(cells: Readonly<Record<string, string>>): Validation;
+  /**
+   * When a row is sent again (default 'snapshot'): 'snapshot', when its snapshot is newer or its content
+   * changed since the upload; 'once', never once uploaded (an agreement made effective stays so); 'always',
+   * every run (a query asks again each time).
+   */
+  sendPolicy?: SendPolicy;
+  /**
+   * The key can hold personal data (a logon id): the ledger then stores a keyed hash of it instead, and
+   * messages name such a row by file and line.
+   */
+  personalKey?: boolean;
   /** cells made safe to show (personal fields masked); used for rejects files and messages */
   safeCells(cells: Readonly<Record<string, string>>): Record<string, string>;
 }

@@ -4,6 +4,8 @@
  */
 import { borrowEntities } from './borrow-entities.js';
 import { workerContracts } from './worker-contracts.js';
+import { agreementEffects } from './agreement-effects.js';
+import { agreementQueries } from './agreement-queries.js';
 import type { Dataset } from './dataset.js';
 
 export * from './errors.js';
@@ -14,5 +16,11 @@ export * from './csv.js';
 export { borrowEntities, BORROW_PRODUCT_CODE } from './borrow-entities.js';
 export { workerContracts, checkMobile, checkJsonText, checkFiles } from './worker-contracts.js';
 export { checkIdCard, idCardCheckChar } from './id-card.js';
+export { agreementEffects, AGREEMENT_FIELDS, maskLogonId } from './agreement-effects.js';
+export { agreementQueries } from './agreement-queries.js';
 
+/** Datasets `upload <dataset>` takes: the CSV exports that change what Alipay holds. */
 export const datasets: Record<string, Dataset> = { 'borrow-entities': borrowEntities, 'worker-contracts': workerContracts };
+
+/** Datasets of the agreements commands (`agreements effect`, `agreements query`). */
+export const agreementDatasets = { effect: agreementEffects, query: agreementQueries } as const;

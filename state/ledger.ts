@@ -25,6 +25,9 @@ export interface StageCounts {
   staged: number;
 }
 
+/** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
+export type StagePolicy = 'snapshot' | 'once' | 'always';
+
 export interface PendingRecord {
   rowid: number;
   key: string;
@@ -68,6 +71,27 @@ export interface RejectRecord {
   line: number;
   field: string;
   reason: string;
+}
+
+export interface AgreementInput {
+  agreement_no: string;
+  status: string;
+  alipay_user_id?: string | undefined;
+  personal_product_code?: string | undefined;
+  sign_scene?: string | undefined;
+  /** everything Alipay said of it (already free of personal data) */
+  fields: Record<string, unknown>;
+}
+
+export interface AgreementRow {
+  agreement_no: string;
+  status: string;
+  alipay_user_id: string | null;
+  personal_product_code: string | null;
+  sign_scene: string | null;
+  fields: Record<string, unknown>;
+  source: string;
+  history: { status: string; source: string; at: string }[];
 }
 
 export interface RunInfo {
@@ -283,7 +307,7 @@ export class Ledger {
    * - the same snapshot twice in one run: the later row wins if its content differs, else it is a duplicate;
    * - a pending or failed row from an earlier run is taken over by this run (resume, retry).
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[]): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
     const s = this.s;
     const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
     const now = this.now();
@@ -293,6 +317,15 @@ export class Ledger {
         const e = s.existing.get(dataset, r.key) as ExistingRow | undefined;
         if (!e) {
           s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
+          counts.staged++;
+          continue;
+        }
+        if (policy === 'once' && e.status === 'uploaded') {
+          counts.unchanged++; // done for good (an agreement once NORMAL): whatever the row says now
+          continue;
+        }
+        if (policy === 'always' && e.status === 'uploaded') {
+          s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, e.rowid);
           counts.staged++;
           continue;
         }
@@ -392,6 +425,64 @@ export class Ledger {
         );
       }
     })();
+  }
+
+  // ---------------------------------------------------------------- agreements
+
+  /** Record what Alipay says of an agreement; a new agreement or a new status adds a history entry. */
+  upsertAgreement(a: AgreementInput, source: 'effect' | 'query' | 'notify', runId?: number): { changed: boolean } {
+    const now = this.now();
+    return this.db.transaction(() => {
+      const held = this.db.prepare('SELECT status FROM agreements WHERE agreement_no = ?').get(a.agreement_no) as { status: string } | undefined;
+      this.db
+        .prepare(
+          `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, first_seen, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (agreement_no) DO UPDATE SET status = excluded.status,
+             alipay_user_id = COALESCE(excluded.alipay_user_id, alipay_user_id),
+             personal_product_code = COALESCE(excluded.personal_product_code, personal_product_code),
+             sign_scene = COALESCE(excluded.sign_scene, sign_scene), fields = excluded.fields, source = excluded.source,
+             updated_at = excluded.updated_at`,
+        )
+        .run(a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null, JSON.stringify(a.fields), source, now, now);
+      const changed = held?.status !== a.status;
+      if (changed) {
+        this.db
+          .prepare('INSERT INTO agreement_history (agreement_no, status, source, run_id, at) VALUES (?, ?, ?, ?, ?)')
+          .run(a.agreement_no, a.status, source, runId ?? null, now);
+      }
+      return { changed };
+    })();
+  }
+
+  /**
+   * Apply a verified notification once: true when it changed the ledger, false for a resend of one already
+   * applied (same notify_id), which must change nothing.
+   */
+  applyNotification(notifyId: string, a: AgreementInput): boolean {
+    return this.db.transaction(() => {
+      const first = this.db.prepare('INSERT OR IGNORE INTO notifications (notify_id, agreement_no, received_at) VALUES (?, ?, ?)')
+        .run(notifyId, a.agreement_no, this.now()).changes === 1;
+      if (first) this.upsertAgreement(a, 'notify');
+      return first;
+    })();
+  }
+
+  agreement(agreementNo: string): AgreementRow | undefined {
+    const r = this.db.prepare('SELECT * FROM agreements WHERE agreement_no = ?').get(agreementNo) as Record<string, unknown> | undefined;
+    if (!r) return undefined;
+    const history = this.db
+      .prepare('SELECT status, source, at FROM agreement_history WHERE agreement_no = ? ORDER BY id')
+      .all(agreementNo) as { status: string; source: string; at: string }[];
+    return {
+      agreement_no: r.agreement_no as string, status: r.status as string, alipay_user_id: (r.alipay_user_id as string | null) ?? null,
+      personal_product_code: (r.personal_product_code as string | null) ?? null, sign_scene: (r.sign_scene as string | null) ?? null,
+      fields: JSON.parse(r.fields as string) as Record<string, unknown>, source: r.source as string, history,
+    };
+  }
+
+  agreementCounts(): { status: string; count: number }[] {
+    return this.db.prepare('SELECT status, COUNT(*) AS count FROM agreements GROUP BY status ORDER BY status').all() as { status: string; count: number }[];
   }
 
   // ---------------------------------------------------------------- reports

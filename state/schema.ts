@@ -85,6 +85,36 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX rejects_run ON rejects (run_id);
   `,
+  `
+  -- User agreements (代扣协议) as Alipay last described them, from an effect answer, a query or a notification.
+  CREATE TABLE agreements (
+    agreement_no TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    alipay_user_id TEXT,
+    personal_product_code TEXT,
+    sign_scene TEXT,
+    fields TEXT NOT NULL,
+    source TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  -- Every status an agreement was seen in, in order: the history reconciliation needs.
+  CREATE TABLE agreement_history (
+    id INTEGER PRIMARY KEY,
+    agreement_no TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    run_id INTEGER,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX agreement_history_no ON agreement_history (agreement_no);
+  -- Notifications already applied, so Alipay's resends (about 8 over 25 hours) change nothing.
+  CREATE TABLE notifications (
+    notify_id TEXT PRIMARY KEY,
+    agreement_no TEXT,
+    received_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import { FAULT_KINDS, type FaultKind, type FaultOptions } from './faults.js';
 import { generateKeyPairs, writeKeyFiles } from './keys.js';
 import { DEFAULT_SANDBOX_APP_ID, SandboxGateway } from './server.js';
+import { parseAgreementSeed, type SeedAgreement } from './methods/agreements.js';
+import { readFileSync } from 'node:fs';
 
 export interface SandboxArgs {
   port: number;
@@ -16,6 +18,8 @@ export interface SandboxArgs {
   slowMs: number;
   faultSeed: number;
   faultMaxPerRequest?: number;
+  agreements?: string;
+  quota?: number;
 }
 
 export function parseFaults(specs: readonly string[] | undefined): FaultOptions['rates'] {
@@ -59,7 +63,16 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       `    --alipay-public-key ${files.alipayPublicKey}`,
     ];
   }
+  let agreements: SeedAgreement[] = [];
+  if (a.agreements) {
+    try {
+      agreements = parseAgreementSeed(readFileSync(a.agreements, 'utf8'));
+    } catch (err) {
+      throw new SyncError('SYNC_CONFIG_INVALID', `--agreements ${a.agreements}: ${(err as Error).message}`);
+    }
+  }
   const gateway = new SandboxGateway({
+    agreements, ...(a.quota ? { quota: a.quota } : {}),
     port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
     faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
   });
@@ -72,6 +85,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       `  app id: ${appId}`,
       ...keyNote,
       faultList ? `  faults: ${faultList}` : '  faults: none',
+      `  agreements: ${agreements.length}${a.quota ? `   quota: ${a.quota}/s` : ''}`,
       `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
       '',
       `try: alipay-sync upload borrow-entities examples/borrow-entities.csv --gateway ${url} --app-id ${appId} ${keyNote.length > 1 ? keyNote.slice(1).map((l) => l.trim()).join(' ') : '--private-key … --alipay-public-key …'}`,

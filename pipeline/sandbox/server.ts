@@ -6,6 +6,8 @@ import { responseKeyFor } from '../alipay/response.js';
 import { FaultPlan, type FaultKind, type FaultOptions } from './faults.js';
 import { BorrowEntityMethod } from './methods/borrow-entity.js';
 import { WorkerContractMethod } from './methods/worker-contract.js';
+import { AgreementBatchQueryMethod, AgreementEffectMethod, AgreementStore, type AgreementRecord, type SeedAgreement } from './methods/agreements.js';
+import { dutUserSignNotification, sendNotification, signNotification } from './notify-sender.js';
 import type { MethodAnswer, SandboxMethod } from './methods/types.js';
 
 export interface SandboxOptions {
@@ -21,6 +23,10 @@ export interface SandboxOptions {
   appAuthTokens?: string[];
   /** how far a request's timestamp may be from the gateway's Beijing clock */
   timestampToleranceMs?: number;
+  /** the user agreements it holds (TEMP / NORMAL / STOP), for sign.effect and batch.query */
+  agreements?: SeedAgreement[];
+  /** how many times a notification is sent until the receiver says `success` (Alipay: about 8 over 25 h) */
+  notifyAttempts?: number;
   /** requests per second the app may make (sliding one-second window); beyond it: 40005 isv.app-call-limited */
   quota?: number;
   /** methods this app has no permission for: they get 40006 */
@@ -57,6 +63,10 @@ export class SandboxGateway {
   readonly methods = new Map<string, SandboxMethod>();
   readonly borrowEntities: BorrowEntityMethod;
   readonly workerContracts = new WorkerContractMethod();
+  readonly agreements: AgreementStore;
+  /** notifications sent: where, for which agreement, what the receiver answered */
+  readonly notifications: { url: string; agreement_no: string; status: number; body: string }[] = [];
+  private readonly sending = new Set<Promise<void>>();
   private server: Server | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wrongKey: KeyObject;
@@ -71,6 +81,12 @@ export class SandboxGateway {
     this.borrowEntities = new BorrowEntityMethod(options.sensitiveWord);
     this.addMethod(this.borrowEntities);
     this.addMethod(this.workerContracts);
+    this.agreements = new AgreementStore(options.agreements ?? [], this.clock);
+    // Like Alipay: an agreement made effective by a call that carried notify_url is announced there.
+    this.addMethod(new AgreementEffectMethod(this.agreements, undefined, (a, ctx) => {
+      if (ctx.params.notify_url) this.notify(ctx.params.notify_url, a);
+    }));
+    this.addMethod(new AgreementBatchQueryMethod(this.agreements));
     // A key that is not Alipay's, for the wrong_key fault. 1024 bits: it only has to be wrong, not strong.
     this.wrongKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
   }
@@ -111,6 +127,32 @@ export class SandboxGateway {
       server.close(() => resolve());
       server.closeAllConnections();
     });
+  }
+
+  /**
+   * Send a signed dut_user_sign notification for an agreement, after the answer (never blocking it), again
+   * until the receiver answers `success` or `notifyAttempts` is spent. Resolves when it is settled.
+   */
+  notify(url: string, agreement: AgreementRecord): Promise<void> {
+    const form = signNotification(dutUserSignNotification(agreement, this.appId), this.options.alipayPrivateKey);
+    const attempts = this.options.notifyAttempts ?? 3;
+    const p = (async () => {
+      await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < attempts; i++) {
+        const res = await sendNotification(url, form).catch((err: unknown) => ({ status: 0, body: String((err as Error).message) }));
+        this.notifications.push({ url, agreement_no: agreement.agreement_no, status: res.status, body: res.body });
+        if (res.body === 'success' || !this.server) return;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** i));
+      }
+    })();
+    this.sending.add(p);
+    void p.finally(() => this.sending.delete(p));
+    return p;
+  }
+
+  /** Wait for every notification under way to settle (tests). */
+  async notificationsSettled(): Promise<void> {
+    while (this.sending.size) await Promise.all([...this.sending]);
   }
 
   reset(): void {
@@ -274,6 +316,18 @@ export class SandboxGateway {
       return json(out);
     }
     if (path === '/_sandbox/requests') return json(this.requests);
+    if (path === '/_sandbox/notify' && method === 'POST') {
+      // {"url": "...", "agreement_no": "..."}: send that agreement's dut_user_sign notification now
+      try {
+        const { url, agreement_no: no } = JSON.parse(body || '{}') as { url?: string; agreement_no?: string };
+        const a = no ? this.agreements.get(no) : undefined;
+        if (!url || !a) return json({ error: 'give url and a known agreement_no' }, 400);
+        void this.notify(url, a);
+        return json({ ok: true });
+      } catch (err) {
+        return json({ error: (err as Error).message }, 400);
+      }
+    }
     if (path === '/_sandbox/reset' && method === 'POST') {
       this.reset();
       return json({ ok: true });

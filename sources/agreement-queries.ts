@@ -1,0 +1,64 @@
+/**
+ * alipay.user.agreement.batch.query (支付宝个人代扣协议批量查询接口): ask which agreements a user holds,
+ * to export them. One CSV row is one question; the field table is the seed's 请求参数 table, in its order.
+ * The user is named by alipay_user_id or alipay_logon_id (the seed: "不可同时为空"), checked per row.
+ */
+import type { Dataset, FieldSpec } from './dataset.js';
+import { buildBizContent, validateFields } from './fields.js';
+import {
+  checkAlipayUserId,
+  checkHeaderWithAlternatives,
+  checkLogonId,
+  checkThirdPartyType,
+  safeAgreementCells,
+} from './agreement-effects.js';
+
+const FIELDS: readonly FieldSpec[] = Object.freeze([
+  { name: 'personal_product_code', required: true, maxLength: 64 },
+  { name: 'alipay_user_id', required: false, maxLength: 32, check: checkAlipayUserId },
+  { name: 'alipay_logon_id', required: false, maxLength: 100, check: checkLogonId, personal: true },
+  // Left out, Alipay answers for every scene ("不传默认查询所有场景").
+  { name: 'sign_scene', required: false, maxLength: 64 },
+  { name: 'third_party_type', required: false, maxLength: 32, check: checkThirdPartyType },
+  { name: 'product_code', required: false, maxLength: 64 },
+]);
+
+export const agreementQueries: Dataset = {
+  name: 'agreement-queries',
+  // every run asks again; the key may be built from a logon id (an email or phone number)
+  sendPolicy: 'always',
+  personalKey: true,
+  method: 'alipay.user.agreement.batch.query',
+  fields: FIELDS,
+
+  checkHeader(columns) {
+    return checkHeaderWithAlternatives(FIELDS, columns, ['alipay_user_id', 'alipay_logon_id']);
+  },
+
+  validate(cells) {
+    const { errors, values } = validateFields(FIELDS, cells);
+    const userId = values['alipay_user_id'];
+    const logonId = values['alipay_logon_id'];
+    if (userId === undefined && logonId === undefined && !errors.some((e) => e.field === 'alipay_user_id')) {
+      errors.push({ field: 'alipay_user_id', reason: 'alipay_user_id or alipay_logon_id is required' });
+    }
+    if (errors.length > 0) return { ok: false, errors };
+    // The user id wins when both are given (the seed: "若都填写,则以本参数为准"), so it alone names the user.
+    // Every part is in the key: two rows that differ in a filter are two different questions.
+    const user = userId ?? `logon:${logonId as string}`;
+    const part = (name: string) => values[name] ?? '';
+    return {
+      ok: true,
+      row: {
+        key: `${user}|${part('personal_product_code')}|${part('sign_scene')}|${part('third_party_type')}|${part('product_code')}`,
+        // Every run asks again: there is nothing to compare between runs.
+        snapshot: '',
+        bizContent: buildBizContent(FIELDS, values),
+      },
+    };
+  },
+
+  safeCells(cells) {
+    return safeAgreementCells(FIELDS, cells);
+  },
+};
