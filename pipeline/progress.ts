@@ -26,7 +26,8 @@ export function formatCount(n: number): string {
 
 export class Progress {
   private done = 0;
-  private extra = '';
+  /** built only when a line is drawn: formatting numbers for every row costs more than the row */
+  private extra: string | (() => string) = '';
   private readonly started: number;
   private lastDraw = 0;
   private readonly tty: boolean;
@@ -46,7 +47,7 @@ export class Progress {
     }
   }
 
-  update(done: number, extra = ''): void {
+  update(done: number, extra: string | (() => string) = ''): void {
     this.done = done;
     this.extra = extra;
     if (this.clock() - this.lastDraw >= this.interval) this.draw(false);
@@ -64,7 +65,8 @@ export class Progress {
     } else {
       s += ` · ${rate.toFixed(0)}/s`;
     }
-    if (this.extra) s += ` · ${this.extra}`;
+    const extra = typeof this.extra === 'function' ? this.extra() : this.extra;
+    if (extra) s += ` · ${extra}`;
     return s;
   }
 

@@ -35,6 +35,8 @@ export class RateLimiter {
   readonly ceiling: number;
   private rate: number;
   private nextFree = 0;
+  private lastStart = -Infinity;
+  private chain: Promise<void> = Promise.resolve();
   private readonly burst: number;
   private readonly recoverMs: number;
   private readonly holdMs: number;
@@ -60,8 +62,19 @@ export class RateLimiter {
     return this.rate;
   }
 
-  /** Wait for the next start slot. Resolves early (without a slot) when `signal` aborts; check it after. */
-  async take(signal?: AbortSignal): Promise<void> {
+  /**
+   * Wait for the next start slot. Resolves early (without a slot) when `signal` aborts; check it after.
+   * Waiters are served one at a time, in order: if the event loop stalls, timers that were due during the stall
+   * would otherwise fire together and release a burst; one at a time, each start is at least `1/rate` after the
+   * previous actual start (with burst 1), so the ceiling holds in every window, not just on average.
+   */
+  take(signal?: AbortSignal): Promise<void> {
+    const turn = this.chain.then(() => this.acquire(signal));
+    this.chain = turn;
+    return turn;
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<void> {
     let now = this.clock();
     this.recover(now);
     if (this.rate === Infinity) {
@@ -69,15 +82,16 @@ export class RateLimiter {
       return;
     }
     const interval = 1000 / this.rate;
-    // Idle time earns at most `burst` back-to-back starts.
+    // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` to the last.
     const earliest = now - (this.burst - 1) * interval;
-    const slot = Math.max(this.nextFree, earliest);
+    const slot = Math.max(this.nextFree, earliest, this.burst === 1 ? this.lastStart + interval : -Infinity);
     this.nextFree = slot + interval;
     const wait = slot - now;
     if (wait > 0) {
       await this.sleepFn(wait, signal);
       now = this.clock();
     }
+    this.lastStart = now;
     this.note(now);
   }
 

@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import type { Dataset } from '../sources/dataset.js';
-import { readCsv, readCsvHeader, type Encoding } from '../sources/csv.js';
-import { Ledger, type PendingRecord, type StageRow, type RejectRecord } from '../state/ledger.js';
+import { readCsvBatches, readCsvHeader, type Encoding } from '../sources/csv.js';
+import { Ledger, type PendingRecord, type RejectRecord } from '../state/ledger.js';
+import { BackgroundStager } from '../state/stage-worker.js';
 import type { AlipayClient } from './alipay/client.js';
 import type { Outcome } from './alipay/classify.js';
 import { policyFor } from './alipay/methods.js';
@@ -68,7 +69,8 @@ export interface UploadResult {
   exitCode: number;
 }
 
-const STAGE_BATCH = 5000;
+/** rows per batch handed to the staging thread: small enough that a batch dies young in the garbage collector */
+const STAGE_BATCH = 1000;
 const CLAIM_BATCH = 512;
 const SHOW_FIRST = 20;
 
@@ -97,14 +99,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (tookOverFrom !== null) logger.info(`taking over the ledger from an earlier run (pid ${tookOverFrom}) that did not finish; its unsent rows will be sent`);
     const runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, Boolean(o.dryRun));
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
-    if (o.dryRun) ledger.beginDryRun();
 
     const staged = await stageAll(o, ledger, runId, rejectsFile, encoding);
     const validRead = staged.read - staged.rejected;
 
     if (o.dryRun) {
-      const plan = ledger.stagedPlan(runId, dataset.name);
-      ledger.rollbackDryRun();
+      const plan = staged.plan ?? { new: 0, changed: 0 };
       const toSend = plan.new + plan.changed;
       const summary: UploadSummary = {
         run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
@@ -157,21 +157,32 @@ interface StageTotals {
   rejected: number;
   unchanged: number;
   interrupted: boolean;
+  /** dry run: what would be sent */
+  plan: { new: number; changed: number } | null;
 }
 
 async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const totals: StageTotals = { read: 0, rejected: 0, unchanged: 0, interrupted: false };
+  const totals: StageTotals = { read: 0, rejected: 0, unchanged: 0, interrupted: false, plan: null };
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
   });
-  let batch: StageRow[] = [];
+  // The ledger's upserts run on a worker thread (its own connection) while this thread reads and validates.
+  const stager = new BackgroundStager({
+    ledgerPath: o.ledgerPath, runId, dataset: dataset.name, policy: dataset.sendPolicy ?? 'snapshot', dryRun: Boolean(o.dryRun),
+  });
+  let keys: string[] = [];
+  let snapshots: string[] = [];
+  let payloads: string[] = [];
+  let lines: number[] = [];
   let rejects: RejectRecord[] = [];
-  const flush = () => {
-    if (batch.length) totals.unchanged += ledger.stage(runId, dataset.name, batch, dataset.sendPolicy ?? 'snapshot').unchanged;
-    if (rejects.length) ledger.addRejects(runId, dataset.name, rejects);
-    batch = [];
+  const flush = async (file: string) => {
+    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, payloads, lines, rejects });
+    keys = [];
+    snapshots = [];
+    payloads = [];
+    lines = [];
     rejects = [];
   };
   const reject = async (file: string, line: number, field: string, reason: string, cells: Record<string, string> | null) => {
@@ -181,9 +192,11 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
     else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
     if (rejectsFile) await rejectsFile.write(file, line, field, reason, cells ? dataset.safeCells(cells) : null);
   };
+  const progressText = () => `${formatCount(totals.rejected)} rejected`;
+  let finished = false;
   try {
     outer: for (const file of o.files) {
-      for await (const rec of readCsv(file, { encoding })) {
+      for await (const recs of readCsvBatches(file, { encoding })) for (const rec of recs) {
         totals.read++;
         if ('error' in rec) {
           await reject(file, rec.line, '', rec.error, null);
@@ -191,26 +204,33 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
           const v = dataset.validate(rec.cells);
           if (v.ok) {
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
-            const key = dataset.personalKey ? `h:${ledger.hash(v.row.key).toString('hex')}` : v.row.key;
-            batch.push({ key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
+            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key).toString('hex')}` : v.row.key);
+            snapshots.push(v.row.snapshot);
+            payloads.push(v.row.bizContent);
+            lines.push(rec.line);
           } else {
             const fields = [...new Set(v.errors.map((e) => e.field))].join(' ');
             const reason = v.errors.length === 1 ? v.errors[0]!.reason : v.errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
             await reject(file, rec.line, fields, reason, rec.cells);
           }
         }
-        if (batch.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
-          flush();
-          progress.update(totals.read, `${formatCount(totals.rejected)} rejected`);
+        if (keys.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
+          await flush(file);
+          progress.update(totals.read, progressText);
           if (o.signal?.aborted) {
             totals.interrupted = true;
             break outer;
           }
         }
       }
+      await flush(file);
     }
-    flush();
+    const done = await stager.finish();
+    finished = true;
+    totals.unchanged = done.unchanged;
+    totals.plan = done.plan;
   } finally {
+    if (!finished) await stager.abort();
     progress.stop();
   }
   if (totals.interrupted) logger.warn(`interrupted while staging: ${formatCount(totals.read)} rows read so far are in the ledger; run the same command again to continue`);
@@ -256,7 +276,8 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
     stream: o.progressStream ?? process.stderr, label: `sending ${dataset.name}`, total,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream) && total > 0,
   });
-  const tick = () => progress.update(done, `${formatCount(failed)} failed · ${formatCount(state.retries)} retries`);
+  const extra = () => `${formatCount(failed)} failed · ${formatCount(state.retries)} retries`;
+  const tick = () => progress.update(done, extra);
 
   const sendOne = async (row: PendingRecord): Promise<void> => {
     let attempts = row.attempts;

@@ -91,13 +91,9 @@ export class AlipayClient {
   }
 
   private async send(url: string, body: string, method: string, options: CallOptions): Promise<Outcome> {
-    const timeout = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      timeout.abort();
-    }, this.opts.requestTimeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+    // undici's own timers bound the wait for the answer's headers and for each part of its body: no
+    // AbortController and timer of our own per request (they showed in the profile of a 20k-row send).
+    const timeout = this.opts.requestTimeoutMs;
     let status: number;
     let text: string;
     try {
@@ -106,14 +102,15 @@ export class AlipayClient {
         dispatcher: this.dispatcher,
         headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
         body,
-        signal,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      return networkOutcome(err, timedOut);
-    } finally {
-      clearTimeout(timer);
+      const code = (err as { code?: string } | null)?.code;
+      return networkOutcome(err, code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT');
     }
     if (status !== 200) return classifyHttpStatus(status);
     return this.judge(text, method, options.policy ?? DEFAULT_POLICY);

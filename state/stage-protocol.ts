@@ -1,0 +1,31 @@
+/** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
+import type { RejectRecord, StagePolicy } from './ledger.js';
+
+export interface StageThreadInit {
+  ledgerPath: string;
+  runId: number;
+  dataset: string;
+  policy: StagePolicy;
+  dryRun: boolean;
+}
+
+/**
+ * One batch, columnar: arrays of strings clone between threads faster than arrays of row objects. (Joining
+ * them into one string, or encoding them into one transferred buffer, measured no cheaper: the copy moves.)
+ */
+export interface StageBatchMessage {
+  type: 'batch';
+  file: string;
+  keys: string[];
+  snapshots: string[];
+  payloads: string[];
+  lines: number[];
+  rejects: RejectRecord[];
+}
+
+export type StageThreadReply =
+  | { type: 'ready' }
+  | { type: 'staged'; unchanged: number }
+  | { type: 'done'; plan: { new: number; changed: number } | null }
+  | { type: 'error'; message: string };
+

@@ -1,0 +1,47 @@
+/**
+ * The staging worker thread: its own SQLite connection, fed batches by BackgroundStager. Reading and validating
+ * (main thread) and the ledger's upserts (here) then run on two cores instead of taking turns on one.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Ledger, type StageRow } from './ledger.js';
+import { type StageBatchMessage, type StageThreadInit, type StageThreadReply } from './stage-protocol.js';
+
+const init = workerData as StageThreadInit;
+const port = parentPort!;
+let ledger: Ledger | null = null;
+
+function fail(err: unknown) {
+  port.postMessage({ type: 'error', message: (err as Error).message } satisfies StageThreadReply);
+}
+
+try {
+  ledger = new Ledger(init.ledgerPath);
+  // A dry run's whole staging is one transaction on this connection, rolled back at the end.
+  if (init.dryRun) ledger.beginDryRun();
+  port.postMessage({ type: 'ready' } satisfies StageThreadReply);
+} catch (err) {
+  fail(err);
+}
+
+port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
+  if (!ledger) return;
+  try {
+    if (msg.type === 'batch') {
+      const n = msg.lines.length;
+      const rows: StageRow[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        rows[i] = { key: msg.keys[i]!, snapshot: msg.snapshots[i]!, payload: msg.payloads[i]!, file: msg.file, line: msg.lines[i]! };
+      }
+      const counts = ledger.stage(init.runId, init.dataset, rows, init.policy);
+      if (msg.rejects.length) ledger.addRejects(init.runId, init.dataset, msg.rejects);
+      port.postMessage({ type: 'staged', unchanged: counts.unchanged } satisfies StageThreadReply);
+    } else {
+      const plan = init.dryRun ? ledger.stagedPlan(init.runId, init.dataset) : null;
+      ledger.close(); // rolls a dry run back
+      ledger = null;
+      port.postMessage({ type: 'done', plan } satisfies StageThreadReply);
+    }
+  } catch (err) {
+    fail(err);
+  }
+});
