@@ -36,7 +36,8 @@ export class RateLimiter {
   private rate: number;
   private nextFree = 0;
   private lastStart = -Infinity;
-  private chain: Promise<void> = Promise.resolve();
+  private readonly idle: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = this.idle;
   private readonly burst: number;
   private readonly recoverMs: number;
   private readonly holdMs: number;
@@ -69,6 +70,11 @@ export class RateLimiter {
    * previous actual start (with burst 1), so the ceiling holds in every window, not just on average.
    */
   take(signal?: AbortSignal): Promise<void> {
+    // No ceiling and nobody waiting: nothing to order (the common case of a migration at full speed).
+    if (this.rate === Infinity && this.chain === this.idle && this.ceiling === Infinity) {
+      this.note(this.clock());
+      return this.idle;
+    }
     const turn = this.chain.then(() => this.acquire(signal));
     this.chain = turn;
     return turn;

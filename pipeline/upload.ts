@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Dataset } from '../sources/dataset.js';
 import { readCsvBatches, readCsvHeader, type Encoding } from '../sources/csv.js';
-import { Ledger, type PendingRecord, type RejectRecord } from '../state/ledger.js';
+import { Ledger, type AttemptRecord, type PendingRecord, type RejectRecord, type ResultRecord } from '../state/ledger.js';
 import { BackgroundStager } from '../state/stage-worker.js';
 import type { AlipayClient } from './alipay/client.js';
 import type { Outcome } from './alipay/classify.js';
@@ -268,6 +268,26 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
   if (o.signal?.aborted) onAbort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
+  // Group commit: outcomes that arrive in the same turn of the event loop are written in one transaction. A row
+  // keeps its concurrency slot until its outcome is committed, so the rows sent but not recorded never number
+  // more than --concurrency (what a kill -9 can make us send twice).
+  let queued: { result: ResultRecord; attempt?: AttemptRecord | undefined; done: () => void; fail: (e: unknown) => void }[] = [];
+  const flush = () => {
+    const batch = queued;
+    queued = [];
+    try {
+      ledger.recordResults(batch);
+      for (const b of batch) b.done();
+    } catch (err) {
+      for (const b of batch) b.fail(err);
+    }
+  };
+  const record = (result: ResultRecord, attempt?: AttemptRecord) =>
+    new Promise<void>((done, fail) => {
+      if (queued.length === 0) setImmediate(flush);
+      queued.push({ result, attempt, done, fail });
+    });
+
   const total = ledger.countPending(dataset.name);
   let done = 0;
   let failed = 0;
@@ -297,13 +317,14 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       if (res.kind === 'success') {
         if (o.sink && res.fields) await o.sink.success({ ledger, runId, row, fields: res.fields });
-        ledger.recordResult({ ...base, status: 'uploaded', result: resultOf(res) }, attempt);
+        // The attempts table is the history of trouble: a first-try success is told by the record itself.
+        await record({ ...base, status: 'uploaded', result: resultOf(res) }, attempts > 1 ? attempt : undefined);
         giveUps = 0;
         done++;
         return tick();
       }
       if (res.kind === 'row-fatal') {
-        ledger.recordResult({ ...base, status: 'failed', retryable: false, keepPayload: false, result: resultOf(res) }, attempt);
+        await record({ ...base, status: 'failed', retryable: false, keepPayload: false, result: resultOf(res) }, attempt);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: failed: ${res.reason}`);
@@ -311,14 +332,14 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       }
       if (res.kind === 'run-fatal') {
         // Outcome unknown or credentials wrong: the row stays pending for the next run.
-        ledger.recordResult({ ...base, status: 'pending' }, attempt);
+        await record({ ...base, status: 'pending' }, attempt);
         stopWith('abort', `${res.reason}${res.subCode ? ` [${res.subCode}]` : ''}`);
         return;
       }
       // transient
       if (res.slowDown) limiter.slowDown(sentAt);
       if (startedHere >= maxAttempts) {
-        ledger.recordResult({ ...base, status: 'failed', retryable: true, keepPayload: keepFailedPayload, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
+        await record({ ...base, status: 'failed', retryable: true, keepPayload: keepFailedPayload, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: gave up after ${startedHere} attempts: ${res.reason}`);

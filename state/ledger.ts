@@ -449,23 +449,32 @@ export class Ledger {
     this.s.attempt.run(a.runId, a.dataset, a.key, a.attempt, this.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null);
   }
 
+  /** Record several outcomes in one transaction (group commit: one WAL append for all of them). */
+  recordResults(items: readonly { result: ResultRecord; attempt?: AttemptRecord | undefined }[]): void {
+    this.db.transaction(() => {
+      for (const it of items) this.writeResult(it.result, it.attempt);
+    })();
+  }
+
   /** Record a row's final outcome for this run, with its last attempt, in one transaction. */
   recordResult(r: ResultRecord, attempt?: AttemptRecord): void {
+    this.db.transaction(() => this.writeResult(r, attempt))();
+  }
+
+  private writeResult(r: ResultRecord, attempt: AttemptRecord | undefined): void {
     const s = this.s;
     const now = this.now();
-    this.db.transaction(() => {
-      if (attempt) this.recordAttempt(attempt);
-      if (r.status === 'uploaded') {
-        s.uploaded.run(r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, now, r.rowid);
-      } else {
-        // The payload is kept only where the row will be sent again without re-reading its file.
-        const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
-        s.outcome.run(
-          r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
-          r.reason ?? null, r.runId, r.result ?? null, now, r.rowid,
-        );
-      }
-    })();
+    if (attempt) this.recordAttempt(attempt);
+    if (r.status === 'uploaded') {
+      s.uploaded.run(r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, now, r.rowid);
+    } else {
+      // The payload is kept only where the row will be sent again without re-reading its file.
+      const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
+      s.outcome.run(
+        r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
+        r.reason ?? null, r.runId, r.result ?? null, now, r.rowid,
+      );
+    }
   }
 
   // ---------------------------------------------------------------- agreements

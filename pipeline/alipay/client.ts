@@ -35,14 +35,17 @@ export interface CallResult extends Outcome {
  */
 export class AlipayClient {
   readonly gateway: URL;
+  private readonly base: string;
   private readonly opts: Required<Pick<ClientOptions, 'appId' | 'privateKey' | 'alipayPublicKey' | 'signType' | 'requestTimeoutMs'>> &
     Pick<ClientOptions, 'appAuthToken'>;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly clock: () => number;
+  private readonly verifiedAnswers = new Set<string>();
 
   constructor(options: ClientOptions) {
     this.gateway = new URL(options.gateway);
+    this.base = this.gateway.toString();
     this.opts = {
       appId: options.appId,
       privateKey: options.privateKey,
@@ -75,12 +78,14 @@ export class AlipayClient {
     if (bizContent) params.biz_content = bizContent;
     params.sign = signText(signString(params), this.opts.privateKey, this.opts.signType);
 
-    const url = new URL(this.gateway);
-    for (const [k, v] of Object.entries(params)) {
-      if (k !== 'biz_content') url.searchParams.set(k, v);
+    // The query is built as text: URL/URLSearchParams per request showed in the profile of a 20k-row send.
+    let query = '';
+    for (const k in params) {
+      if (k === 'biz_content') continue;
+      query += (query ? '&' : '') + k + '=' + encodeURIComponent(params[k]!);
     }
     const body = bizContent ? 'biz_content=' + encodeURIComponent(bizContent) : '';
-    return { url: url.toString(), body, params };
+    return { url: this.base + (this.base.includes('?') ? '&' : '?') + query, body, params };
   }
 
   async call(method: string, bizContent: string, options: CallOptions = {}): Promise<CallResult> {
@@ -131,7 +136,7 @@ export class AlipayClient {
       };
     }
     if (answer.sign !== undefined) {
-      if (!verifyText(answer.raw, answer.sign, this.opts.alipayPublicKey, this.opts.signType)) {
+      if (!this.verified(answer.raw, answer.sign)) {
         return {
           kind: 'run-fatal',
           code: 'UNVERIFIED',
@@ -144,6 +149,23 @@ export class AlipayClient {
     }
     // Unsigned: only a failure can be taken at its word (a success needs a signature; classifyAnswer enforces it).
     return classifyAnswer(answer.fields, false, policy);
+  }
+
+  /**
+   * Verify an answer's signature, remembering pairs that verified. Sound because verification is a pure function
+   * of (text, signature, key); worth it because most answers are the same text with the same signature
+   * (`{"code":"10000","msg":"Success"}`, signed deterministically), so a migration would otherwise spend an RSA
+   * operation per row re-proving one fact. Only successes are remembered, and only a bounded number.
+   */
+  private verified(raw: string, sign: string): boolean {
+    const id = sign + '\u0000' + raw;
+    if (this.verifiedAnswers.has(id)) return true;
+    const ok = verifyText(raw, sign, this.opts.alipayPublicKey, this.opts.signType);
+    if (ok && raw.length <= 4096) {
+      if (this.verifiedAnswers.size >= 1024) this.verifiedAnswers.clear();
+      this.verifiedAnswers.add(id);
+    }
+    return ok;
   }
 
   async close(): Promise<void> {
