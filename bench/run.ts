@@ -198,27 +198,41 @@ async function main() {
     const rerunRate = (BIG * 1000) / rerunMs;
     add(`2. rerun of the ${f(BIG)}-row file, all already uploaded, rows/s`, `${f(rerunRate)} (${sentOnRerun} requests)`, `${f(bareRate)} (bare read)`, rerunRate / bareRate, '≥ 0.5, 0 requests', rerunRate / bareRate >= 0.5 && sentOnRerun === 0, 'the reading thread; one indexed lookup per row');
 
-    // 3. sending, CPU per request vs one bare RSA2 signature
-    log(`sending ${f(SEND)} rows, no QPS ceiling, concurrency 16`);
-    await sandbox.reset();
-    rmSync(join(OUT, 'send.db'), { force: true });
-    const sent = await runNode(CLI, ['upload', 'borrow-entities', send, '--gateway', sandbox.url, '--app-id', '2021000000000001', ...cliKeys, '--ledger', join(OUT, 'send.db'), '--qps', '0', '--concurrency', '16', '--json', '--no-progress']);
-    const sentSummary = lastJson(sent.stdout);
-    const ours = (await sandbox.requests()).map((r) => r.at);
-    const oursRate = arrivalRate(ours);
-    const cpuPerRequest = sent.usage.cpuMs / SEND;
+    // 3. sending, CPU per request vs one bare RSA2 signature (best of REPS, like the rows above)
+    let sent: Ran | null = null;
+    let oursRate = 0;
+    let sentSummary: Record<string, number> = {};
+    for (let rep = 1; rep <= REPS; rep++) {
+      log(`sending ${f(SEND)} rows, no QPS ceiling, concurrency 16 (${rep}/${REPS})`);
+      await sandbox.reset();
+      for (const s of ['', '-wal', '-shm']) rmSync(join(OUT, 'send.db') + s, { force: true });
+      const r = await runNode(CLI, ['upload', 'borrow-entities', send, '--gateway', sandbox.url, '--app-id', '2021000000000001', ...cliKeys, '--ledger', join(OUT, 'send.db'), '--qps', '0', '--concurrency', '16', '--json', '--no-progress']);
+      if (r.code !== 0) throw new Error(`send failed (${r.code}): ${r.stderr.slice(-500)}`);
+      if (!sent || r.usage.cpuMs < sent.usage.cpuMs) {
+        sent = r;
+        sentSummary = lastJson(r.stdout);
+      }
+      oursRate = Math.max(oursRate, arrivalRate((await sandbox.requests()).map((q) => q.at)));
+    }
+    const cpuPerRequest = sent!.usage.cpuMs / SEND;
     const key = loadPrivateKey(keys.appPrivateKey);
     const sampleFile = join(OUT, 'sign-string.txt');
     writeFileSync(sampleFile, signString({ app_id: '2021000000000001', method: 'zhima.merchant.borrow.entity.upload', format: 'JSON', charset: 'utf-8', sign_type: 'RSA2', timestamp: beijingTimestamp(Date.now()), version: '1.0', biz_content: JSON.stringify({ product_code: 'w1010100000000002858', line: readFileSync(send, 'utf8').split('\n')[1]! }) }));
-    const floor = lastJson((await runNode(join(DIST, 'bench', 'bare-sign.js'), [keys.appPrivateKey, sampleFile, '3000'])).stdout);
+    const signScript = join(DIST, 'bench', 'bare-sign.js');
+    const floor = lastJson((await runNode(signScript, [keys.appPrivateKey, sampleFile, '3000'])).stdout);
     const bareSignMs = floor.cpuMsPerSign!;
-    add(`3. sending ${f(SEND)} rows (qps none, concurrency 16): client CPU per request, ms`, `${f(cpuPerRequest, 3)} (${f(oursRate)} req/s, uploaded ${f(sentSummary.uploaded ?? 0)})`, `${f(bareSignMs, 3)} (one bare RSA2 signature)`, cpuPerRequest / bareSignMs, '≤ 1.5', cpuPerRequest / bareSignMs <= 1.5, 'RSA2 signing: the floor itself');
+    // The same signature while the other core is busy too (as it is while the sandbox serves the client):
+    // on this machine one core's work slows the other's, which the client's figure includes and the floor does not.
+    const pair = await Promise.all([0, 1].map(() => runNode(signScript, [keys.appPrivateKey, sampleFile, '3000'])));
+    const loadedSignMs = Math.min(...pair.map((p) => lastJson(p.stdout).cpuMsPerSign!));
+    add(`3. sending ${f(SEND)} rows (qps none, concurrency 16): client CPU per request, ms`, `${f(cpuPerRequest, 3)} (${f(oursRate)} req/s, uploaded ${f(sentSummary.uploaded ?? 0)})`, `${f(bareSignMs, 3)} (one bare RSA2 signature; ${f(loadedSignMs, 3)} with the other core busy)`, cpuPerRequest / bareSignMs, '≤ 1.5', cpuPerRequest / bareSignMs <= 1.5, `RSA2 signing; ${f(cpuPerRequest / loadedSignMs, 2)}× the floor measured with both cores busy`);
 
     // 4. the official SDK, same rows, same sandbox, same concurrency
     log(`sending the same ${f(SEND)} rows with the official alipay-sdk`);
     await sandbox.reset();
+    const pemKey = key;
     const pem = join(OUT, 'keys', 'app_private_key_pkcs1.pem');
-    writeFileSync(pem, key.export({ format: 'pem', type: 'pkcs1' }) as string);
+    writeFileSync(pem, pemKey.export({ format: 'pem', type: 'pkcs1' }) as string);
     const sdk = await runNode(join(DIST, 'bench', 'sdk-client.js'), [sandbox.url, '2021000000000001', pem, keys.alipayPublicKey, send, '16'], { TZ: 'Asia/Shanghai' });
     const sdkOut = lastJson(sdk.stdout);
     const sdkRate = arrivalRate((await sandbox.requests()).map((r) => r.at));
@@ -226,7 +240,7 @@ async function main() {
 
     // 5. memory
     add(`5. peak RSS, staging ${f(BIG)} rows, MB`, f(stageMem), `${f(stageSmall.usage.maxRssMb)} (${f(SMALL)} rows)`, stageMem / stageSmall.usage.maxRssMb, '< 256 MB, flat (≈ 1)', stageMem < 256 && stageMem / stageSmall.usage.maxRssMb < 1.25, 'bounded batches; SQLite page cache');
-    add(`5. peak RSS, sending ${f(SEND)} rows, MB`, f(sent.usage.maxRssMb), '', NaN, '< 256 MB', sent.usage.maxRssMb < 256, 'a bounded window of claimed rows');
+    add(`5. peak RSS, sending ${f(SEND)} rows, MB`, f(sent!.usage.maxRssMb), '', NaN, '< 256 MB', sent!.usage.maxRssMb < 256, 'a bounded window of claimed rows');
 
     // 6. rate accuracy
     log(`--qps ${QPS} for ${QPS_SECONDS} s`);

@@ -327,3 +327,34 @@ test('--help teaches: every command has an example; config file and env are read
   assert.equal(r2.code, 3);
   assert.match(r2.stderr, /invalid-app-id/);
 });
+
+test('Ctrl-C while staging a large file: exit 130, nothing sent, and the next run continues from the ledger', async () => {
+  const sb = await startSandbox();
+  const dir = tempDir();
+  const { writeEntities } = await import('../bench/data.js');
+  const big = join(dir, 'big.csv');
+  await writeEntities(big, 40_000, { seed: 9, repeatShare: 0 });
+  const args = ['upload', 'borrow-entities', big, ...sb.flags, '--ledger', join(dir, 'ledger.db'), '--json', '--qps', '0', '--concurrency', '16'];
+  const { child, done } = spawnCli(args, { timeoutMs: 120_000 });
+  // wait until staging has visibly started (a progress line), then interrupt
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      if (/staging borrow-entities: [1-9]/.test(String(d))) resolve();
+    });
+  });
+  child.kill('SIGINT');
+  const r = await done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted while staging/);
+  const s = lastJson(r.stdout);
+  assert.equal(s.status, 'interrupted');
+  assert.ok((s.read as number) > 0 && (s.read as number) < 40_000, `read ${String(s.read)} before the interrupt`);
+  assert.equal(sb.gateway.requests.length, 0, 'nothing sent');
+  assert.equal(s.pending, s.read, 'what was read is staged and pending');
+
+  // the next run: reads the file again and sends everything once
+  const again = await runCli(args, { timeoutMs: 240_000 });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(lastJson(again.stdout).uploaded, 40_000);
+  assert.equal(sb.gateway.requests.length, 40_000);
+});
