@@ -76,7 +76,8 @@ const SHOW_FIRST = 20;
 
 /** The whole job for one dataset: check headers, stage every row into the ledger, send what is pending, report. */
 export async function runUpload(o: UploadOptions): Promise<UploadResult> {
-  const started = (o.clock ?? Date.now)();
+  const clock = o.clock ?? Date.now;
+  const started = clock();
   const { dataset, logger } = o;
   const encoding = o.encoding ?? 'utf8';
 
@@ -109,7 +110,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const summary: UploadSummary = {
         run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
         superseded: validRead - staged.unchanged - toSend, skipped: staged.unchanged,
-        uploaded: 0, failed: 0, pending: toSend, duration_ms: Date.now() - started, status: 'dry-run', dry_run: true, plan,
+        uploaded: 0, failed: 0, pending: toSend, duration_ms: clock() - started, status: 'dry-run', dry_run: true, plan,
         carried_over: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0,
       };
       const exitCode = staged.interrupted ? 130 : staged.rejected > 0 ? 1 : 0;
@@ -134,7 +135,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const summary: UploadSummary = {
       run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
       superseded: validRead - staged.unchanged - stagedByMe, skipped: staged.unchanged,
-      uploaded: mine.uploaded, failed: mine.failed, pending: mine.pending, duration_ms: Date.now() - started,
+      uploaded: mine.uploaded, failed: mine.failed, pending: mine.pending, duration_ms: clock() - started,
       status: interrupted ? 'interrupted' : aborted ? 'aborted' : 'done', dry_run: false,
       carried_over: carried, retries: sendState.retries,
     };
@@ -204,7 +205,7 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
           const v = dataset.validate(rec.cells);
           if (v.ok) {
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
-            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key).toString('hex')}` : v.row.key);
+            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
             snapshots.push(v.row.snapshot);
             payloads.push(v.row.bizContent);
             lines.push(rec.line);

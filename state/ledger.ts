@@ -128,10 +128,10 @@ interface ExistingRow {
   rowid: number;
   status: RecordStatus;
   snapshot: string;
-  hash: Buffer;
+  hash: string;
   run_id: number;
   uploaded_snapshot: string | null;
-  uploaded_hash: Buffer | null;
+  uploaded_hash: string | null;
 }
 
 /**
@@ -249,12 +249,12 @@ export class Ledger {
   }
 
   /**
-   * A keyed content hash: SHA-256 over the ledger's secret and the text, first 16 bytes. Without the secret
-   * (never printed) nobody can test a guessed ID number or phone against it. One-shot hashing: a new Hmac
-   * object per row cost more than the rest of staging put together.
+   * A keyed content hash: SHA-256 over the ledger's secret and the text, first 128 bits as base64url text.
+   * Without the secret (never printed) nobody can test a guessed ID number or phone against it. One-shot hashing
+   * to text: a new Hmac object per row, or a Buffer digest, cost more than the rest of the row's staging.
    */
-  hash(payload: string): Buffer {
-    return oneShotHash('sha256', this.secretText + payload, 'buffer').subarray(0, 16);
+  hash(payload: string): string {
+    return oneShotHash('sha256', this.secretText + payload, 'base64url').slice(0, 22);
   }
 
   // ---------------------------------------------------------------- lock
@@ -375,7 +375,7 @@ export class Ledger {
             counts.superseded++;
             continue;
           }
-          if (r.snapshot === e.uploaded_snapshot && e.uploaded_hash && hash.equals(e.uploaded_hash)) {
+          if (r.snapshot === e.uploaded_snapshot && hash === e.uploaded_hash) {
             // Alipay holds exactly this. If a newer row is staged meanwhile it wins anyway.
             counts.unchanged++;
             continue;
@@ -392,7 +392,7 @@ export class Ledger {
             counts.superseded++;
             continue;
           }
-          if (r.snapshot === e.snapshot && hash.equals(e.hash) && mine) {
+          if (r.snapshot === e.snapshot && hash === e.hash && mine) {
             counts.superseded++; // an exact duplicate line within this run
             continue;
           }
