@@ -118,7 +118,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       return { summary, exitCode };
     }
 
-    let sendState: SendState = { retries: 0, stop: null };
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
@@ -128,7 +128,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     sinkOpen = false;
     await o.sink?.close(!staged.interrupted && !sendState.stop);
     const mine = ledger.runOutcomes(runId, dataset.name);
-    const carried = ledger.carriedOver(runId, dataset.name);
+    const carried = sendState.carried;
     const stagedByMe = mine.pending + mine.uploaded + mine.failed;
     const interrupted = staged.interrupted || sendState.stop?.kind === 'interrupt';
     const aborted = sendState.stop?.kind === 'abort';
@@ -240,6 +240,8 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
 
 interface SendState {
   retries: number;
+  /** outcomes of rows staged by earlier runs that this run sent (counted as they happen: a query would scan the table) */
+  carried: { uploaded: number; failed: number; pending: number };
   stop: { kind: 'abort' | 'interrupt'; reason: string } | null;
 }
 
@@ -255,7 +257,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
   const backoffMs = o.backoffMs ?? 500;
   const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
   const limiter = new RateLimiter({ qps: o.qps ?? 0 });
-  const state: SendState = { retries: 0, stop: null };
+  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
   // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
   const stopWith = (kind: 'abort' | 'interrupt', reason: string) => {
@@ -283,8 +285,9 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       for (const b of batch) b.fail(err);
     }
   };
-  const record = (result: ResultRecord, attempt?: AttemptRecord) =>
+  const record = (result: ResultRecord, attempt: AttemptRecord | undefined, stagedBy: number) =>
     new Promise<void>((done, fail) => {
+      if (stagedBy !== runId) state.carried[result.status]++;
       if (queued.length === 0) setImmediate(flush);
       queued.push({ result, attempt, done, fail });
     });
@@ -319,13 +322,13 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       if (res.kind === 'success') {
         if (o.sink && res.fields) await o.sink.success({ ledger, runId, row, fields: res.fields });
         // The attempts table is the history of trouble: a first-try success is told by the record itself.
-        await record({ ...base, status: 'uploaded', result: resultOf(res) }, attempts > 1 ? attempt : undefined);
+        await record({ ...base, status: 'uploaded', result: resultOf(res) }, attempts > 1 ? attempt : undefined, row.run_id);
         giveUps = 0;
         done++;
         return tick();
       }
       if (res.kind === 'row-fatal') {
-        await record({ ...base, status: 'failed', retryable: false, keepPayload: false, result: resultOf(res) }, attempt);
+        await record({ ...base, status: 'failed', retryable: false, keepPayload: false, result: resultOf(res) }, attempt, row.run_id);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: failed: ${res.reason}`);
@@ -333,14 +336,14 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       }
       if (res.kind === 'run-fatal') {
         // Outcome unknown or credentials wrong: the row stays pending for the next run.
-        await record({ ...base, status: 'pending' }, attempt);
+        await record({ ...base, status: 'pending' }, attempt, row.run_id);
         stopWith('abort', `${res.reason}${res.subCode ? ` [${res.subCode}]` : ''}`);
         return;
       }
       // transient
       if (res.slowDown) limiter.slowDown(sentAt);
       if (startedHere >= maxAttempts) {
-        await record({ ...base, status: 'failed', retryable: true, keepPayload: keepFailedPayload, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt);
+        await record({ ...base, status: 'failed', retryable: true, keepPayload: keepFailedPayload, reason: `gave up after ${startedHere} attempts: ${res.reason}` }, attempt, row.run_id);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: gave up after ${startedHere} attempts: ${res.reason}`);

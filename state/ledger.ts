@@ -30,6 +30,8 @@ export type StagePolicy = 'snapshot' | 'once' | 'always';
 
 export interface PendingRecord {
   rowid: number;
+  /** the run that staged it: another run's row is carried over */
+  run_id: number;
   key: string;
   snapshot: string;
   payload: string;
@@ -210,7 +212,7 @@ export class Ledger {
            attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
       ),
       claim: db.prepare(
-        `SELECT rowid, key, snapshot, payload, attempts, file, line FROM records
+        `SELECT rowid, run_id, key, snapshot, payload, attempts, file, line FROM records
          WHERE dataset = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
       ),
       uploaded: db.prepare(
@@ -543,16 +545,6 @@ export class Ledger {
     const rows = this.db
       .prepare('SELECT status, COUNT(*) AS n FROM records WHERE run_id = ? AND dataset = ? GROUP BY status')
       .all(runId, dataset) as { status: RecordStatus; n: number }[];
-    for (const r of rows) out[r.status] = r.n;
-    return out;
-  }
-
-  /** Rows staged by earlier runs that this run sent (resumed leftovers), by status. */
-  carriedOver(runId: number, dataset: string): Record<RecordStatus, number> {
-    const out: Record<RecordStatus, number> = { pending: 0, uploaded: 0, failed: 0 };
-    const rows = this.db
-      .prepare('SELECT status, COUNT(*) AS n FROM records WHERE last_run_id = ? AND run_id <> ? AND dataset = ? GROUP BY status')
-      .all(runId, runId, dataset) as { status: RecordStatus; n: number }[];
     for (const r of rows) out[r.status] = r.n;
     return out;
   }

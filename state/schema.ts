@@ -115,6 +115,10 @@ const MIGRATIONS: readonly string[] = [
     received_at TEXT NOT NULL
   );
   `,
+  `
+  -- Finding the rows to retry scanned the whole table: a run on a ledger of a million rows paid a second for it.
+  CREATE INDEX records_retry ON records (dataset) WHERE status = 'failed' AND retryable = 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

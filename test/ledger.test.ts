@@ -68,9 +68,12 @@ test('a leftover pending row from an earlier run is taken over when its row come
   l.stage(r1, D, [row('a', '1'), row('b', '1')]);
   const r2 = l.startRun(D, 't', [], false);
   assert.deepEqual(l.stage(r2, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1 });
-  for (const p of l.claimPending(D, 0, 10)) l.recordResult({ rowid: p.rowid, runId: r2, status: 'uploaded', attempts: 1 });
+  const pending = l.claimPending(D, 0, 10);
+  // a was taken over by r2; b is still r1's: r2 sends it as carried over
+  assert.deepEqual(pending.map((p) => [p.key, p.run_id]), [['a', r2], ['b', r1]]);
+  for (const p of pending) l.recordResult({ rowid: p.rowid, runId: r2, status: 'uploaded', attempts: 1 });
   assert.deepEqual(l.runOutcomes(r2, D), { pending: 0, uploaded: 1, failed: 0 });
-  assert.deepEqual(l.carriedOver(r2, D), { pending: 0, uploaded: 1, failed: 0 });
+  assert.deepEqual(l.runOutcomes(r1, D), { pending: 0, uploaded: 1, failed: 0 });
   l.close();
 });
 

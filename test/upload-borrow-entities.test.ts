@@ -205,6 +205,16 @@ test('a refused credential (invalid app id) aborts with exit 3 and names the sub
   assert.equal(r.code, 3);
   assert.match(r.stderr, /isv\.invalid-app-id/);
   assert.equal(lastJson(r.stdout).pending, 5);
+
+  // the next run, with the right app id and another file, also sends what the aborted run left pending
+  const other = writeFile(dir, 'other.csv', toCsv(entities(2, 100)));
+  const next = await runCli(['upload', 'borrow-entities', other, ...sb.flags, '--ledger', join(dir, 'l.db'), '--json']);
+  assert.equal(next.code, 0, next.stderr);
+  const s = lastJson(next.stdout);
+  assert.deepEqual([s.read, s.uploaded], [2, 2]);
+  assert.deepEqual(s.carried_over, { uploaded: 5, failed: 0, pending: 0 });
+  assert.match(next.stderr, /from earlier runs: uploaded 5/);
+  assert.equal(sb.gateway.borrowEntities.entities().length, 7);
 });
 
 test('the QPS ceiling holds at the gateway (measured from arrival times)', async () => {
