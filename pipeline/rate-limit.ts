@@ -18,6 +18,9 @@ export interface RateLimiterOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** the share of the ceiling actually used, so that arrival jitter cannot push a second over it */
+export const SPACING = 0.98;
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0 || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
@@ -87,7 +90,10 @@ export class RateLimiter {
       this.note(now);
       return;
     }
-    const interval = 1000 / this.rate;
+    // 2% wider than 1/rate: the ceiling that counts is the one the gateway sees, and arrivals jitter by a few ms.
+    // Over a second, 2% is 20 ms of jitter absorbed, so no one-second window at the gateway holds more than the
+    // ceiling (+1 at its edge) while the rate reached is still 98% of it.
+    const interval = 1000 / (this.rate * SPACING);
     // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` to the last.
     const earliest = now - (this.burst - 1) * interval;
     const slot = Math.max(this.nextFree, earliest, this.burst === 1 ? this.lastStart + interval : -Infinity);

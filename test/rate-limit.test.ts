@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RateLimiter, backoffDelay } from '../pipeline/rate-limit.js';
+import { RateLimiter, SPACING, backoffDelay } from '../pipeline/rate-limit.js';
 
 /** A limiter on virtual time: sleeping advances the clock, so the test measures the schedule, not the machine. */
 function virtual(qps: number, burst = 1) {
@@ -34,8 +34,14 @@ test('the ceiling is reached and never exceeded in any one-second window', async
   const v = virtual(25);
   await v.take(250);
   const span = v.starts[v.starts.length - 1]! - v.starts[0]!;
-  assert.ok(Math.abs(span - 249 * 40) < 1, `250 starts at 25/s span ${span} ms`);
+  const interval = 1000 / (25 * SPACING); // 2% wider than 1/rate, for the gateway's arrival jitter
+  assert.ok(Math.abs(span - 249 * interval) < 1, `250 starts at 25/s span ${span} ms`);
+  assert.ok(249 / (span / 1000) >= 25 * 0.97, 'the ceiling is reached');
   assert.equal(maxInAnyWindow(v.starts, 1000), 25);
+  // the same starts shifted by up to 20 ms of jitter (as at the gateway) still never exceed 25 + 1 in a second
+  let seed = 7;
+  const jittered = v.starts.map((t) => t + ((seed = (seed * 48271) % 2147483647) % 20)).sort((a, b) => a - b);
+  assert.ok(maxInAnyWindow(jittered, 1000) <= 26);
 });
 
 test('idle time earns at most `burst` back-to-back starts', async () => {
