@@ -86,7 +86,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await notify.stop();
     rmSync(keysDir, { recursive: true, force: true });
   }
-  say('The sample files hold a few invalid rows on purpose: they are rejected with file, line, field and reason.');
+  say('The sample files hold a few invalid rows on purpose (rejected with file, line, field and reason), and a few agreements that cannot be made effective (stopped, unknown).');
   say('Run `npm start` again: the ledger knows what Alipay holds, so no upload is sent twice (queries ask again every run).');
   say(`See the runs with: npx alipay-sync status --ledger ${o.ledgerPath}`);
   return worst;

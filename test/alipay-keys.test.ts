@@ -86,3 +86,11 @@ test('CLI: a garbage key file or env key stops with exit 2 before anything is se
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(sb.gateway.requests.length, 1);
 });
+
+test('the bin is executable, so `npx alipay-sync` works in a checkout', async () => {
+  const { statSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { CLI } = await import('./helpers/cli.js');
+  assert.ok((statSync(CLI).mode & 0o111) !== 0, `${CLI} must be executable`);
+  assert.match(execFileSync(CLI, ['--version']).toString(), /^\d+\.\d+\.\d+/);
+});
