@@ -1,17 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-
-/** mulberry32: seeded, so every run measures the same data */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../pipeline/sandbox/faults.js';
 
 const CITIES = ['杭州市西湖区文三路', '上海市浦东新区世纪大道', '北京市朝阳区建国路', '深圳市南山区科技园', '成都市锦江区春熙路', '广州市天河区天河路'];
 const NAMES = ['爱心雨伞', '共享充电宝', '街电', '便民雨伞', '移动电源站'];
@@ -27,7 +16,7 @@ function pad(n: number): string {
  * Returns the number of distinct keys.
  */
 export async function writeEntities(path: string, rows: number, o: { seed?: number; repeatShare?: number; keyOffset?: number } = {}): Promise<number> {
-  const random = rng(o.seed ?? 42);
+  const random = prng(o.seed ?? 42); // seeded: every run measures the same data
   const out = createWriteStream(path);
   out.write(HEADER + '\n');
   let keys = 0;
