@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AGREEMENT_FIELDS, agreementEffects, maskLogonId } from '../sources/agreement-effects.js';
 import { agreementQueries } from '../sources/agreement-queries.js';
 import type { Dataset, Validation } from '../sources/dataset.js';
+import { errorsOf, rowOf } from './helpers/validation.js';
 
 const EMAIL = 'zhangsan.wei@example.com';
 const MOBILE = '13812345678';
@@ -37,17 +38,6 @@ function queryRow(): Record<string, string> {
   };
 }
 
-function errorsOf(v: Validation): Record<string, string> {
-  assert.equal(v.ok, false, 'expected the row to be rejected');
-  const out: Record<string, string> = {};
-  if (!v.ok) for (const e of v.errors) out[e.field] = e.reason;
-  return out;
-}
-
-function rowOf(v: Validation) {
-  if (!v.ok) assert.fail(`expected a valid row, got ${JSON.stringify(v.errors)}`);
-  return v.row;
-}
 
 function body(v: Validation): Record<string, string> {
   return JSON.parse(rowOf(v).bizContent) as Record<string, string>;

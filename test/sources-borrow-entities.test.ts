@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { borrowEntities, datasets, readCsv, type Validation } from '../sources/index.js';
+import { borrowEntities, datasets, readCsv } from '../sources/index.js';
+import { errorsOf, rowOf } from './helpers/validation.js';
 
 const PRODUCT = 'w1010100000000002858';
 
@@ -28,17 +29,6 @@ function seedRow(): Record<string, string> {
   };
 }
 
-function errorsOf(v: Validation): Record<string, string> {
-  assert.equal(v.ok, false, 'expected the row to be rejected');
-  const out: Record<string, string> = {};
-  if (!v.ok) for (const e of v.errors) out[e.field] = e.reason;
-  return out;
-}
-
-function rowOf(v: Validation) {
-  if (!v.ok) assert.fail(`expected a valid row, got ${JSON.stringify(v.errors)}`);
-  return v.row;
-}
 
 function reject(field: string, value: string): string | undefined {
   const cells = { ...seedRow(), [field]: value };
