@@ -17,13 +17,8 @@ import { humanSummary } from './summary.js';
  * variables, then a --config JSON file; this is the only module that reads process.env or calls process.exit.
  */
 
-interface Shared {
-  gateway?: string;
-  appId?: string;
-  privateKey?: string;
-  alipayPublicKey?: string;
-  signType?: string;
-  appAuthToken?: string;
+/** The shared flags: the settings of a run (RawSettings, checked by config.ts) and how it reads and reports. */
+interface Shared extends RawSettings {
   ledger: string;
   qps?: number;
   concurrency?: number;
@@ -64,14 +59,6 @@ function sharedOptions(y: Argv): Argv<Shared> {
     .option('config', { type: 'string', group: RUN, describe: 'JSON file of settings (same names as the flags); flags and env win over it' }) as unknown as Argv<Shared>;
 }
 
-function rawSettings(a: Shared): RawSettings {
-  return {
-    gateway: a.gateway, appId: a.appId, privateKey: a.privateKey, alipayPublicKey: a.alipayPublicKey, signType: a.signType,
-    appAuthToken: a.appAuthToken, qps: a.qps, concurrency: a.concurrency, maxAttempts: a.maxAttempts,
-    requestTimeout: a.requestTimeout, backoffMs: a.backoffMs,
-  };
-}
-
 /** Ctrl-C / SIGTERM: the first asks the run to settle and stop; the second quits at once (unsent rows stay pending). */
 function interruptSignal(logger: Logger): AbortSignal {
   const ac = new AbortController();
@@ -98,10 +85,9 @@ async function upload(dataset: Dataset, a: Shared & { file: string[] }, argv: st
   const encoding = parseEncoding(a.encoding);
   if (!encoding) throw new SyncError('SYNC_CONFIG_INVALID', `--encoding must be utf8, gbk or gb18030 (got ${a.encoding})`);
   if (extras.notifyUrl !== undefined) checkNotifyUrl(extras.notifyUrl);
-  const raw = rawSettings(a);
-  const tuning = resolveTuning(raw);
+  const tuning = resolveTuning(a);
   // A dry run sends nothing and needs no keys; a real run checks every setting before it touches anything.
-  const settings = a.dryRun ? null : resolveSendSettings(raw);
+  const settings = a.dryRun ? null : resolveSendSettings(a);
   const { AlipayClient } = await import('./alipay/client.js');
   const { runUpload } = await import('./upload.js');
   const client = settings

@@ -146,7 +146,6 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     return { summary, exitCode };
   } finally {
     if (sinkOpen) await o.sink!.close(false).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
-    ledger.rollbackDryRun();
     await rejectsFile?.close().catch((err: unknown) => logger.error(`cannot write ${o.rejectsPath}: ${(err as Error).message}`));
     ledger.releaseLock();
     ledger.close();

@@ -395,25 +395,7 @@ export async function* readCsvBatches(file: string, opts: { encoding?: Encoding 
   }
 }
 
-/** Every record of the file in order; the header row is checked, not yielded. */
+/** Every record of the file in order, one at a time; the header row is checked, not yielded. */
 export async function* readCsv(file: string, opts: { encoding?: Encoding } = {}): AsyncGenerator<CsvRecord> {
-  const src = await openCsv(file, opts.encoding ?? 'utf8');
-  const it = src.parser[Symbol.asyncIterator]() as AsyncIterator<CsvRecord>;
-  try {
-    for (;;) {
-      let next: IteratorResult<CsvRecord>;
-      try {
-        next = await it.next();
-      } catch (err) {
-        yield failure(src, file, err);
-        return;
-      }
-      if (next.done === true) break;
-      yield next.value;
-    }
-    if (src.maker.header === undefined) throw emptyFile(file);
-  } finally {
-    // Stopping early (break in the caller) must still close the file.
-    src.parser.destroy();
-  }
+  for await (const batch of readCsvBatches(file, opts)) yield* batch;
 }

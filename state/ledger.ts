@@ -533,10 +533,6 @@ export class Ledger {
     };
   }
 
-  agreementCounts(): { status: string; count: number }[] {
-    return this.db.prepare('SELECT status, COUNT(*) AS count FROM agreements GROUP BY status ORDER BY status').all() as { status: string; count: number }[];
-  }
-
   // ---------------------------------------------------------------- reports
 
   /** Final state of the rows this run staged, by status. */
@@ -584,10 +580,6 @@ export class Ledger {
     return (this.db.prepare('SELECT dataset, status, COUNT(*) AS count FROM records GROUP BY dataset, status ORDER BY dataset, status').all() as {
       dataset: string; status: RecordStatus; count: number;
     }[]);
-  }
-
-  rejectsOf(runId: number): RejectRecord[] {
-    return this.db.prepare('SELECT file, line, field, reason FROM rejects WHERE run_id = ? ORDER BY id').all(runId) as RejectRecord[];
   }
 
   /** Look up one record (tests, status of a key). */

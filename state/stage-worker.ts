@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import type { RejectRecord } from './ledger.js';
 import { type StageBatchMessage, type StageThreadInit, type StageThreadReply } from './stage-protocol.js';
 import { LedgerError } from './errors.js';
 
@@ -105,4 +104,3 @@ export class BackgroundStager {
   }
 }
 
-export type { RejectRecord };

@@ -31,14 +31,7 @@ export interface SeedAgreement {
 }
 
 /** An agreement as the store holds it: the seed with Alipay's defaults filled in. */
-export interface AgreementRecord {
-  agreement_no: string;
-  alipay_user_id: string;
-  alipay_logon_id?: string;
-  personal_product_code: string;
-  sign_scene: string;
-  status: AgreementStatus;
-  external_agreement_no?: string;
+export interface AgreementRecord extends SeedAgreement {
   /** "默认为PARTNER" */
   third_party_type: string;
   sign_time: string;
