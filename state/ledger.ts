@@ -1,8 +1,14 @@
 import Database from 'better-sqlite3';
-import { hash as oneShotHash, randomBytes } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { LedgerError } from './errors.js';
+import { MIN_HASH_KEY_BYTES, SECRET_BYTES, newSecret, unwrapSecret, wrapSecret } from './hash-secret.js';
+import { inspectLedgerFile, type LedgerFileKind } from './inspect.js';
+import { isPidAlive, procStartOf } from './process-identity.js';
 import { migrate } from './schema.js';
+
+export type { LedgerFileKind } from './inspect.js';
 
 export type RecordStatus = 'pending' | 'uploaded' | 'failed';
 
@@ -112,18 +118,122 @@ export interface RunInfo {
 
 export interface LedgerOptions {
   clock?: () => number;
+  readonly?: boolean;
+  /**
+   * Key material the user keeps apart from the ledger (the CLI passes the DER bytes of the app private key):
+   * the ledger's hash secret is stored only wrapped under a key derived from it. Without it (or hashSecret)
+   * the ledger opens, but hash() throws: status and the notify receiver never hash.
+   */
+  hashKey?: Buffer;
+  /** The already unwrapped secret (Ledger.hashSecret of another connection): for the staging thread. */
+  hashSecret?: Buffer;
+  /**
+   * When hashKey cannot unwrap the stored secret (another app private key wrote the ledger): start afresh with a
+   * new secret instead of refusing. Every row then counts as changed and is sent once more.
+   */
+  rebind?: boolean;
+  /** A dry run changes nothing it decides: a secret made afresh by `rebind` stays in memory (the plan is right). */
+  dryRun?: boolean;
+  /** How long a lock held from another host stays valid unless renewed, in ms (default 120000). */
+  leaseMs?: number;
   /** for tests of the lock: how to tell whether a pid is alive */
   isAlive?: (pid: number) => boolean;
-  readonly?: boolean;
+  /** for tests of the lock: the start time of a pid on this host, null when unknown (see process-identity.ts) */
+  procStart?: (pid: number) => string | null;
+  /** for tests of the lock: this host's name */
+  host?: string;
 }
 
-function defaultIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+/** Where the gateway sends a ledger's rows: a ledger's "uploaded" means uploaded there and nowhere else. */
+export interface LedgerTarget {
+  gateway: string;
+  appId: string;
+  /** the merchant an ISV acts for; stored only as a keyed hash */
+  appAuthToken?: string | undefined;
+}
+
+export interface BindResult {
+  /** new: nothing was bound; adopted: nothing was bound but the ledger has runs (an older version wrote it) */
+  state: 'new' | 'same' | 'adopted' | 'rebound';
+  /** the target the ledger was bound to before, as text (rebound) */
+  previous?: string;
+  /** rows marked as not sent to the new target (rebound) */
+  rebound?: number;
+}
+
+export interface TookOver {
+  pid: number;
+  host: string;
+  since: string;
+  /** dead: its pid is gone; pid-reused: its pid now runs another process; lease-expired: another host stopped renewing */
+  reason: 'dead' | 'pid-reused' | 'lease-expired';
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  runId: number | null;
+  since: string;
+  procStart: string | null;
+  renewedAt: string | null;
+}
+
+/** How the hash secret was found when the ledger was opened. */
+export type SecretSource = 'created' | 'unwrapped' | 'wrapped-legacy' | 'rebound' | 'rebound-in-memory' | 'passed' | null;
+
+const DEFAULT_LEASE_MS = 120_000;
+/** Two processes creating one ledger: the loser of `journal_mode = WAL` is told SQLITE_BUSY at once, not after busy_timeout. */
+const OPEN_RETRY_MS = 10_000;
+/** A merchant hash made with a secret that has since been replaced: it can no longer be compared. */
+const MERCHANT_UNKNOWN = '*';
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Run a setup step again while another connection holds the lock it needs, for a bounded time. */
+function retryBusy<T>(step: () => T): T {
+  const deadline = performance.now() + OPEN_RETRY_MS;
+  for (;;) {
+    try {
+      return step();
+    } catch (err) {
+      if (!isBusy(err) || performance.now() > deadline) throw err;
+      sleepSync(5 + Math.random() * 20);
+    }
   }
+}
+
+/**
+ * Create a new ledger file readable by its owner only, before SQLite opens it: SQLite gives the -wal and -shm
+ * files it creates the mode of the database file, so they are private too (they hold request bodies). An
+ * existing file is left as it is.
+ */
+function createPrivate(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new LedgerError('SYNC_LEDGER', `cannot create ledger ${path}: ${(err as Error).message}`);
+    }
+  }
+}
+
+function formatMs(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function describeTarget(gateway: string, appId: string, merchant: string): string {
+  const who = merchant === '' ? 'no app_auth_token'
+    : merchant === MERCHANT_UNKNOWN ? 'a merchant hashed under a replaced key'
+    : `merchant #${merchant.slice(0, 8)}`;
+  return `${gateway} (app ${appId}, ${who})`;
 }
 
 interface ExistingRow {
@@ -146,10 +256,17 @@ export class Ledger {
   private readonly db: Database.Database;
   private readonly clock: () => number;
   private readonly isAlive: (pid: number) => boolean;
-  private readonly secret: Buffer;
-  private readonly secretText: string;
+  private readonly procStart: (pid: number) => string | null;
+  private readonly host: string;
+  private readonly leaseMs: number;
+  private readonly secret: Buffer | null;
+  /** the secret as the prefix of every hashed text (null: opened without the key, hash() refuses) */
+  private readonly secretText: string | null;
+  /** how the hash secret was found: lets the CLI say that a rebind made every row count as changed */
+  readonly secretSource: SecretSource;
   private readonly stmts;
   private dryRunOpen = false;
+  private renewTimer: NodeJS.Timeout | null = null;
   /** a moving estimate of the share of new keys among the rows staged lately */
   private newShare = 0.5;
   private get mostlyNew(): boolean {
@@ -162,39 +279,104 @@ export class Ledger {
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
     this.clock = options.clock ?? Date.now;
-    this.isAlive = options.isAlive ?? defaultIsAlive;
+    this.isAlive = options.isAlive ?? isPidAlive;
+    this.procStart = options.procStart ?? procStartOf;
+    this.host = options.host ?? hostname();
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    const readonly = options.readonly ?? false;
+    if (!readonly) createPrivate(path);
     try {
-      this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      this.db = new Database(path, { readonly, fileMustExist: readonly });
     } catch (err) {
       throw new LedgerError('SYNC_LEDGER', `cannot open ledger ${path}: ${(err as Error).message}`);
     }
     const db = this.db;
-    db.pragma('busy_timeout = 5000');
-    if (!options.readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('secure_delete = ON');
-      // Checkpoint every ~40 MB of WAL rather than every 4 MB: each checkpoint ends in an fsync, and staging a
-      // migration writes hundreds of MB. The WAL is folded and truncated when the ledger is closed anyway.
-      db.pragma('wal_autocheckpoint = 10000');
-      try {
-        migrate(db);
-      } catch (err) {
-        throw new LedgerError('SYNC_LEDGER', `ledger ${path}: ${(err as Error).message}`);
+    try {
+      db.pragma('busy_timeout = 5000');
+      if (!readonly) {
+        // Only the first connection to a new file really switches it; a concurrent creator may be told BUSY.
+        retryBusy(() => db.pragma('journal_mode = WAL'));
+        db.pragma('synchronous = NORMAL');
+        db.pragma('secure_delete = ON');
+        // Checkpoint every ~40 MB of WAL rather than every 4 MB: each checkpoint ends in an fsync, and staging a
+        // migration writes hundreds of MB. The WAL is folded and truncated when the ledger is closed anyway.
+        db.pragma('wal_autocheckpoint = 10000');
+        retryBusy(() => migrate(db));
       }
+      const found = retryBusy(() => this.resolveSecret(options, readonly));
+      this.secret = found.secret;
+      this.secretSource = found.source;
+    } catch (err) {
+      db.close();
+      if (err instanceof LedgerError) throw err;
+      throw new LedgerError('SYNC_LEDGER', `ledger ${path}: ${(err as Error).message}`);
     }
-    const secretRow = db.prepare("SELECT value FROM meta WHERE key = 'hash_secret'").get() as { value: string } | undefined;
-    if (secretRow) {
-      this.secret = Buffer.from(secretRow.value, 'base64');
-    } else if (options.readonly) {
-      this.secret = Buffer.alloc(32);
-    } else {
-      // Content hashes are keyed: a hash of personal data must not be reversible by guessing inputs.
-      this.secret = randomBytes(32);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('hash_secret', ?)").run(this.secret.toString('base64'));
+    this.secretText = this.secret ? this.secret.toString('base64') + '\u0000' : null;
+    this.stmts = readonly ? null : this.prepare();
+  }
+
+  /**
+   * Find (or make) the hash secret. Content hashes are keyed so that a hash of personal data cannot be reversed
+   * by guessing inputs; the secret is stored only wrapped (hash-secret.ts). Reading and writing it happen in one
+   * BEGIN IMMEDIATE transaction, so two processes creating the same ledger end up with the same secret.
+   */
+  private resolveSecret(options: LedgerOptions, readonly: boolean): { secret: Buffer | null; source: SecretSource } {
+    if (options.hashSecret) {
+      if (options.hashSecret.length !== SECRET_BYTES) throw new LedgerError('SYNC_LEDGER', `ledger ${this.path}: the hash secret passed in is not ${SECRET_BYTES} bytes`);
+      return { secret: Buffer.from(options.hashSecret), source: 'passed' };
     }
-    this.secretText = this.secret.toString('base64') + '\u0000';
-    this.stmts = options.readonly ? null : this.prepare();
+    const key = options.hashKey;
+    if (!key) return { secret: null, source: null };
+    if (key.length < MIN_HASH_KEY_BYTES) throw new LedgerError('SYNC_LEDGER', `ledger ${this.path}: the key material for its hashes is shorter than ${MIN_HASH_KEY_BYTES} bytes`);
+    const db = this.db;
+    const meta = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;
+    const setMeta = (k: string, v: string) => db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(k, v);
+    const dropClear = () => db.prepare("DELETE FROM meta WHERE key = 'hash_secret'").run();
+    const find = (): { secret: Buffer | null; source: SecretSource } => {
+      const wrapped = meta('hash_secret_wrapped');
+      const clear = meta('hash_secret');
+      if (wrapped !== undefined) {
+        const got = unwrapSecret(wrapped, key);
+        if (Buffer.isBuffer(got)) {
+          if (clear !== undefined && !readonly) dropClear(); // never both: the wrapped one is the truth
+          return { secret: got, source: 'unwrapped' };
+        }
+        if (!options.rebind || readonly) {
+          throw got === 'wrong-key'
+            ? new LedgerError(
+              'SYNC_LEDGER_KEY',
+              `ledger ${this.path} was written with another app private key: its content hashes cannot be checked with this one. ` +
+                'Use the key it was written with, or pass --rebind-ledger to start comparing afresh (every row then counts as changed and is sent once more)',
+            )
+            : new LedgerError('SYNC_LEDGER', `ledger ${this.path}: its stored hash secret is damaged; pass --rebind-ledger to start comparing afresh (every row then counts as changed and is sent once more)`);
+        }
+        const fresh = newSecret();
+        if (options.dryRun) return { secret: fresh, source: 'rebound-in-memory' };
+        setMeta('hash_secret_wrapped', wrapSecret(fresh, key));
+        if (clear !== undefined) dropClear();
+        // The bound merchant was hashed with the old secret: it cannot be compared any more (see bindTarget).
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'target_merchant' AND value <> ''").run(MERCHANT_UNKNOWN);
+        return { secret: fresh, source: 'rebound' };
+      }
+      if (clear !== undefined) {
+        // Written by an older version: keep the same secret, so the hashes already stored stay comparable.
+        const secret = Buffer.from(clear, 'base64');
+        if (readonly) return { secret, source: 'unwrapped' };
+        setMeta('hash_secret_wrapped', wrapSecret(secret, key));
+        dropClear(); // secure_delete is on, and close() truncates the WAL: the clear copy leaves no trace
+        return { secret, source: 'wrapped-legacy' };
+      }
+      if (readonly) return { secret: null, source: null };
+      const fresh = newSecret();
+      setMeta('hash_secret_wrapped', wrapSecret(fresh, key));
+      return { secret: fresh, source: 'created' };
+    };
+    return readonly ? find() : db.transaction(find).immediate();
+  }
+
+  /** The unwrapped hash secret, to pass to the staging thread's connection (StageThreadInit.hashSecret); never print it. */
+  get hashSecret(): Buffer | null {
+    return this.secret ? Buffer.from(this.secret) : null;
   }
 
   private prepare() {
@@ -256,45 +438,192 @@ export class Ledger {
    * to text: a new Hmac object per row, or a Buffer digest, cost more than the rest of the row's staging.
    */
   hash(payload: string): string {
+    if (this.secretText === null) {
+      throw new LedgerError(
+        'SYNC_LEDGER',
+        `this ledger needs the app private key to compare content: ledger ${this.path} keeps the secret of its hashes wrapped under that key`,
+      );
+    }
     return oneShotHash('sha256', this.secretText + payload, 'base64url').slice(0, 22);
+  }
+
+  // ---------------------------------------------------------------- target
+
+  /**
+   * Bind the ledger to where its rows are sent. "Uploaded" in a ledger means "Alipay holds it" for one gateway,
+   * app and merchant only: the same ledger pointed at another app would skip every row as already there.
+   * So a different target is refused unless `rebind`, which marks every row held as uploaded as not sent to the
+   * new target. Call it before startRun (a ledger with runs but no target was written by an older version).
+   */
+  bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): BindResult {
+    const merchant = t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '';
+    const next = describeTarget(t.gateway, t.appId, merchant);
+    return this.db.transaction((): BindResult => {
+      const meta = (k: string) => (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;
+      const store = () => {
+        const set = this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+        set.run('target_gateway', t.gateway);
+        set.run('target_app_id', t.appId);
+        set.run('target_merchant', merchant);
+      };
+      const gateway = meta('target_gateway');
+      const appId = meta('target_app_id');
+      const held = meta('target_merchant') ?? '';
+      if (gateway === undefined || appId === undefined) {
+        const hasRuns = this.db.prepare('SELECT 1 FROM runs LIMIT 1').get() !== undefined;
+        if (!o.dryRun) store();
+        return { state: hasRuns ? 'adopted' : 'new' };
+      }
+      const sameApp = gateway === t.gateway && appId === t.appId;
+      if (sameApp && held === merchant) return { state: 'same' };
+      if (sameApp && held === MERCHANT_UNKNOWN) {
+        // The secret was replaced (a rebound key): every row counts as changed anyway, nothing to mark.
+        if (!o.dryRun) store();
+        return { state: 'adopted' };
+      }
+      const previous = describeTarget(gateway, appId, held);
+      if (!o.rebind || o.dryRun) {
+        throw new LedgerError(
+          'SYNC_LEDGER_TARGET',
+          `ledger ${this.path} records what was sent to ${previous}, not to ${next}: ` +
+            `use another --ledger for this target, or pass --rebind-ledger to bind this ledger to ${next} ` +
+            `(rows it holds as uploaded to ${previous} are then marked as not sent to the new target, and are sent when their files are read again)` +
+            (o.rebind ? '. A dry run cannot show the plan of a rebind: run without --dry-run to rebind' : ''),
+        );
+      }
+      store();
+      const now = this.now();
+      const rebound = this.db
+        .prepare(
+          `UPDATE records SET status = 'failed', retryable = 0, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
+             last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
+        )
+        .run(`not sent to ${next} yet (ledger rebound from ${previous}): read its file again to send it`, now).changes;
+      // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
+      this.db
+        .prepare('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL')
+        .run();
+      return { state: 'rebound', previous, rebound };
+    }).immediate();
   }
 
   // ---------------------------------------------------------------- lock
 
   /**
-   * One run at a time per ledger. The lock names its holder's pid; a holder that died (kill -9) leaves a
-   * lock that the next run takes over, so a crash never needs a manual unlock.
+   * One run at a time per ledger. The lock names its holder (host, pid, the pid's start time) and is renewed
+   * while held, so a lock whose holder is gone is taken over by the next run, and a crash never needs a manual
+   * unlock: on this host when the pid is dead or now runs another process (pid reuse); from another host,
+   * where pids cannot be checked, when the lease was not renewed for leaseMs. The lease compares this host's
+   * clock with the time the other host wrote: hosts sharing a ledger need clocks closer than the lease.
    */
-  acquireLock(): { tookOverFrom: number | null } {
-    const host = hostname();
-    return this.db.transaction(() => {
-      const held = this.db.prepare('SELECT pid, host, run_id, since FROM lock WHERE id = 1').get() as
-        | { pid: number; host: string; run_id: number | null; since: string }
-        | undefined;
-      let tookOverFrom: number | null = null;
-      if (held) {
-        const alive = held.host !== host || this.isAlive(held.pid);
-        if (alive && held.pid !== process.pid) {
-          throw new LedgerError(
-            'SYNC_LEDGER_BUSY',
-            `ledger ${this.path} is in use by another alipay-sync run (pid ${held.pid} on ${held.host}, since ${held.since}` +
-              `${held.run_id ? `, run ${held.run_id}` : ''}). Wait for it to finish, or use another --ledger.`,
-          );
+  acquireLock(): { tookOver: TookOver | null } {
+    const myStart = this.procStart(process.pid);
+    let result: { tookOver: TookOver | null };
+    try {
+      result = this.db.transaction(() => {
+        const held = this.db.prepare('SELECT pid, host, run_id, since, proc_start, renewed_at FROM lock WHERE id = 1').get() as
+          | { pid: number; host: string; run_id: number | null; since: string; proc_start: string | null; renewed_at: string | null }
+          | undefined;
+        let tookOver: TookOver | null = null;
+        if (held) {
+          let reason: TookOver['reason'] | null = null;
+          if (held.host === this.host) {
+            if (!this.isAlive(held.pid)) reason = 'dead';
+            else {
+              const start = held.proc_start === null ? null : this.procStart(held.pid);
+              if (held.proc_start !== null && start !== null && start !== held.proc_start) reason = 'pid-reused';
+              else if (held.pid !== process.pid) {
+                throw new LedgerError(
+                  'SYNC_LEDGER_BUSY',
+                  `ledger ${this.path} is in use by another alipay-sync run (pid ${held.pid} on ${held.host}, since ${held.since}` +
+                    `${held.run_id ? `, run ${held.run_id}` : ''}). Wait for it to finish, or use another --ledger.`,
+                );
+              }
+              // else: this very process holds it (another Ledger on the same file): nothing to take over
+            }
+          } else {
+            const renewed = held.renewed_at ?? held.since;
+            if (this.clock() - Date.parse(renewed) >= this.leaseMs) reason = 'lease-expired';
+            else {
+              throw new LedgerError(
+                'SYNC_LEDGER_BUSY',
+                `ledger ${this.path} is in use by another alipay-sync run (pid ${held.pid} on ${held.host}, since ${held.since}` +
+                  `${held.run_id ? `, run ${held.run_id}` : ''}); its lock was last renewed at ${renewed} and is taken over ` +
+                  `automatically if not renewed for ${formatMs(this.leaseMs)}. Wait for it to finish, or use another --ledger.`,
+              );
+            }
+          }
+          if (reason) tookOver = { pid: held.pid, host: held.host, since: held.since, reason };
+          if (held.run_id) {
+            this.db
+              .prepare("UPDATE runs SET status = 'crashed', finished_at = COALESCE(finished_at, ?) WHERE id = ? AND status = 'running'")
+              .run(this.now(), held.run_id);
+          }
         }
-        if (held.pid !== process.pid) tookOverFrom = held.pid;
-        if (held.run_id) {
-          this.db
-            .prepare("UPDATE runs SET status = 'crashed', finished_at = COALESCE(finished_at, ?) WHERE id = ? AND status = 'running'")
-            .run(this.now(), held.run_id);
-        }
+        const now = this.now();
+        this.db
+          .prepare('INSERT OR REPLACE INTO lock (id, pid, host, run_id, since, proc_start, renewed_at) VALUES (1, ?, ?, NULL, ?, ?, ?)')
+          .run(process.pid, this.host, now, myStart, now);
+        return { tookOver };
+      }).immediate();
+    } catch (err) {
+      if (isBusy(err)) {
+        throw new LedgerError('SYNC_LEDGER_BUSY', `ledger ${this.path} is busy: another process kept it locked for writing too long to take the run lock. Try again, or use another --ledger.`);
       }
-      this.db.prepare('INSERT OR REPLACE INTO lock (id, pid, host, run_id, since) VALUES (1, ?, ?, NULL, ?)').run(process.pid, host, this.now());
-      return { tookOverFrom };
-    }).immediate();
+      throw err;
+    }
+    this.startRenewing();
+    return result;
+  }
+
+  /**
+   * Keep the lease fresh while the lock is held. The timer is unref'd (it never keeps the process alive) and a
+   * renewal never throws: a database busy at that moment just skips one beat (the lease allows three), and
+   * waiting is not allowed (busy_timeout 0) because this runs on the thread that sends.
+   */
+  private startRenewing(): void {
+    this.stopRenewing();
+    const timer = setInterval(() => this.renew(), Math.max(1, Math.floor(this.leaseMs / 4)));
+    timer.unref();
+    this.renewTimer = timer;
+  }
+
+  private stopRenewing(): void {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  private renew(): void {
+    // Inside an open dry-run transaction the write would be rolled back with it: skip the beat.
+    if (!this.db.open || this.db.inTransaction) return;
+    try {
+      this.db.pragma('busy_timeout = 0');
+      const changes = this.db
+        .prepare('UPDATE lock SET renewed_at = ? WHERE id = 1 AND pid = ? AND host = ?')
+        .run(this.now(), process.pid, this.host).changes;
+      if (changes === 0) this.stopRenewing(); // not ours any more (released, or taken over): nothing to renew
+    } catch {
+      // busy, or a disk hiccup: the next beat tries again
+    } finally {
+      try {
+        this.db.pragma('busy_timeout = 5000');
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+
+  /** Who holds the run lock, if anyone (status, tests). */
+  lockHolder(): LockHolder | null {
+    const r = this.db.prepare('SELECT pid, host, run_id, since, proc_start, renewed_at FROM lock WHERE id = 1').get() as
+      | { pid: number; host: string; run_id: number | null; since: string; proc_start: string | null; renewed_at: string | null }
+      | undefined;
+    return r ? { pid: r.pid, host: r.host, runId: r.run_id, since: r.since, procStart: r.proc_start, renewedAt: r.renewed_at } : null;
   }
 
   releaseLock(): void {
-    this.db.prepare('DELETE FROM lock WHERE id = 1 AND pid = ?').run(process.pid);
+    this.stopRenewing();
+    this.db.prepare('DELETE FROM lock WHERE id = 1 AND pid = ? AND host = ?').run(process.pid, this.host);
   }
 
   // ---------------------------------------------------------------- runs
@@ -587,7 +916,16 @@ export class Ledger {
     return this.db.prepare('SELECT rowid, * FROM records WHERE dataset = ? AND key = ?').get(dataset, key) as Record<string, unknown> | undefined;
   }
 
+  /**
+   * What is at `path`, without creating or changing any file (not even -wal/-shm, which any SQLite connection,
+   * read-only or not, would create): the CLI checks --ledger before anything is read or sent.
+   */
+  static inspect(path: string): LedgerFileKind {
+    return inspectLedgerFile(path);
+  }
+
   close(): void {
+    this.stopRenewing();
     if (!this.db.open) return;
     this.rollbackDryRun();
     if (!this.db.readonly) {

@@ -119,23 +119,46 @@ const MIGRATIONS: readonly string[] = [
   -- Finding the rows to retry scanned the whole table: a run on a ledger of a million rows paid a second for it.
   CREATE INDEX records_retry ON records (dataset) WHERE status = 'failed' AND retryable = 1;
   `,
+  `
+  -- A lock that heals: proc_start tells a live holder from another process that reuses its pid (containers
+  -- start every run as the same pid), renewed_at lets a run on another host take over a lease nobody renews.
+  ALTER TABLE lock ADD COLUMN proc_start TEXT;
+  ALTER TABLE lock ADD COLUMN renewed_at TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+/** The schema version recorded in the ledger: 0 for a file nobody has migrated yet. */
+function currentVersion(db: Database.Database): number {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
   const row = hasMeta
     ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)
     : undefined;
-  const current = row ? Number(row.value) : 0;
+  return row ? Number(row.value) : 0;
+}
+
+function checkNotNewer(current: number): void {
   if (current > MIGRATIONS.length) {
     throw new Error(`ledger schema version ${current} is newer than this alipay-sync understands (${MIGRATIONS.length}): upgrade alipay-sync`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
-      db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(v + 1));
-    })();
-  }
+}
+
+/**
+ * Bring the schema up to date. Two processes may create the same new ledger at the same moment (cron and a
+ * hand-started run): the version read outside a transaction only decides whether to take the write lock; it is
+ * read again inside BEGIN IMMEDIATE, so the second opener waits for the first and then finds nothing to do
+ * (instead of running CREATE TABLE twice). All pending migrations commit together: a ledger is never left
+ * half-migrated.
+ */
+export function migrate(db: Database.Database): void {
+  const seen = currentVersion(db);
+  checkNotNewer(seen);
+  if (seen === MIGRATIONS.length) return;
+  db.transaction(() => {
+    const current = currentVersion(db);
+    checkNotNewer(current);
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(MIGRATIONS.length));
+  }).immediate();
 }

@@ -3,6 +3,9 @@ import type { RejectRecord, StagePolicy } from './ledger.js';
 
 export interface StageThreadInit {
   ledgerPath: string;
+  /** Ledger.hashSecret of the run's connection: the thread's connection hashes with it (it has no key to unwrap one) */
+  hashSecret: Uint8Array;
+  /** 0 for a dry run: it has no run row, and what it stages is rolled back */
   runId: number;
   dataset: string;
   policy: StagePolicy;

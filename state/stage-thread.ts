@@ -15,7 +15,7 @@ function fail(err: unknown) {
 }
 
 try {
-  ledger = new Ledger(init.ledgerPath);
+  ledger = new Ledger(init.ledgerPath, { hashSecret: Buffer.from(init.hashSecret) });
   // A dry run's whole staging is one transaction on this connection, rolled back at the end.
   if (init.dryRun) ledger.beginDryRun();
   port.postMessage({ type: 'ready' } satisfies StageThreadReply);

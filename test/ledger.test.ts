@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Ledger, type StageRow } from '../state/ledger.js';
 import { tempDir } from './helpers/tmp.js';
@@ -8,8 +9,9 @@ const D = 'borrow-entities';
 function row(key: string, snapshot: string, payload = `{"k":"${key}","t":"${snapshot}"}`, line = 2): StageRow {
   return { key, snapshot, payload, file: 'f.csv', line };
 }
-function open(isAlive?: (pid: number) => boolean) {
-  return new Ledger(join(tempDir(), 'ledger.db'), isAlive ? { isAlive } : {});
+function open() {
+  // key material as the CLI passes it (the app private key's DER bytes): here any random bytes do
+  return new Ledger(join(tempDir(), 'ledger.db'), { hashKey: randomBytes(32) });
 }
 function upload(l: Ledger, run: number) {
   for (const r of l.claimPending(D, 0, 1000)) l.recordResult({ rowid: r.rowid, runId: run, status: 'uploaded', attempts: 1, code: '10000' });
@@ -90,20 +92,21 @@ test('a dry run computes the plan and leaves no trace', () => {
 });
 
 test('one run at a time: a live holder refuses, a dead one (kill -9) is taken over and its run marked crashed', () => {
-  const dir = tempDir();
-  const path = join(dir, 'l.db');
-  const first = new Ledger(path, { isAlive: () => true });
-  first.acquireLock();
+  const path = join(tempDir(), 'l.db');
+  // Two runs in this process stand for two processes: the second sees the first's pid with another start time
+  // only when told so; here it is the same process start, so "alive" decides.
+  const first = new Ledger(path, { host: 'h1', procStart: () => 'start-1' });
+  assert.deepEqual(first.acquireLock(), { tookOver: null });
   const run = first.startRun(D, 't', [], false);
-  // Pretend another process holds it (same host, other pid).
-  (first as unknown as { db: import('better-sqlite3').Database }).db.prepare('UPDATE lock SET pid = ?').run(process.pid + 100000);
-  const second = new Ledger(path, { isAlive: () => true });
+  const second = new Ledger(path, { host: 'h2', procStart: () => 'start-1', leaseMs: 60_000 });
   assert.throws(() => second.acquireLock(), (e: Error & { code?: string }) => e.code === 'SYNC_LEDGER_BUSY' && /in use by another alipay-sync run/.test(e.message));
-  const third = new Ledger(path, { isAlive: () => false });
-  assert.deepEqual(third.acquireLock(), { tookOverFrom: process.pid + 100000 });
+  const third = new Ledger(path, { host: 'h1', procStart: () => 'start-1', isAlive: () => false });
+  const { tookOver } = third.acquireLock();
+  assert.deepEqual({ ...tookOver, since: undefined }, { pid: process.pid, host: 'h1', since: undefined, reason: 'dead' });
   assert.equal(third.recentRuns(1)[0]!.id, run);
   assert.equal(third.recentRuns(1)[0]!.status, 'crashed');
   third.releaseLock();
+  assert.equal(third.lockHolder(), null);
   for (const l of [first, second, third]) l.close();
 });
 
