@@ -468,7 +468,9 @@ export class Ledger {
       };
       const gateway = meta('target_gateway');
       const appId = meta('target_app_id');
-      const held = meta('target_merchant') ?? '';
+      const stored = meta('target_merchant') ?? '';
+      // A dry run that rebinds the key hashes with a secret it keeps in memory: the stored merchant cannot be compared.
+      const held = this.secretSource === 'rebound-in-memory' && stored !== '' ? MERCHANT_UNKNOWN : stored;
       if (gateway === undefined || appId === undefined) {
         const hasRuns = this.db.prepare('SELECT 1 FROM runs LIMIT 1').get() !== undefined;
         if (!o.dryRun) store();

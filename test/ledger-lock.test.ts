@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger } from '../state/ledger.js';
@@ -128,4 +129,20 @@ test('the process start time is read from /proc/<pid>/stat even when the command
     assert.equal(procStartOf(process.pid), procStartOf(process.pid));
     assert.equal(procStartOf(2 ** 22 + 1), null, 'beyond pid_max: no such process');
   }
+});
+
+test('a lock left by an older version (schema 3: no start time, no lease) is migrated and taken over when its pid is dead', () => {
+  const path = join(tempDir(), 'l.db');
+  new Ledger(path).close();
+  // Turn it back into what version 3 wrote, with a lock held by a pid that no longer exists.
+  const db = new Database(path);
+  db.exec("ALTER TABLE lock DROP COLUMN proc_start; ALTER TABLE lock DROP COLUMN renewed_at; UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+  db.prepare('INSERT INTO lock (id, pid, host, run_id, since) VALUES (1, ?, ?, NULL, ?)').run(2 ** 22 + 1, hostname(), new Date(T0).toISOString());
+  db.close();
+  const l = new Ledger(path);
+  assert.deepEqual(l.acquireLock(), { tookOver: { pid: 2 ** 22 + 1, host: hostname(), since: new Date(T0).toISOString(), reason: 'dead' } });
+  assert.equal(Ledger.inspect(path).kind, 'ledger');
+  l.releaseLock();
+  l.close();
+  assert.deepEqual(Ledger.inspect(path), { kind: 'ledger', schemaVersion: 4 });
 });

@@ -144,6 +144,11 @@ test('after a key rebind the same target is adopted without marking rows (every 
   l.bindTarget({ ...PROD, appAuthToken: 'tok' });
   runAndUpload(l, [row('a', '1')]);
   l.close();
+  // A dry run of that rebind first: its secret stays in memory; it binds and marks nothing.
+  const dry = new Ledger(path, { hashKey: randomBytes(32), rebind: true, dryRun: true });
+  assert.equal(dry.secretSource, 'rebound-in-memory');
+  assert.deepEqual(dry.bindTarget({ ...PROD, appAuthToken: 'tok' }, { dryRun: true }), { state: 'adopted' });
+  dry.close();
   const rekeyed = open(path, randomBytes(32), true);
   assert.equal(rekeyed.secretSource, 'rebound');
   assert.deepEqual(rekeyed.bindTarget({ ...PROD, appAuthToken: 'tok' }), { state: 'adopted' });
