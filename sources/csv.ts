@@ -1,7 +1,7 @@
 /**
  * Streaming CSV reader: file → (iconv decode) → CRLF→LF → csv-parse → records with the physical
  * line each one starts on. Memory stays flat whatever the file size: nothing but the current
- * chunks and the few records in the streams' buffers is held.
+ * chunks, the current record's text and the few records in the streams' buffers is held.
  *
  * Line numbers are the hard part. csv-parse counts a line at every CR and every LF it looks at,
  * except the LF of a CRLF record delimiter, so a CRLF inside a quoted cell counts as two lines and
@@ -9,12 +9,18 @@
  * (LF, CRLF and a lone CR are each one line break); it also means line breaks inside quoted cells
  * reach the caller as LF. csv-parse reports the line a record ENDS on, so the start line is that
  * minus the line breaks inside the record's cells.
+ *
+ * A broken record never ends a file. One stray quote makes csv-parse read on to the next quote, or to
+ * the end of the file, as one cell: the good rows it swallowed would be lost without a word. So the
+ * first error in a record stops that parser, the record is reported once at the line it starts on,
+ * and a fresh parser takes over at the physical line after that start (see CsvRecords).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
-import { CsvError, Parser, type Info, type Options } from 'csv-parse';
+import { Parser, type Info, type Options } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { SourceError } from './errors.js';
+import { maskLookAlike } from './mask.js';
 
 export type Encoding = 'utf8' | 'gbk' | 'gb18030';
 
@@ -24,9 +30,25 @@ export type CsvRecord =
 
 /**
  * Largest record csv-parse will build, in characters. A quote left open makes the rest of the file
- * one cell; this bound keeps that from eating memory (csv-parse then gives up on the file).
+ * one cell; this bound keeps that from eating memory (the record is then reported as broken).
  */
 const MAX_RECORD_CHARS = 1 << 20;
+
+/**
+ * Bytes of one unfinished record the reader keeps before calling it broken. A record csv-parse accepts
+ * (1 Mi characters, at most 3 UTF-8 bytes each) fits; csv-parse does not count empty cells, so without
+ * this a line of a million commas would be held whole.
+ */
+const MAX_RECORD_BYTES = 4 * MAX_RECORD_CHARS;
+
+/**
+ * Broken records that spanned lines (so the lines after their start are read a second time) before a
+ * file is given up on. Each costs at most one record's text read again, so this bounds the extra work
+ * of a file that is not the CSV it claims to be. Broken records on one line cost nothing and are not counted.
+ */
+const MAX_REREADS = 1000;
+
+const TOO_LONG = 'record longer than 1 MiB (a quote left open?)';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -102,89 +124,274 @@ function breaksInCells(cells: readonly string[]): number {
   return n;
 }
 
-/** The parser internals read to place a record that failed mid-way (not in csv-parse's typings). */
-interface ParserState {
-  record: string[];
-  field: { buf: Buffer; length: number };
-  wasRowDelimiter: boolean;
-}
-
-function parserState(parser: Parser): ParserState | undefined {
-  const st = (parser as unknown as { state?: Partial<ParserState> }).state;
-  if (st && Array.isArray(st.record) && st.field && Buffer.isBuffer(st.field.buf)) return st as ParserState;
-  return undefined;
-}
-
-/** csv-parse's message without the cell value it quotes: that value may be personal data. */
-function reasonOf(err: CsvError): string {
-  let msg = err.message;
-  const cut = msg.indexOf(', value is ');
-  if (cut !== -1) msg = msg.slice(0, cut);
-  if (err.code === 'CSV_MAX_RECORD_SIZE') msg += '; reading stopped here (a quote left open?)';
-  return msg;
+/** Index of the first line break (LF or CR) in `buf` at or after `from`, or -1. */
+function breakIn(buf: Buffer, from: number): number {
+  const lf = buf.indexOf(LF, from);
+  const cr = buf.indexOf(CR, from);
+  return lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
 }
 
 /**
- * Per-file state behind the parser's record and skip hooks: the header, and what is needed to
- * give every record its start line. Runs synchronously inside the parser, in file order.
+ * The parser's input (after CRLF→LF) from the start of the record being read to what has arrived, so
+ * that a broken record can be read again from the line after its start. Offsets are absolute: bytes
+ * since the reader began. Whole chunks are kept (no copying); those before the current record are dropped.
  */
-class RecordMaker {
-  header: string[] | undefined;
-  private width = 0;
-  private prevEnd = 0;    // line the previous good record ended on
-  private prevEmpty = 0;  // csv-parse's empty-line count at that point
-  private clean = true;   // no failed record since then
-  private lastErrorLine = 0;
-  parser!: Parser;
+class Tape {
+  private chunks: Buffer[] = [];
+  start = 0; // offset of chunks[0][0]
+  end = 0;
 
-  constructor(readonly file: string) {}
-
-  onRecord(record: string[], info: Info): CsvRecord | null {
-    const end = info.lines;
-    // Fast path: a record right after the previous one (and any empty lines) sits on one line.
-    const line = this.clean && end === this.prevEnd + 1 + info.empty_lines - this.prevEmpty
-      ? end
-      : end - breaksInCells(record);
-    this.prevEnd = end;
-    this.prevEmpty = info.empty_lines;
-    this.clean = true;
-    if (this.header === undefined) {
-      this.setHeader(record, line);
-      return null;
-    }
-    const file = this.file;
-    if (record.length !== this.width) {
-      return { file, line, error: `has ${record.length} cells, header has ${this.width}` };
-    }
-    const header = this.header;
-    const cells: Record<string, string> = {};
-    for (let i = 0; i < record.length; i++) {
-      const v = record[i] as string;
-      // U+FFFD is what a wrong --encoding turns into; sending it would corrupt data silently.
-      if (v.indexOf('\uFFFD') !== -1) {
-        return { file, line, error: `cell ${header[i]} has bytes that are not valid in this encoding (wrong --encoding?)` };
-      }
-      cells[header[i] as string] = v;
-    }
-    return { file, line, cells };
+  append(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.end += chunk.length;
   }
 
-  onSkip(err: CsvError | undefined): void {
-    if (err === undefined) return;
-    const st = parserState(this.parser);
-    // Where the failed record started: the current position minus the line breaks it has used
-    // so far (they all sit in its cells). Without the internals, fall back to where it failed.
-    const line = st !== undefined
-      ? this.parser.info.lines + (st.wasRowDelimiter ? 1 : 0) - breaksInCells(st.record) - breaksInBytes(st.field)
-      : this.parser.info.lines;
-    if (this.header === undefined) {
-      throw new SourceError('SYNC_SOURCE_HEADER', `${this.file}: header row cannot be parsed: ${reasonOf(err)}`, { file: this.file, line });
+  /** Forgets everything held (the bytes are not needed again); offsets go on from `end`. */
+  clear(): void {
+    this.chunks = [];
+    this.start = this.end;
+  }
+
+  /** Forgets the chunks that end at or before `at`. */
+  dropBefore(at: number): void {
+    let n = 0;
+    let start = this.start;
+    while (n < this.chunks.length && start + this.chunks[n]!.length <= at) start += this.chunks[n++]!.length;
+    if (n > 0) {
+      this.chunks.splice(0, n);
+      this.start = start;
     }
-    this.clean = false;
-    // One record can fail several times before it ends; report it once.
-    if (line === this.lastErrorLine) return;
-    this.lastErrorLine = line;
-    this.parser.push({ file: this.file, line, error: reasonOf(err) } satisfies CsvRecord);
+  }
+
+  /** The held bytes from `at` on, as views into the chunks. */
+  slicesFrom(at: number): Buffer[] {
+    const out: Buffer[] = [];
+    let start = this.start;
+    for (const c of this.chunks) {
+      const end = start + c.length;
+      if (end > at) out.push(at > start ? c.subarray(at - start) : c);
+      start = end;
+    }
+    return out;
+  }
+
+  /** Offset of the first line break at or after `at`, or -1 when none has arrived. */
+  breakFrom(at: number): number {
+    let start = this.start;
+    for (const c of this.chunks) {
+      const end = start + c.length;
+      if (end > at) {
+        const i = breakIn(c, Math.max(0, at - start));
+        if (i !== -1) return start + i;
+      }
+      start = end;
+    }
+    return -1;
+  }
+
+  /** How many line breaks follow one another from `at` (empty lines). */
+  breaksFrom(at: number): number {
+    let n = 0;
+    let start = this.start;
+    for (const c of this.chunks) {
+      const end = start + c.length;
+      if (end > at) {
+        for (let i = Math.max(0, at + n - start); i < c.length; i++) {
+          const b = c[i];
+          if (b !== LF && b !== CR) return n;
+          n++;
+        }
+      }
+      start = end;
+    }
+    return n;
+  }
+}
+
+/** Thrown from the record hook to stop csv-parse at once: a record we call broken (it spans lines, wrongly). */
+class Broken {
+  constructor(readonly reason: string) {}
+}
+
+/** Why a record is broken: csv-parse's error, our own verdict, or the record outgrew MAX_RECORD_BYTES. */
+type Failure = Error | Broken | typeof TOO_LONG;
+
+/**
+ * csv-parse's parser, driven synchronously: each record goes to `sink` as it is parsed, nothing goes
+ * through its stream side. csv-parse's only incremental API is a Transform; calling its _transform and
+ * _flush directly (the Transform contract) means the parse of a chunk has ended when the call returns,
+ * so the first error can stop it there and another parser can take over from any earlier line, which a
+ * stream pipeline cannot rewind to. Hooking push rather than using on_record: on_record builds a fresh
+ * info object per record, about a fifth of the parse time on million-row files, while `info` read here
+ * is the same live counters.
+ */
+class Engine extends Parser {
+  constructor(private readonly sink: (record: string[], info: Info) => void, options: Options) {
+    super(options);
+  }
+
+  override push(chunk: unknown): boolean {
+    // Records arrive as string arrays; the end (null) is ours to decide, not the parser's.
+    if (Array.isArray(chunk)) this.sink(chunk as string[], this.info);
+    return true;
+  }
+
+  /** Parse one piece; what broke the record being read, if anything (csv-parse stops at its first error). */
+  feed(piece: Buffer): Failure | undefined {
+    let failed: Error | undefined;
+    try {
+      this._transform(piece, 'buffer' as BufferEncoding, (err) => {
+        failed = err ?? undefined;
+      });
+    } catch (err) {
+      if (err instanceof Broken) return err;
+      throw err;
+    }
+    return failed;
+  }
+
+  /** End of input: the last record without a final line break, or the quote left open. */
+  finish(): Failure | undefined {
+    let failed: Error | undefined;
+    try {
+      this._flush((err) => {
+        failed = err ?? undefined;
+      });
+    } catch (err) {
+      if (err instanceof Broken) return err;
+      throw err;
+    }
+    return failed;
+  }
+}
+
+const PARSE_OPTIONS: Options = {
+  bom: false, // handled by sniff(); csv-parse would also switch to UTF-16 on its own
+  record_delimiter: ['\n', '\r'], // after CrlfToLf; fixed so mixed line endings still split rows
+  skip_empty_lines: true,
+  relax_column_count: true, // compared with the header in onRecord, to report it our way and go on
+  max_record_size: MAX_RECORD_CHARS,
+};
+
+/** A column as named in messages: by header name, unless that name looks like personal data (a file without a header). */
+function cellName(column: unknown, header: readonly string[] | undefined): string {
+  if (typeof column !== 'number') return 'a cell';
+  const name = header?.[column];
+  return name !== undefined && name !== '' && maskLookAlike(name, true) === name ? `cell ${name}` : `cell ${column + 1}`;
+}
+
+/** What is wrong with a broken record, in words; never the cell's text (csv-parse quotes it: it may be personal data). */
+function describeFailure(fail: Failure, header: readonly string[] | undefined): string {
+  if (fail === TOO_LONG) return TOO_LONG;
+  if (fail instanceof Broken) return fail.reason;
+  const err = fail as Error & { code?: unknown; column?: unknown };
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED': return 'a quote opened here is never closed';
+    case 'CSV_MAX_RECORD_SIZE': return TOO_LONG;
+    case 'INVALID_OPENING_QUOTE':
+      return `${cellName(err.column, header)} has a quote but does not start with one (quote the whole cell and double the quotes in it)`;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `${cellName(err.column, header)} goes on after its closing quote (a stray quote?)`;
+    default: {
+      // Another csv-parse error: its words, without the value it may quote or its line count (which
+      // counts from where the current parser started, not from the top of the file).
+      let msg = err.message;
+      const cut = msg.indexOf(', value is ');
+      if (cut !== -1) msg = msg.slice(0, cut);
+      return msg.replace(/ (at|on) line \d+/g, '');
+    }
+  }
+}
+
+/** A record that ran on (a quote never closed, the size limit): where reading goes on is worth saying even on one line. */
+function isRunaway(fail: Failure): boolean {
+  if (fail === TOO_LONG) return true;
+  const code = (fail as { code?: unknown }).code;
+  return code === 'CSV_QUOTE_NOT_CLOSED' || code === 'CSV_MAX_RECORD_SIZE';
+}
+
+/** Names a header cell in an error without showing a value that looks like personal data. */
+function safeName(name: string): string {
+  return maskLookAlike(name, true);
+}
+
+/**
+ * The reader's last stage: CRLF-free bytes in, CsvRecords out, each with its physical start line.
+ *
+ * When a record breaks (bad quoting, a quote never closed, a record over the size limit, or a record
+ * spanning lines with the wrong cell count, which is what a stray quote that is closed again further down
+ * makes), it is reported once, at the line it starts on, and a new parser starts at the next physical
+ * line, with the header already known. The lines after that start are read again rather than lost: a
+ * stray quote costs one row, not the rest of the file. To read them again the bytes since the last good
+ * record are kept (the Tape): at most one record's worth, bounded by the size limits above.
+ */
+class CsvRecords extends Transform {
+  header: string[] | undefined;
+  private width = 0;
+  private readonly tape = new Tape();
+  private engine!: Engine;
+  private base = 0;       // offset where the current parser's input starts
+  private lineBase = 0;   // physical line before the current parser's first line
+  private prevEnd = 0;    // line the previous record ended on
+  private prevEmpty = 0;  // the parser's empty-line count at that point
+  private anchor = 0;     // offset just after the previous record: the next one starts here, after empty lines
+  private anchorLine = 1; // the physical line at `anchor`
+  /** A broken record's line, while the rest of its first line has yet to arrive to find where to go on; else 0. */
+  private skipping = 0;
+  /** A broken record's report, held until we know whether anything follows the line it starts on. */
+  private pending: { line: number; reason: string } | null = null;
+  private rereads = 0;
+  private stopped = false;
+
+  constructor(readonly file: string) {
+    super({ readableObjectMode: true });
+    this.startParser(0, 0);
+  }
+
+  private startParser(at: number, lineBase: number): void {
+    this.engine = new Engine((record, info) => this.onRecord(record, info), PARSE_OPTIONS);
+    this.base = at;
+    this.lineBase = lineBase;
+    this.prevEnd = lineBase;
+    this.prevEmpty = 0;
+    this.anchor = at;
+    this.anchorLine = lineBase + 1;
+  }
+
+  private onRecord(record: string[], info: Info): void {
+    const end = this.lineBase + info.lines;
+    // Fast path: a record right after the previous one (and any empty lines) sits on one line.
+    const line = end === this.prevEnd + 1 + info.empty_lines - this.prevEmpty ? end : end - breaksInCells(record);
+    this.prevEnd = end;
+    this.prevEmpty = info.empty_lines;
+    const file = this.file;
+    if (this.header === undefined) {
+      this.setHeader(record, line);
+    } else if (record.length !== this.width) {
+      const reason = `has ${record.length} cell${record.length === 1 ? '' : 's'}, header has ${this.width}`;
+      // Over several lines, this is most likely a stray quote that a later one closed: the lines it spans
+      // are rows of their own, so read them again.
+      if (line !== end) throw new Broken(reason);
+      this.push({ file, line, error: reason } satisfies CsvRecord);
+    } else {
+      const header = this.header;
+      const cells: Record<string, string> = {};
+      let bad = -1;
+      for (let i = 0; i < record.length; i++) {
+        const v = record[i] as string;
+        // U+FFFD is what a wrong --encoding turns into; sending it would corrupt data silently.
+        if (v.indexOf('\uFFFD') !== -1) {
+          bad = i;
+          break;
+        }
+        cells[header[i] as string] = v;
+      }
+      this.push(bad === -1
+        ? { file, line, cells } satisfies CsvRecord
+        : { file, line, error: `${cellName(bad, header)} has bytes that are not valid in this encoding (wrong --encoding?)` } satisfies CsvRecord);
+    }
+    this.anchor = this.base + info.bytes;
+    this.anchorLine = end + 1;
   }
 
   private setHeader(record: string[], line: number): void {
@@ -199,7 +406,8 @@ class RecordMaker {
     }
     const ctx = { file: this.file, line };
     if (dups.size > 0) {
-      throw new SourceError('SYNC_SOURCE_HEADER', `${this.file}: duplicate column names in header: ${[...dups].join(', ')}`, ctx);
+      // A "header" that is really a data row (a file without one) must not print its values.
+      throw new SourceError('SYNC_SOURCE_HEADER', `${this.file}: duplicate column names in header: ${[...dups].map(safeName).join(', ')}`, ctx);
     }
     if (names.some((n) => n.includes('\uFFFD'))) {
       throw new SourceError('SYNC_SOURCE_HEADER', `${this.file}: header has bytes that are not valid in this encoding (wrong --encoding?)`, ctx);
@@ -211,57 +419,131 @@ class RecordMaker {
     this.header = names;
     this.width = names.length;
   }
-}
 
-function breaksInBytes(field: { buf: Buffer; length: number }): number {
-  let n = 0;
-  const buf = field.buf;
-  for (let i = 0; i < field.length; i++) {
-    const b = buf[i];
-    if (b === LF || b === CR) n++;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.stopped || chunk.length === 0) return done();
+    try {
+      const at = this.tape.end;
+      this.tape.append(chunk);
+      if (this.skipping !== 0) {
+        const i = breakIn(chunk, 0);
+        if (i === -1) {
+          this.tape.clear();
+          return done();
+        }
+        this.startParser(at + i + 1, this.skipping);
+        this.skipping = 0;
+        this.settle();
+        this.parseFrom(at + i + 1);
+      } else {
+        this.settle();
+        this.parseFrom(at);
+      }
+      // Only the current record may have to be read again: drop what lies before it.
+      if (!this.stopped && this.skipping === 0) {
+        this.skipEmptyLines();
+        this.tape.dropBefore(this.anchor);
+      }
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
   }
-  return n;
+
+  override _flush(done: TransformCallback): void {
+    try {
+      while (!this.stopped && this.skipping === 0) {
+        const fail = this.engine.finish();
+        if (fail === undefined) break;
+        const at = this.recover(fail);
+        if (at < 0) break;
+        this.parseFrom(at);
+      }
+      // Nothing follows the broken record's first line: there is nowhere to go on from.
+      if (this.pending !== null) this.push({ file: this.file, line: this.pending.line, error: this.pending.reason } satisfies CsvRecord);
+      this.pending = null;
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  /** Parse the held bytes from `at` on, going on past every broken record. */
+  private parseFrom(at: number): void {
+    while (at >= 0) {
+      let next = -1;
+      for (const piece of this.tape.slicesFrom(at)) {
+        const fail = this.engine.feed(piece);
+        if (fail !== undefined) {
+          next = this.recover(fail);
+          break;
+        }
+      }
+      if (next < 0 && !this.stopped && this.skipping === 0) {
+        this.skipEmptyLines();
+        if (this.tape.end - this.anchor > MAX_RECORD_BYTES) next = this.recover(TOO_LONG);
+      }
+      at = next;
+    }
+  }
+
+  /** Moves the anchor over empty lines, to where the next record starts. */
+  private skipEmptyLines(): void {
+    const n = this.tape.breaksFrom(this.anchor);
+    this.anchor += n;
+    this.anchorLine += n;
+  }
+
+  /**
+   * A record broke: report it and start a new parser at the line after the one it starts on. Returns the
+   * offset to parse from, or -1 when that line has not arrived yet (skipping), or reading stops.
+   */
+  private recover(fail: Failure): number {
+    this.skipEmptyLines();
+    const line = this.anchorLine; // the broken record starts at the anchor
+    const reason = describeFailure(fail, this.header);
+    if (this.header === undefined) {
+      throw new SourceError('SYNC_SOURCE_HEADER', `${this.file}: header row cannot be parsed: ${reason}`, { file: this.file, line });
+    }
+    // The parser got past the record's first line: those lines are read again.
+    const spans = this.lineBase + this.engine.info.lines > line;
+    if (spans && ++this.rereads > MAX_REREADS) {
+      this.push({
+        file: this.file,
+        line,
+        error: `${reason}; reading stopped here: more than ${MAX_REREADS.toLocaleString('en-US')} records of this file are broken across lines, so the rest of it (from this line on) is not read; fix its quoting and run again`,
+      } satisfies CsvRecord);
+      this.stopped = true;
+      this.tape.clear();
+      return -1;
+    }
+    // Say where reading went on when that is not simply the next line: lines were read again, or skipped.
+    if (spans || isRunaway(fail)) this.pending = { line, reason };
+    else this.push({ file: this.file, line, error: reason } satisfies CsvRecord);
+    const brk = this.tape.breakFrom(this.anchor);
+    if (brk === -1) {
+      // The record's first line goes on beyond what has arrived: skip to its end as it comes.
+      this.skipping = line;
+      this.tape.clear();
+      return -1;
+    }
+    this.startParser(brk + 1, line);
+    this.settle();
+    return brk + 1;
+  }
+
+  /** Reports the held broken record once something follows its first line. */
+  private settle(): void {
+    const p = this.pending;
+    if (p === null || this.skipping !== 0 || this.tape.end <= this.base) return;
+    this.pending = null;
+    this.push({ file: this.file, line: p.line, error: `${p.reason}; reading resumed at line ${p.line + 1}` } satisfies CsvRecord);
+  }
 }
 
 function readError(file: string, err: unknown): SourceError {
   const detail = err instanceof Error ? err.message : String(err);
   return new SourceError('SYNC_SOURCE_READ', `cannot read ${file}: ${detail}`, { file, cause: err });
-}
-
-interface OpenCsv {
-  parser: Parser;
-  maker: RecordMaker;
-}
-
-/**
- * csv-parse's parser with each record turned into a CsvRecord as it is pushed. Hooking push rather
- * than using on_record: on_record builds a fresh info object per record, which costs about a fifth
- * of the parse time on million-row files, while `info` read here is the same live counters.
- */
-class LineParser extends Parser {
-  private failed = false;
-
-  constructor(private readonly maker: RecordMaker, options: Options) {
-    super(options);
-  }
-
-  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    // Parsed records arrive as string arrays; null (end) and the maker's error records pass through.
-    if (Array.isArray(chunk)) {
-      if (this.failed) return false;
-      let rec: CsvRecord | null;
-      try {
-        rec = this.maker.onRecord(chunk as string[], this.info);
-      } catch (err) {
-        // A bad header: csv-parse does not catch errors thrown from push, so fail the stream here.
-        this.failed = true;
-        this.destroy(err as Error);
-        return false;
-      }
-      return rec === null ? true : super.push(rec);
-    }
-    return super.push(chunk, encoding);
-  }
 }
 
 /** Decide the encoding from a byte order mark, which beats the caller's guess: it cannot lie. */
@@ -276,7 +558,7 @@ async function sniff(handle: FileHandle, file: string, encoding: Encoding): Prom
   return { encoding, start: 0 };
 }
 
-async function openCsv(file: string, requested: Encoding): Promise<OpenCsv> {
+async function openCsv(file: string, requested: Encoding): Promise<CsvRecords> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -291,38 +573,18 @@ async function openCsv(file: string, requested: Encoding): Promise<OpenCsv> {
     await handle.close().catch(() => undefined);
     throw err instanceof SourceError ? err : readError(file, err);
   }
-  const maker = new RecordMaker(file);
-  const parser = new LineParser(maker, {
-    bom: false, // handled by sniff(); csv-parse would also switch to UTF-16 on its own
-    record_delimiter: ['\n', '\r'], // after CrlfToLf; fixed so mixed line endings still split rows
-    skip_empty_lines: true,
-    relax_column_count: true, // compared with the header in onRecord, to report it our way and go on
-    skip_records_with_error: true,
-    max_record_size: MAX_RECORD_CHARS,
-    on_skip: (err: CsvError | undefined) => {
-      maker.onSkip(err);
-      return undefined;
-    },
-  });
-  maker.parser = parser;
+  const records = new CsvRecords(file);
   const source = handle.createReadStream({ start }); // closes the handle when done or destroyed
   const stages: NodeJS.ReadWriteStream[] = encoding === 'utf8' ? [] : [iconv.decodeStream(encoding)];
   stages.push(new CrlfToLf());
-  // Errors anywhere destroy the whole chain and surface from the parser's iterator.
-  pipeline([source, ...stages, parser], () => undefined);
-  return { parser, maker };
+  // Errors anywhere destroy the whole chain and surface from the last stage.
+  pipeline([source, ...stages, records], () => undefined);
+  return records;
 }
 
-/** What to do when iteration throws: our own errors and I/O errors end the file; a parse error is its last record. */
-function failure(src: OpenCsv, file: string, err: unknown): CsvRecord {
-  if (err instanceof SourceError) throw err;
-  if (err instanceof CsvError) {
-    if (src.maker.header === undefined) {
-      throw new SourceError('SYNC_SOURCE_HEADER', `${file}: header row cannot be parsed: ${reasonOf(err)}`, { file });
-    }
-    return { file, line: src.parser.info.lines, error: `${reasonOf(err)}; reading stopped here` };
-  }
-  throw readError(file, err);
+/** Our own errors (a bad header) end the file as they are; anything else is the file failing to be read. */
+function failure(file: string, err: unknown): SourceError {
+  return err instanceof SourceError ? err : readError(file, err);
 }
 
 function emptyFile(file: string): SourceError {
@@ -331,29 +593,29 @@ function emptyFile(file: string): SourceError {
 
 /** The header names (trimmed), read without going through the rest of the file. */
 export async function readCsvHeader(file: string, opts: { encoding?: Encoding } = {}): Promise<string[]> {
-  const src = await openCsv(file, opts.encoding ?? 'utf8');
+  const records = await openCsv(file, opts.encoding ?? 'utf8');
   try {
     try {
       // The header is taken before anything is pushed, so one step is enough.
-      await (src.parser[Symbol.asyncIterator]() as AsyncIterator<CsvRecord>).next();
+      await (records[Symbol.asyncIterator]() as AsyncIterator<CsvRecord>).next();
     } catch (err) {
-      if (src.maker.header === undefined) failure(src, file, err);
+      if (records.header === undefined) throw failure(file, err);
     }
-    if (src.maker.header === undefined) throw emptyFile(file);
-    return src.maker.header.slice();
+    if (records.header === undefined) throw emptyFile(file);
+    return records.header.slice();
   } finally {
-    src.parser.destroy();
+    records.destroy();
   }
 }
 
 /**
- * Every record of the file in order, in batches: what the parser holds is drained synchronously, so a
+ * Every record of the file in order, in batches: what the reader holds is drained synchronously, so a
  * million-row file costs no million promise round trips (one per record was a tenth of staging's time).
- * The header row is checked, not yielded.
+ * The header row is checked, not yielded. A broken record is one error record and reading goes on (see
+ * CsvRecords); only a bad header or a file that cannot be read ends the file early, by throwing.
  */
 export async function* readCsvBatches(file: string, opts: { encoding?: Encoding } = {}): AsyncGenerator<CsvRecord[]> {
-  const src = await openCsv(file, opts.encoding ?? 'utf8');
-  const parser = src.parser;
+  const records = await openCsv(file, opts.encoding ?? 'utf8');
   let ended = false;
   let failed: unknown = null;
   let wake: (() => void) | null = null;
@@ -362,12 +624,12 @@ export async function* readCsvBatches(file: string, opts: { encoding?: Encoding 
     wake = null;
     w?.();
   };
-  parser.on('readable', signal);
-  parser.on('end', () => {
+  records.on('readable', signal);
+  records.on('end', () => {
     ended = true;
     signal();
   });
-  parser.on('error', (err) => {
+  records.on('error', (err) => {
     failed = err;
     signal();
   });
@@ -375,23 +637,20 @@ export async function* readCsvBatches(file: string, opts: { encoding?: Encoding 
     for (;;) {
       const batch: CsvRecord[] = [];
       let rec: CsvRecord | null;
-      while (failed === null && (rec = parser.read() as CsvRecord | null) !== null) batch.push(rec);
+      while (failed === null && (rec = records.read() as CsvRecord | null) !== null) batch.push(rec);
       if (batch.length) yield batch;
-      if (failed !== null) {
-        yield [failure(src, file, failed)];
-        return;
-      }
+      if (failed !== null) throw failure(file, failed);
       if (ended) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
         // Data may have arrived between the last read() and now: do not wait for a 'readable' already past.
-        if (parser.readableLength > 0 || ended || failed !== null) signal();
+        if (records.readableLength > 0 || ended || failed !== null) signal();
       });
     }
-    if (src.maker.header === undefined) throw emptyFile(file);
+    if (records.header === undefined) throw emptyFile(file);
   } finally {
     // Stopping early (break in the caller) must still close the file.
-    parser.destroy();
+    records.destroy();
   }
 }
 
