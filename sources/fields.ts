@@ -6,7 +6,7 @@
  * plain loop over char codes does the job.
  */
 import type { FieldError, FieldSpec, HeaderCheck } from './dataset.js';
-import { maskPersonal, PERSONAL_FIELDS } from './mask.js';
+import { maskLookAlike, maskPersonal, PERSONAL_FIELDS } from './mask.js';
 
 /** Per-field values after normalisation: trimmed text, or undefined when absent (empty counts as absent). */
 export type FieldValues = Record<string, string | undefined>;
@@ -86,18 +86,22 @@ export function validateFields(
   return { errors, values };
 }
 
-/** Required columns that are missing (unless defaulted) and columns the table does not know. */
+/**
+ * Required columns that are missing (unless defaulted) and columns the table does not know. Unknown names are
+ * for messages, so one that looks like personal data (the "header" of a file without one is its first row) is
+ * masked as safeCellsFor would mask it in a cell.
+ */
 export function checkHeaderAgainst(
   fields: readonly FieldSpec[],
   columns: readonly string[],
   defaults: Readonly<Record<string, string>> = NO_DEFAULTS,
 ): HeaderCheck {
   const present = new Set(columns);
-  const known = new Set(fields.map((f) => f.name));
+  const table = tableOf(fields);
   const missing = fields
     .filter((f) => f.required && !present.has(f.name) && !Object.hasOwn(defaults, f.name))
     .map((f) => f.name);
-  const unknown = columns.filter((c) => !known.has(c));
+  const unknown = columns.filter((c) => !table.specs.has(c)).map((c) => maskLookAlike(c, table.personal));
   return { missing, unknown };
 }
 
@@ -140,28 +144,68 @@ export function buildBizContent(fields: readonly FieldSpec[], values: Readonly<F
   return text;
 }
 
+/** A field table looked up by name, and whether it is about people (has a personal field). */
+interface Table {
+  specs: ReadonlyMap<string, FieldSpec>;
+  personal: boolean;
+}
+
+const tables = new WeakMap<readonly FieldSpec[], Table>();
+
+function tableOf(fields: readonly FieldSpec[]): Table {
+  let t = tables.get(fields);
+  if (t === undefined) {
+    t = { specs: new Map(fields.map((f) => [f.name, f])), personal: fields.some((f) => f.personal === true) };
+    tables.set(fields, t);
+  }
+  return t;
+}
+
 /**
  * Copy of cells fit to show in rejects files and messages: personal fields of the table, and any
- * column carrying a well-known personal name even if the table does not know it, are masked.
+ * column carrying a well-known personal name even if the table does not know it, are masked. So is a
+ * value in any other column that looks like an ID number, or, in a table about people, a mobile number:
+ * a column can hold what its name does not say (shifted columns, a mislabelled export), and a row is
+ * shown precisely when something about it is wrong. A table without personal fields keeps its phone
+ * numbers: there they are business contacts (a borrow point's contact_number).
  */
 export function safeCellsFor(
   fields: readonly FieldSpec[],
   cells: Readonly<Record<string, string>>,
 ): Record<string, string> {
+  const table = tableOf(fields);
   const out: Record<string, string> = {};
   for (const name of Object.keys(cells)) {
     const value = cells[name] ?? '';
-    const spec = fields.find((f) => f.name === name);
-    out[name] = spec?.personal === true || PERSONAL_FIELDS.has(name) ? maskPersonal(name, value) : value;
+    const spec = table.specs.get(name);
+    out[name] = spec?.personal === true || PERSONAL_FIELDS.has(name) ? maskPersonal(name, value) : maskLookAlike(value, table.personal);
   }
   return out;
 }
 
 // ---- checks -------------------------------------------------------------------------------------
 
-/** Shorten a value echoed in a reason, so a garbage megabyte cell does not become a megabyte message. */
-function shown(value: string): string {
-  return value.length > 40 ? `${value.slice(0, 40)}…` : value;
+/**
+ * What a value is made of, for reasons: its length and kinds of characters ("18 characters of digits",
+ * "10 characters: digits and punctuation"), never the characters themselves. A reason goes to logs and
+ * rejects files, and a value in the wrong column may be an ID number: say what is wrong, not what was there.
+ */
+export function describeShape(value: string): string {
+  let kinds = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (isDigit(c)) kinds |= 1;
+    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) kinds |= 2;
+    else if (c === 32 || c === 9) kinds |= 4;
+    else if (c < 128) kinds |= 8;
+    else kinds |= 16;
+  }
+  const n = charLength(value);
+  const names = ['digits', 'letters', 'spaces', 'punctuation', 'non-ASCII characters'].filter((_, k) => (kinds & (1 << k)) !== 0);
+  const count = `${n} character${n === 1 ? '' : 's'}`;
+  if (names.length === 0) return 'nothing';
+  if (names.length === 1) return `${count} of ${names[0]}`;
+  return `${count}: ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
 function isDigit(c: number): boolean {
@@ -189,17 +233,23 @@ function daysInMonth(year: number, month: number): number {
  * text, so a lenient parse (Date rolls 02-30 over to 03-01) would silently reorder history.
  */
 export function isDateTime(value: string): string | null {
-  const bad = `not a real date-time yyyy-MM-dd HH:mm:ss: ${shown(value)}`;
-  if (value.length !== 19) return bad;
-  if (value[4] !== '-' || value[7] !== '-' || value[10] !== ' ' || value[13] !== ':' || value[16] !== ':') return bad;
-  const year = digitsAt(value, 0, 4);
-  const month = digitsAt(value, 5, 2);
-  const day = digitsAt(value, 8, 2);
-  const hour = digitsAt(value, 11, 2);
-  const minute = digitsAt(value, 14, 2);
-  const second = digitsAt(value, 17, 2);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return bad;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return bad;
+  const year = value.length === 19 ? digitsAt(value, 0, 4) : -1;
+  const month = year >= 0 ? digitsAt(value, 5, 2) : -1;
+  const day = month >= 0 ? digitsAt(value, 8, 2) : -1;
+  const hour = day >= 0 ? digitsAt(value, 11, 2) : -1;
+  const minute = hour >= 0 ? digitsAt(value, 14, 2) : -1;
+  const second = minute >= 0 ? digitsAt(value, 17, 2) : -1;
+  // Reasons name the part that is wrong, never the value: it may be anything, in the wrong column.
+  if (second < 0) return `not a real date-time: expected yyyy-MM-dd HH:mm:ss, got ${describeShape(value)}`;
+  if (value[4] !== '-' || value[7] !== '-' || value[10] !== ' ' || value[13] !== ':' || value[16] !== ':') {
+    return "not a real date-time: expected yyyy-MM-dd HH:mm:ss, with '-' in the date, a space, then ':' in the time";
+  }
+  if (year < 1) return 'not a real date-time: the year must be 0001 or later';
+  if (month < 1 || month > 12) return 'not a real date-time: the month must be 01-12';
+  if (day < 1 || day > daysInMonth(year, month)) return 'not a real date-time: that month has no such day';
+  if (hour > 23) return 'not a real date-time: the hour must be 00-23';
+  if (minute > 59) return 'not a real date-time: the minute must be 00-59';
+  if (second > 59) return 'not a real date-time: the second must be 00-59';
   return null;
 }
 

@@ -9,19 +9,31 @@ import { checkIdCard } from './id-card.js';
 
 /** 11-digit mainland mobile numbers: 1, then 3-9 (no 10x/11x/12x ranges exist), then 9 digits. */
 export function checkMobile(value: string): string | null {
-  if (!/^\d+$/.test(value)) return 'must be digits only (an 11-digit mainland mobile number)';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return 'must be digits only (an 11-digit mainland mobile number)';
+  }
   if (value.length !== 11) return `must be 11 digits, not ${value.length}`;
-  if (!/^1[3-9]/.test(value)) return 'must start with 13-19 (a mainland mobile number)';
+  const second = value.charCodeAt(1);
+  if (value.charCodeAt(0) !== 49 /* 1 */ || second < 51 /* 3 */) return 'must start with 13-19 (a mainland mobile number)';
   return null;
 }
 
-/** 透传参数: any JSON text, sent to Alipay as a string. */
+/**
+ * 透传参数: any JSON text, sent to Alipay as a string. The reason says where the text stops being JSON, not
+ * what is there: V8's message quotes the text ('Unexpected token ..., "<the text>" is not valid JSON').
+ */
 export function checkJsonText(value: string): string | null {
   try {
     JSON.parse(value);
     return null;
   } catch (err) {
-    return `must be valid JSON text (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '').slice(0, 80)})`;
+    const msg = (err as Error).message;
+    const at = / at position (\d+)/.exec(msg);
+    if (at !== null) return `must be valid JSON text (it breaks at character ${Number(at[1]) + 1})`;
+    if (msg.startsWith('Unexpected end')) return 'must be valid JSON text (it ends too early)';
+    if (msg.startsWith('Unexpected token')) return 'must be valid JSON text (it has a character JSON does not allow there)';
+    return 'must be valid JSON text';
   }
 }
 

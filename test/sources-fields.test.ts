@@ -115,7 +115,23 @@ test('isDateTime accepts only real calendar times in yyyy-MM-dd HH:mm:ss', () =>
   ]) {
     assert.notEqual(isDateTime(bad), null, bad);
   }
-  assert.equal(isDateTime('2024-02-30 10:00:00'), 'not a real date-time yyyy-MM-dd HH:mm:ss: 2024-02-30 10:00:00');
+  // each reason names the part that is wrong, never the value
+  const reasons: Record<string, string> = {
+    '2024-02-30 10:00:00': 'not a real date-time: that month has no such day',
+    '2023-02-29 10:00:00': 'not a real date-time: that month has no such day',
+    '2024-01-00 10:00:00': 'not a real date-time: that month has no such day',
+    '0000-01-01 10:00:00': 'not a real date-time: the year must be 0001 or later',
+    '2024-13-01 10:00:00': 'not a real date-time: the month must be 01-12',
+    '2024-01-01 24:00:00': 'not a real date-time: the hour must be 00-23',
+    '2024-01-01 23:60:00': 'not a real date-time: the minute must be 00-59',
+    '2024-01-01 23:59:60': 'not a real date-time: the second must be 00-59',
+    '2024-01-01T10:00:00': "not a real date-time: expected yyyy-MM-dd HH:mm:ss, with '-' in the date, a space, then ':' in the time",
+    '330106199001011234': 'not a real date-time: expected yyyy-MM-dd HH:mm:ss, got 18 characters of digits',
+    '2024-1-01 10:00:00': 'not a real date-time: expected yyyy-MM-dd HH:mm:ss, got 18 characters: digits, spaces and punctuation',
+    '２０２４-01-01 10:00:00': 'not a real date-time: expected yyyy-MM-dd HH:mm:ss, got 19 characters: digits, spaces, punctuation and non-ASCII characters',
+    '张三 at 10am': 'not a real date-time: expected yyyy-MM-dd HH:mm:ss, got 10 characters: digits, letters, spaces and non-ASCII characters',
+  };
+  for (const [value, reason] of Object.entries(reasons)) assert.equal(isDateTime(value), reason, value);
 });
 
 test('numberInRange takes plain decimal text within the range', () => {
