@@ -153,7 +153,10 @@ export interface LedgerTarget {
 }
 
 export interface BindResult {
-  /** new: nothing was bound; adopted: nothing was bound but the ledger has runs (an older version wrote it) */
+  /**
+   * new: nothing was bound yet; adopted: nothing comparable was bound, but the ledger has history (runs written
+   * by an older version, or a merchant hashed under a key since rebound); same; rebound: see `rebound`
+   */
   state: 'new' | 'same' | 'adopted' | 'rebound';
   /** the target the ledger was bound to before, as text (rebound) */
   previous?: string;
@@ -188,7 +191,7 @@ const OPEN_RETRY_MS = 10_000;
 const MERCHANT_UNKNOWN = '*';
 
 function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
