@@ -916,6 +916,19 @@ export class Ledger {
     }[]);
   }
 
+  /**
+   * The kept results of the rows uploaded with one snapshot, in the order they were first staged: for datasets
+   * that ask again every run, the snapshot is the export session, so these are the answers of a whole export,
+   * across the interrupted runs it took. Iterated, not loaded: an export can hold millions of answers.
+   */
+  *sessionResults(dataset: string, snapshot: string): IterableIterator<string | null> {
+    const rows = this.db
+      .prepare("SELECT result FROM records WHERE dataset = ? AND status = 'uploaded' AND uploaded_snapshot = ? ORDER BY rowid")
+      .pluck()
+      .iterate(dataset, snapshot) as IterableIterator<string | null>;
+    yield* rows;
+  }
+
   /** Look up one record (tests, status of a key). */
   record(dataset: string, key: string): Record<string, unknown> | undefined {
     return this.db.prepare('SELECT rowid, * FROM records WHERE dataset = ? AND key = ?').get(dataset, key) as Record<string, unknown> | undefined;
