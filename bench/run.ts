@@ -15,9 +15,9 @@ import { request } from 'undici';
 import { borrowEntities } from '../sources/borrow-entities.js';
 import { readCsv } from '../sources/csv.js';
 import { Ledger, type StageRow } from '../state/ledger.js';
-import { generateKeyPairs, writeKeyFiles } from '../pipeline/sandbox/keys.js';
-import { beijingTimestamp, signString } from '../pipeline/alipay/sign.js';
 import { loadPrivateKey } from '../pipeline/alipay/keys.js';
+import { generateKeyPairs, readKeyFiles, writeKeyFiles } from '../pipeline/sandbox/keys.js';
+import { beijingTimestamp, signString } from '../pipeline/alipay/sign.js';
 import { writeEntities } from './data.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -113,8 +113,9 @@ function maxInWindow(at: number[], windowMs: number): number {
 }
 
 /** Build a ledger in which every row of `file` is recorded as uploaded, through the same staging code. */
-async function uploadedLedger(file: string, path: string): Promise<void> {
-  const ledger = new Ledger(path);
+async function uploadedLedger(file: string, path: string, privateKeyFile: string): Promise<void> {
+  // The same hash key as the CLI run that follows (the app private key), so its content hashes compare.
+  const ledger = new Ledger(path, { hashKey: loadPrivateKey(privateKeyFile).export({ type: 'pkcs8', format: 'der' }) });
   const run = ledger.startRun(borrowEntities.name, 'bench setup', [file], false);
   let batch: StageRow[] = [];
   for await (const rec of readCsv(file)) {
@@ -152,8 +153,10 @@ async function main() {
   if (!existsSync(small)) await writeEntities(small, SMALL, { seed: 1 });
   if (!existsSync(send)) await writeEntities(send, SEND, { seed: 2, repeatShare: 0, keyOffset: 10_000_000 });
   if (!existsSync(rate)) await writeEntities(rate, QPS * QPS_SECONDS, { seed: 3, repeatShare: 0, keyOffset: 20_000_000 });
-  const keys = writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
+  const keys = readKeyFiles(join(OUT, 'keys'))?.files ?? writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
   const cliKeys = ['--private-key', keys.appPrivateKey, '--alipay-public-key', keys.alipayPublicKey];
+  // A dry run checks every setting the real run would: it needs the app id and keys too.
+  const dryKeys = ['--app-id', '2021000000000001', ...cliKeys];
   const rows: string[][] = [];
   const add = (what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string) =>
     rows.push([what, ours, base, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', target, met === null ? '' : met ? 'yes' : '**no**', bound]);
@@ -171,7 +174,7 @@ async function main() {
     const b = lastJson((await runNode(join(DIST, 'bench', 'bare-read.js'), [big])).stdout).ms!;
     log(`staging the ${f(BIG)}-row file with --dry-run (${rep}/${REPS})`);
     for (const s of ['', '-wal', '-shm']) rmSync(join(OUT, 'stage.db') + s, { force: true });
-    const r = await runNode(CLI, ['upload', 'borrow-entities', big, '--dry-run', '--ledger', join(OUT, 'stage.db'), '--json', '--no-progress']);
+    const r = await runNode(CLI, ['upload', 'borrow-entities', big, '--dry-run', ...dryKeys, '--ledger', join(OUT, 'stage.db'), '--json', '--no-progress']);
     if (r.code !== 0) throw new Error(`staging failed (${r.code}): ${r.stderr.slice(-500)}`);
     stageMem = Math.max(stageMem, r.usage.maxRssMb); // memory: the worst of the runs
     if (b / r.ms > stageRatio) {
@@ -185,13 +188,13 @@ async function main() {
   add(`1. staging ${f(BIG)} rows (read + validate + ledger, \`--dry-run\`), rows/s`, f(stageRate), `${f(bareRate)} (bare csv-parse read)`, stageRatio, '≥ 0.5', stageRatio >= 0.5, 'two busy cores: reading (csv-parse, validation, GC) and the ledger thread (SQLite upserts, keyed hash)');
   log('staging the 100k file (--dry-run)');
   rmSync(join(OUT, 'stage-small.db'), { force: true });
-  const stageSmall = await runNode(CLI, ['upload', 'borrow-entities', small, '--dry-run', '--ledger', join(OUT, 'stage-small.db'), '--json', '--no-progress']);
+  const stageSmall = await runNode(CLI, ['upload', 'borrow-entities', small, '--dry-run', ...dryKeys, '--ledger', join(OUT, 'stage-small.db'), '--json', '--no-progress']);
 
   // 2. the rerun: everything already uploaded
   log('building a ledger where all 1M rows are uploaded');
   const rerunDb = join(OUT, 'rerun.db');
   for (const s of ['', '-wal', '-shm']) rmSync(rerunDb + s, { force: true });
-  await uploadedLedger(big, rerunDb);
+  await uploadedLedger(big, rerunDb, keys.appPrivateKey);
   const sandbox = await startSandbox(keys);
   try {
     let rerunRatio = 0;

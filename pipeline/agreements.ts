@@ -1,27 +1,35 @@
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { closeSync, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { maskLogonId } from '../sources/agreement-effects.js';
 import type { AgreementInput, Ledger, PendingRecord } from '../state/ledger.js';
-import { csvCell } from './rejects-file.js';
+import { csvCell, outputError, writeOrFail } from './rejects-file.js';
+import { openPartial } from './paths.js';
 
 /**
  * What happens to a verified success beyond "uploaded": the agreement datasets keep what Alipay answered.
  * The sink runs before the row is recorded as uploaded, so a crash in between re-sends the row (the calls are
- * idempotent) rather than losing the answer.
+ * idempotent) rather than losing the answer. What `success` returns is kept as the row's result in the ledger
+ * (free of personal data); without it nothing of the answer is kept.
  */
 export interface ResultSink {
-  success(ctx: { ledger: Ledger; runId: number; row: PendingRecord; fields: Record<string, unknown> }): void | Promise<void>;
-  /** the run is over; `complete` when every row was tried (not aborted or interrupted) */
-  close(complete: boolean): Promise<void>;
+  success(ctx: { ledger: Ledger; runId: number; row: PendingRecord; fields: Record<string, unknown> }): string | undefined | Promise<string | undefined>;
+  /**
+   * The run is over; `complete` when every row was tried (not aborted or interrupted). `session` names the rows
+   * whose answers belong to this run's export: those uploaded with that snapshot (see runUpload).
+   */
+  close(ctx: { complete: boolean; ledger: Ledger; dataset: string; session: string }): Promise<{ note?: string } | void>;
 }
 
-/** An agreement as Alipay answers it, made ready for the ledger: strings only, no merchant-side login id. */
+/** Keys of an answer that are a person's login (at Alipay or at the merchant): never kept, never exported. */
+const LOGIN_FIELDS = new Set(['external_logon_id']);
+
+/** An agreement as Alipay answers it, made ready for the ledger: strings only, no login ids in clear. */
 export function agreementFromAnswer(item: Record<string, unknown>): AgreementInput | null {
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(item)) {
     // external_logon_id is the user's login at the merchant (often a phone number): not ours to keep.
-    if (k === 'external_logon_id' || v === null || v === undefined || typeof v === 'object') continue;
-    fields[k] = String(v);
+    if (LOGIN_FIELDS.has(k) || v === null || v === undefined || typeof v === 'object') continue;
+    // Alipay masks alipay_logon_id in answers ("test***ali@alipay.net"); mask again rather than trust it.
+    fields[k] = k === 'alipay_logon_id' ? maskLogonId(String(v)) : String(v);
   }
   if (!fields.agreement_no || !fields.status) return null;
   return {
@@ -40,7 +48,9 @@ export function effectSink(): ResultSink {
   return {
     success({ ledger, runId, fields }) {
       const a = agreementFromAnswer(fields);
-      if (a) ledger.upsertAgreement(a, 'effect', runId);
+      if (!a) return undefined;
+      ledger.upsertAgreement(a, 'effect', runId);
+      return JSON.stringify(a.fields);
     },
     async close() {},
   };
@@ -52,23 +62,23 @@ export const EXPORT_COLUMNS = [
   'sign_time', 'valid_time', 'invalid_time', 'pricipal_type', 'principal_id',
 ] as const;
 
+type ExportLine = Record<(typeof EXPORT_COLUMNS)[number], string>;
+
 /**
- * agreements query: every agreement returned is upserted into the ledger (history kept) and written to the export,
- * CSV or JSON Lines by the file name. The export is written to `<out>.partial` and renamed when the run is
- * complete, so a file under the asked name is never a half export.
+ * agreements query: every agreement returned is upserted into the ledger (history kept), and the lines of the
+ * export are kept as the row's result. The export itself is written when the run is complete, from the ledger:
+ * the answers of this run and of the interrupted runs it resumes (see runUpload: a query run that follows an
+ * interrupted one within 24 h asks only the users that one did not finish). It is written to a partial file
+ * created exclusively (0600) beside `outPath` and renamed over it, so a file under the asked name is never half
+ * an export, and an interrupted run leaves the previous export as it was.
  */
 export function querySink(outPath: string): ResultSink {
   const jsonl = /\.jsonl$/i.test(outPath);
-  const partial = `${outPath}.partial`;
-  const out: WriteStream = createWriteStream(partial, { encoding: 'utf8' });
-  let failed: Error | null = null;
-  out.on('error', (err) => (failed = err));
-  if (!jsonl) out.write(EXPORT_COLUMNS.join(',') + '\n');
-  let rows = 0;
   return {
-    async success({ ledger, runId, row, fields }) {
+    success({ ledger, runId, row, fields }) {
       const asked = JSON.parse(row.payload) as Record<string, string>;
       const list = Array.isArray(fields.usage_agreement_info_list) ? (fields.usage_agreement_info_list as Record<string, unknown>[]) : [];
+      const lines: ExportLine[] = [];
       for (const item of list) {
         const a = agreementFromAnswer(item);
         if (!a) continue;
@@ -80,18 +90,41 @@ export function querySink(outPath: string): ResultSink {
           // the logon id is an email or phone number: the export names the user by id, and the logon id masked
           alipay_logon_id: asked.alipay_logon_id ? maskLogonId(asked.alipay_logon_id) : '',
         };
-        const text = jsonl
-          ? JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, line[c] ?? '']))) + '\n'
-          : EXPORT_COLUMNS.map((c) => csvCell(line[c] ?? '')).join(',') + '\n';
-        rows++;
-        if (!out.write(text)) await once(out, 'drain');
+        lines.push(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c, line[c] ?? ''])) as ExportLine);
       }
+      return JSON.stringify(lines);
     },
-    async close(complete) {
-      await new Promise<void>((resolve) => out.end(resolve));
-      if (failed) throw failed;
-      if (complete) renameSync(partial, outPath);
-      else if (rows === 0) rmSync(partial, { force: true });
+    async close({ complete, ledger, dataset, session }) {
+      if (!complete) return { note: `export not written (the run did not finish): ${outPath} is as it was; run the same command again to finish it` };
+      const { fd, partial } = openPartial('--out', outPath);
+      const out = createWriteStream('', { fd, encoding: 'utf8' });
+      let failed: Error | null = null;
+      out.on('error', (err) => (failed ??= err));
+      let agreements = 0;
+      try {
+        if (!jsonl) await writeOrFail(out, EXPORT_COLUMNS.join(',') + '\n', outPath, () => failed);
+        for (const result of ledger.sessionResults(dataset, session)) {
+          if (!result) continue;
+          for (const line of JSON.parse(result) as ExportLine[]) {
+            const text = jsonl ? JSON.stringify(line) + '\n' : EXPORT_COLUMNS.map((c) => csvCell(line[c] ?? '')).join(',') + '\n';
+            await writeOrFail(out, text, outPath, () => failed);
+            agreements++;
+          }
+        }
+        await new Promise<void>((resolve) => out.end(resolve));
+        if (failed) throw outputError(outPath, failed);
+        renameSync(partial, outPath);
+      } catch (err) {
+        out.destroy();
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed by the stream
+        }
+        rmSync(partial, { force: true });
+        throw err;
+      }
+      return { note: `export: ${agreements} agreement(s) in ${outPath}` };
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isSignType, type SignType } from './alipay/sign.js';
 import { loadPrivateKey, loadPublicKey } from './alipay/keys.js';
 import { SyncError } from './errors.js';
@@ -23,6 +23,9 @@ export interface RawSettings {
   backoffMs?: number;
 }
 
+/** Where each setting came from (`--qps`, `ALIPAY_SYNC_QPS (environment)`, a config key), for messages. */
+export type SettingOrigins = Readonly<Record<string, string>>;
+
 export interface SendSettings {
   gateway: string;
   appId: string;
@@ -35,16 +38,28 @@ export interface SendSettings {
   maxAttempts: number;
   requestTimeoutMs: number;
   backoffMs: number;
+  /** what the ledger binds to: the same gateway, app and merchant, or another ledger */
+  target: { gateway: string; appId: string; appAuthToken?: string };
+  /** key material for the ledger's hash secret: the app private key, which the user already keeps apart */
+  hashKey: Buffer;
 }
 
 function bad(message: string): never {
   throw new SyncError('SYNC_CONFIG_INVALID', message);
 }
 
+let origins: SettingOrigins = {};
+
+/** `--qps`, or the environment variable / config key it really came from. */
+function from(name: string): string {
+  const o = origins[name];
+  return o && o !== 'default' ? o : `--${name}`;
+}
+
 function number(name: string, v: unknown, min: number, max: number, integer: boolean): number {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    bad(`--${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max} (got ${Number.isNaN(n) ? "something that is not a number" : String(v)})`);
+    bad(`${from(name)} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max} (got ${Number.isNaN(n) ? "something that is not a number" : String(v)})`);
   }
   return n;
 }
@@ -56,17 +71,30 @@ export function resolveGateway(v: string | undefined): string {
   try {
     parsed = new URL(url);
   } catch {
-    bad(`--gateway must be a URL (…/gateway.do) or one of ${Object.keys(GATEWAYS).join(', ')} (got ${g})`);
+    bad(`${from('gateway')} must be a URL (…/gateway.do) or one of ${Object.keys(GATEWAYS).join(', ')} (got ${g})`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') bad(`--gateway must be http(s) (got ${g})`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') bad(`${from('gateway')} must be http(s) (got ${g})`);
   if (parsed.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname) && !parsed.hostname.startsWith('127.')) {
-    bad(`--gateway ${g}: plain http is only allowed on loopback (a local sandbox); use https`);
+    bad(`${from('gateway')} ${g}: plain http is only allowed on loopback (a local sandbox); use https`);
+  }
+  return url;
+}
+
+/**
+ * The gateway as a ledger remembers it: a local sandbox on loopback is one target whatever its port (each
+ * `npm start` or test picks a free one); any other gateway is its URL.
+ */
+export function targetGateway(url: string): string {
+  const u = new URL(url);
+  if (u.protocol === 'http:' && (u.hostname === 'localhost' || u.hostname === '[::1]' || u.hostname.startsWith('127.'))) {
+    return `http://loopback${u.pathname} (a local sandbox, any port)`;
   }
   return url;
 }
 
 /** Tuning flags, checked even for a dry run so a typo is caught before the real run. */
-export function resolveTuning(raw: RawSettings): Pick<SendSettings, 'qps' | 'concurrency' | 'maxAttempts' | 'requestTimeoutMs' | 'backoffMs'> {
+export function resolveTuning(raw: RawSettings, o: SettingOrigins = {}): Pick<SendSettings, 'qps' | 'concurrency' | 'maxAttempts' | 'requestTimeoutMs' | 'backoffMs'> {
+  origins = o;
   return {
     qps: number('qps', raw.qps ?? 50, 0, 100_000, false),
     concurrency: number('concurrency', raw.concurrency ?? 8, 1, 512, true),
@@ -77,23 +105,32 @@ export function resolveTuning(raw: RawSettings): Pick<SendSettings, 'qps' | 'con
 }
 
 /** Everything needed to send, checked before anything is sent (exit 2 on any problem). */
-export function resolveSendSettings(raw: RawSettings): SendSettings {
+export function resolveSendSettings(raw: RawSettings, o: SettingOrigins = {}): SendSettings {
+  origins = o;
   const gateway = resolveGateway(raw.gateway);
   const appId = (raw.appId ?? '').trim();
-  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID)');
-  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) bad(`--app-id looks wrong: ${appId}`);
+  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID): a dry run checks every setting the real run needs');
+  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) bad(`${from('app-id')} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`);
   const signType = (raw.signType ?? 'RSA2').toUpperCase();
   if (!isSignType(signType)) bad(`--sign-type must be RSA2 or RSA (got ${raw.signType})`);
   if (!raw.privateKey) bad('--private-key is required: the app private key file (or ALIPAY_SYNC_PRIVATE_KEY)');
   if (!raw.alipayPublicKey) bad('--alipay-public-key is required: the Alipay public key file, to verify answers (or ALIPAY_SYNC_ALIPAY_PUBLIC_KEY)');
-  const privateKey = loadPrivateKey(raw.privateKey, '--private-key');
-  const alipayPublicKey = loadPublicKey(raw.alipayPublicKey, '--alipay-public-key');
+  const privateKey = loadPrivateKey(raw.privateKey, from('private-key'));
+  const alipayPublicKey = loadPublicKey(raw.alipayPublicKey, from('alipay-public-key'));
   if (privateKey.asymmetricKeyType !== 'rsa' || alipayPublicKey.asymmetricKeyType !== 'rsa') {
     throw new SyncError('SYNC_KEY_INVALID', 'keys must be RSA keys');
   }
+  // The commonest key mistake, caught offline: the app's own public key given as the Alipay public key. Every
+  // answer would then fail verification after the first request went out.
+  const appPublic = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+  if (appPublic.equals(alipayPublicKey.export({ type: 'spki', format: 'der' }))) {
+    throw new SyncError('SYNC_KEY_INVALID', `${from('alipay-public-key')} is your app public key (the pair of ${from('private-key')}); give the Alipay public key, shown next to it in Alipay's open platform console`);
+  }
   const token = raw.appAuthToken?.trim();
-  if (token && token.length > 40) bad('--app-auth-token is at most 40 characters');
+  if (token && token.length > 40) bad(`${from('app-auth-token')} is at most 40 characters`);
   return {
-    gateway, appId, privateKey, alipayPublicKey, signType, ...(token ? { appAuthToken: token } : {}), ...resolveTuning(raw),
+    gateway, appId, privateKey, alipayPublicKey, signType, ...(token ? { appAuthToken: token } : {}), ...resolveTuning(raw, o),
+    target: { gateway: targetGateway(gateway), appId, ...(token ? { appAuthToken: token } : {}) },
+    hashKey: privateKey.export({ type: 'pkcs8', format: 'der' }),
   };
 }

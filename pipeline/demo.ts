@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agreementDatasets, datasets } from '../sources/index.js';
@@ -10,7 +9,9 @@ import { parseAgreementSeed } from './sandbox/methods/agreements.js';
 import { readFileSync } from 'node:fs';
 import { AlipayClient } from './alipay/client.js';
 import type { Logger } from './log.js';
-import { generateKeyPairs, writeKeyFiles } from './sandbox/keys.js';
+import { generateKeyPairs, readKeyFiles, writeKeyFiles } from './sandbox/keys.js';
+import { checkLedgerPath } from './paths.js';
+import { targetGateway } from './config.js';
 import { SandboxGateway } from './sandbox/server.js';
 import { humanSummary } from './summary.js';
 import { runUpload } from './upload.js';
@@ -20,7 +21,7 @@ export interface DemoOptions {
   ledgerPath: string;
   examplesDir?: string;
   json: boolean;
-  out: NodeJS.WritableStream;
+  out: { write(text: string): unknown };
   logger: Logger;
 }
 
@@ -33,8 +34,12 @@ export const PACKAGE_EXAMPLES = fileURLToPath(new URL('../../examples/', import.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
   const examples = o.examplesDir ?? PACKAGE_EXAMPLES;
-  const keysDir = mkdtempSync(join(tmpdir(), 'alipay-sync-demo-keys-'));
-  const files = writeKeyFiles(keysDir, generateKeyPairs());
+  // The demo's keys live beside its ledger (0600), made once: the ledger's hash secret is wrapped with the app
+  // private key, and a second `npm start` must find what the first one recorded.
+  mkdirSync(dirname(o.ledgerPath), { recursive: true });
+  checkLedgerPath(o.ledgerPath, { dryRun: false });
+  const keysDir = join(dirname(o.ledgerPath), 'keys');
+  const files = readKeyFiles(keysDir)?.files ?? writeKeyFiles(keysDir, generateKeyPairs());
   const privateKey = loadPrivateKey(files.appPrivateKey);
   const alipayPublicKey = loadPublicKey(files.alipayPublicKey);
   const seedFile = join(examples, 'agreements.json');
@@ -43,7 +48,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     appPublicKey: loadPublicKey(files.appPublicKey), alipayPrivateKey: loadPrivateKey(files.alipayPrivateKey), agreements,
   });
   const url = await gateway.start();
-  mkdirSync(dirname(o.ledgerPath), { recursive: true });
   // The merchant's side of notifications, on the same ledger: the sandbox announces agreements made effective.
   const notify = new NotifyServer({ ledgerPath: o.ledgerPath, alipayPublicKey, appId: gateway.appId, logger: o.logger });
   const notifyUrl = await notify.start();
@@ -67,6 +71,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       const sink = job.sink ?? (dataset === agreementDatasets.effect ? effectSink() : dataset === agreementDatasets.query ? querySink(exportPath) : undefined);
       const { summary, exitCode } = await runUpload({
         dataset, files: [file], ledgerPath: o.ledgerPath, client, rejectsPath, qps: 50, concurrency: 8,
+        target: { gateway: targetGateway(url), appId: gateway.appId }, hashKey: privateKey.export({ type: 'pkcs8', format: 'der' }),
         logger: o.logger, command: `demo ${dataset.name}`, sink, notifyUrl: job.notifyUrl,
       });
       say(humanSummary(summary, rejectsPath));
@@ -84,7 +89,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await client.close();
     await gateway.stop();
     await notify.stop();
-    rmSync(keysDir, { recursive: true, force: true });
   }
   say('The sample files hold a few invalid rows on purpose (rejected with file, line, field and reason), and a few agreements that cannot be made effective (stopped, unknown).');
   say('Run `npm start` again: the ledger knows what Alipay holds, so no upload is sent twice (queries ask again every run).');

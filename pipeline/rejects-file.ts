@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { SyncError } from './errors.js';
+import { openPrivate } from './paths.js';
 
 /** CSV text for one cell: quoted when it holds a comma, quote or line break. */
 export function csvCell(v: string): string {
@@ -7,27 +8,55 @@ export function csvCell(v: string): string {
 }
 
 /**
+ * Write to a stream, waiting for it to drain when it asks, but never forever: a stream that fails (disk full,
+ * a device gone) rejects the wait with a SYNC_OUTPUT error naming the file, so the run stops cleanly instead of
+ * hanging on a 'drain' that will never come.
+ */
+export async function writeOrFail(out: WriteStream, text: string, what: string, failed: () => Error | null): Promise<void> {
+  const before = failed();
+  if (before) throw outputError(what, before);
+  if (out.write(text)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      const err = failed();
+      if (err) reject(outputError(what, err));
+      else resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+  });
+}
+
+export function outputError(what: string, err: Error): SyncError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new SyncError('SYNC_OUTPUT', `cannot write ${what}: ${code ?? err.message}`, {}, { cause: err });
+}
+
+/**
  * The --rejects file: `line,field,reason,file` then the row's cells under the dataset's own column names, so a
  * fixed copy of it can be fed back to the same command (the first four columns are ignored as unknown).
- * Cells arrive already made safe (personal fields masked) by the dataset.
+ * Cells arrive already made safe (personal fields masked) by the dataset; the file is still created 0600.
  */
 export class RejectsFile {
   private readonly out: WriteStream;
   private failed: Error | null = null;
 
   constructor(readonly path: string, private readonly columns: readonly string[]) {
-    this.out = createWriteStream(path, { encoding: 'utf8' });
-    this.out.on('error', (err) => (this.failed = err));
+    this.out = createWriteStream('', { fd: openPrivate('--rejects', path), encoding: 'utf8' });
+    this.out.on('error', (err) => (this.failed ??= err));
     this.out.write(['line', 'field', 'reason', 'file', ...columns].map(csvCell).join(',') + '\n');
   }
 
   async write(file: string, line: number, field: string, reason: string, cells: Readonly<Record<string, string>> | null): Promise<void> {
     const row = [String(line), field, reason, file, ...this.columns.map((c) => cells?.[c] ?? '')];
-    if (!this.out.write(row.map(csvCell).join(',') + '\n')) await once(this.out, 'drain');
+    await writeOrFail(this.out, row.map(csvCell).join(',') + '\n', this.path, () => this.failed);
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.out.end(resolve));
-    if (this.failed) throw this.failed;
+    if (!this.failed) await new Promise<void>((resolve) => this.out.end(resolve));
+    else this.out.destroy();
+    if (this.failed) throw outputError(this.path, this.failed);
   }
 }

@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs';
 import { Ledger } from '../state/ledger.js';
-import { SyncError } from './errors.js';
 import { formatCount } from './progress.js';
+import { redactCommandText } from './settings.js';
 
 export interface StatusOptions {
   ledgerPath: string;
   runs: number;
   json: boolean;
-  out: NodeJS.WritableStream;
+  out: { write(text: string): unknown };
 }
 
 const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
@@ -19,12 +18,10 @@ function table(rows: string[][]): string {
 
 /** `alipay-sync status`: recent runs and their counts, what the ledger holds, and failures by sub_code. */
 export function printStatus(o: StatusOptions): number {
-  if (!existsSync(o.ledgerPath)) {
-    throw new SyncError('SYNC_CONFIG_INVALID', `no ledger at ${o.ledgerPath} (pass --ledger, or run an upload first)`);
-  }
   const ledger = new Ledger(o.ledgerPath, { readonly: true });
   try {
-    const runs = ledger.recentRuns(o.runs);
+    // Older versions recorded some spellings of secret flags with their values: never show those.
+    const runs = ledger.recentRuns(o.runs).map((r) => ({ ...r, command: redactCommandText(r.command) }));
     const totals = ledger.totals();
     const failures = ledger.failuresBySubCode();
     if (o.json) {

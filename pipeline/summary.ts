@@ -4,7 +4,7 @@ import type { UploadSummary } from './upload.js';
 /** The few lines a person reads after a run; the counts add up the same way as the JSON summary's. */
 export function humanSummary(s: UploadSummary, rejects?: string): string {
   const lines = [
-    `${s.dataset}: run ${s.run_id} ${s.status}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
+    `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
     `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + skipped ${formatCount(s.skipped)}` +
       ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + pending ${formatCount(s.pending)}`,
   ];
@@ -19,6 +19,10 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   }
   if (s.retries) lines.push(`  retries: ${formatCount(s.retries)}`);
   if (s.rejected && rejects) lines.push(`  rejected rows: ${rejects}`);
-  if (s.status === 'aborted' || s.status === 'interrupted' || s.pending > 0) lines.push('  run the same command again to send what is still pending');
+  if (s.empty_files.length) lines.push(`  no data rows in: ${s.empty_files.join(', ')}`);
+  if (s.dry_run) {
+    if (s.pending > 0 || c.pending > 0) lines.push('  this was a dry run: run without --dry-run to send them');
+    else lines.push('  this was a dry run: nothing would be sent');
+  } else if (s.status === 'aborted' || s.status === 'interrupted' || s.pending > 0) lines.push('  run the same command again to send what is still pending');
   return lines.join('\n');
 }

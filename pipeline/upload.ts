@@ -1,12 +1,16 @@
 import pLimit from 'p-limit';
 import type { Dataset } from '../sources/dataset.js';
-import { readCsvBatches, readCsvHeader, type Encoding } from '../sources/csv.js';
-import { Ledger, type AttemptRecord, type PendingRecord, type RejectRecord, type ResultRecord } from '../state/ledger.js';
+import { maskLookAlike } from '../sources/mask.js';
+import { checkEncoding, readCsvBatches, readCsvHeader, type Encoding } from '../sources/csv.js';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ledger, type AttemptRecord, type LedgerTarget, type PendingRecord, type RejectRecord, type ResultRecord, type RunInfo } from '../state/ledger.js';
 import { BackgroundStager } from '../state/stage-worker.js';
 import type { AlipayClient } from './alipay/client.js';
 import type { Outcome } from './alipay/classify.js';
 import { policyFor } from './alipay/methods.js';
-import { SyncError } from './errors.js';
+import { EXIT, SyncError, exitCodeFor } from './errors.js';
 import type { Logger } from './log.js';
 import { Progress, formatCount } from './progress.js';
 import { RateLimiter, backoffDelay, sleep } from './rate-limit.js';
@@ -20,9 +24,19 @@ export interface UploadOptions {
   ledgerPath: string;
   /** null only for a dry run */
   client: AlipayClient | null;
+  /** where rows go: the ledger remembers it and refuses another (see Ledger.bindTarget) */
+  target: LedgerTarget;
+  /** key material the ledger's hash secret is wrapped with (the app private key's DER bytes) */
+  hashKey: Buffer;
+  /** bind a ledger used with another target or key to this one */
+  rebind?: boolean;
   encoding?: Encoding;
   dryRun?: boolean;
   rejectsPath?: string;
+  /** a file with no data rows is fine (otherwise: a warning, and exit 1) */
+  allowEmpty?: boolean;
+  /** datasets that ask again every run (queries): ask everyone, not only those an interrupted run left */
+  fresh?: boolean;
   qps?: number;
   concurrency?: number;
   maxAttempts?: number;
@@ -60,6 +74,8 @@ export interface UploadSummary {
   /** rows staged by earlier runs (left pending by a crash, abort or gateway trouble) that this run sent */
   carried_over: { uploaded: number; failed: number; pending: number };
   retries: number;
+  /** input files that held no data row (an empty export usually means the export broke) */
+  empty_files: string[];
   /** the run-fatal reason when status is aborted */
   abort_reason?: string;
 }
@@ -73,6 +89,62 @@ export interface UploadResult {
 const STAGE_BATCH = 1000;
 const CLAIM_BATCH = 512;
 const SHOW_FIRST = 20;
+/** how long an interrupted query run may be resumed: after that, everyone is asked again */
+const RESUME_WINDOW_MS = 24 * 3600_000;
+
+/** The one place a finished run's exit code is decided from its counts (see EXIT in errors.ts). */
+function exitCodeOf(s: UploadSummary, allowEmpty: boolean): number {
+  if (s.status === 'interrupted') return EXIT.INTERRUPTED;
+  if (s.status === 'aborted') return EXIT.GATEWAY;
+  const c = s.carried_over;
+  const trouble = s.rejected + s.failed + c.failed + (s.dry_run ? 0 : s.pending + c.pending);
+  return trouble > 0 || (!allowEmpty && s.empty_files.length > 0) ? EXIT.ROWS : EXIT.OK;
+}
+
+/**
+ * Datasets that ask again every run (queries) send each row once per export "session": a run that follows an
+ * interrupted, aborted or crashed one of the same dataset within 24 h continues its session (the rows that one
+ * finished are skipped as unchanged), any other starts a new one. The session is the start time of its first
+ * run, used as the rows' snapshot, so the ledger's own rules (newest snapshot wins) do the skipping.
+ */
+function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number, fresh: boolean, logger: Logger): string | null {
+  if (dataset.sendPolicy !== 'always') return null;
+  let session: string | null = null;
+  let resumed: RunInfo | null = null;
+  let mine = new Date(now).toISOString();
+  for (const r of ledger.recentRuns(100, dataset.name)) {
+    if (r.id === runId) {
+      // this run's own start, exactly as recorded: the next run may continue its session
+      mine = r.startedAt;
+      continue;
+    }
+    if (fresh || r.dryRun) continue;
+    if (r.status === 'done' || now - Date.parse(r.startedAt) > RESUME_WINDOW_MS) break;
+    session = r.startedAt;
+    resumed ??= r;
+  }
+  if (fresh || !session || !resumed) return mine;
+  logger.info(`continuing run ${resumed.id} of ${session.replace('T', ' ').slice(0, 19)} UTC, which did not finish (${resumed.status}): rows it already sent are not sent again (--fresh to send every row)`);
+  return session;
+}
+
+/**
+ * The ledger's target (gateway, app id, merchant) must be the one it recorded. A ledger that never had a row
+ * confirmed uploaded holds nothing that another target lacks, so a first run with a typo'd app id (refused by
+ * the gateway) does not lock the ledger to the typo: it moves to the new target by itself, with a note.
+ */
+function bindTarget(ledger: Ledger, o: UploadOptions, logger: Logger): ReturnType<Ledger['bindTarget']> {
+  try {
+    return ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+  } catch (err) {
+    const nothingHeld = (err as { code?: string }).code === 'SYNC_LEDGER_TARGET' && !o.dryRun
+      && !ledger.totals().some((t) => t.status === 'uploaded');
+    if (!nothingHeld) throw err;
+    const bound = ledger.bindTarget(o.target, { rebind: true });
+    logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
+    return bound;
+  }
+}
 
 /** The whole job for one dataset: check headers, stage every row into the ledger, send what is pending, report. */
 export async function runUpload(o: UploadOptions): Promise<UploadResult> {
@@ -81,41 +153,66 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   const { dataset, logger } = o;
   const encoding = o.encoding ?? 'utf8';
 
-  // 1. Every header, before the ledger is touched: a missing column stops the run with nothing sent.
+  // 1. Every file's encoding and header, before the ledger is touched: a wrong --encoding or a missing column
+  // stops the run with nothing sent (not a million rejects).
   for (const file of o.files) {
+    const enc = await checkEncoding(file, encoding);
+    if (!enc.ok) throw new SyncError('SYNC_SOURCE_READ', enc.message, { file, line: enc.line });
+    if ('warning' in enc) logger.warn(enc.warning);
     const columns = await readCsvHeader(file, { encoding });
     const { missing, unknown } = dataset.checkHeader(columns);
     if (missing.length) {
-      throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.join(', ')})`, { file, line: 1 });
+      throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
     if (unknown.length) logger.warn(`${file}: ignoring unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
   }
   if (!o.dryRun && !o.client) throw new SyncError('SYNC_CONFIG_INVALID', 'no gateway client configured');
 
-  const ledger = new Ledger(o.ledgerPath);
+  // A dry run leaves no trace: without a ledger yet, it plans against a throw-away one (every row is new).
+  let scratch: string | null = null;
+  let ledgerPath = o.ledgerPath;
+  if (o.dryRun && !existsSync(ledgerPath)) {
+    scratch = mkdtempSync(join(tmpdir(), 'alipay-sync-dry-run-'));
+    ledgerPath = join(scratch, 'ledger.db');
+  }
+  let ledger: Ledger | null = null;
   let rejectsFile: RejectsFile | null = null;
   let sinkOpen = Boolean(o.sink);
+  let runId = 0;
   try {
-    const { tookOverFrom } = ledger.acquireLock();
-    if (tookOverFrom !== null) logger.info(`taking over the ledger from an earlier run (pid ${tookOverFrom}) that did not finish; its unsent rows will be sent`);
-    const runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, Boolean(o.dryRun));
+    ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
+    if (ledger.secretSource === 'wrapped-legacy') logger.info('the ledger\'s hash secret is now kept wrapped under the app private key (it was stored in clear by an older version)');
+    const { tookOver } = ledger.acquireLock();
+    if (tookOver) {
+      const why = tookOver.reason === 'lease-expired' ? `its lease on host ${tookOver.host} ran out` : tookOver.reason === 'pid-reused' ? 'its pid now belongs to another process' : 'it is gone';
+      logger.warn(`taking over the ledger from an earlier run (pid ${tookOver.pid} on ${tookOver.host}, since ${tookOver.since}) that did not finish: ${why}; its unsent rows will be sent`);
+    }
+    const bound = bindTarget(ledger, o, logger);
+    if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
+    // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
+    if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), logger);
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
 
-    const staged = await stageAll(o, ledger, runId, rejectsFile, encoding);
+    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session);
+    // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
+    const rejectsDone = rejectsFile;
+    rejectsFile = null;
+    await rejectsDone?.close();
     const validRead = staged.read - staged.rejected;
+    for (const f of staged.emptyFiles) logger.warn(`${f}: no data rows, only a header (an empty export usually means the export broke${o.allowEmpty ? '' : '; --allow-empty if it is expected'})`);
 
     if (o.dryRun) {
       const plan = staged.plan ?? { new: 0, changed: 0 };
       const toSend = plan.new + plan.changed;
       const summary: UploadSummary = {
-        run_id: runId, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
+        run_id: 0, dataset: dataset.name, read: staged.read, rejected: staged.rejected,
         superseded: validRead - staged.unchanged - toSend, skipped: staged.unchanged,
-        uploaded: 0, failed: 0, pending: toSend, duration_ms: clock() - started, status: 'dry-run', dry_run: true, plan,
-        carried_over: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0,
+        uploaded: 0, failed: 0, pending: toSend, duration_ms: clock() - started, status: staged.interrupted ? 'interrupted' : 'dry-run', dry_run: true, plan,
+        carried_over: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0, empty_files: staged.emptyFiles,
       };
-      const exitCode = staged.interrupted ? 130 : staged.rejected > 0 ? 1 : 0;
-      ledger.finishRun(runId, staged.interrupted ? 'interrupted' : 'dry-run', exitCode, { ...summary });
-      return { summary, exitCode };
+      return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
     let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
@@ -126,7 +223,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
 
     sinkOpen = false;
-    await o.sink?.close(!staged.interrupted && !sendState.stop);
+    const note = await o.sink?.close({ complete: !staged.interrupted && !sendState.stop, ledger, dataset: dataset.name, session: session ?? '' });
+    if (note && note.note) logger.info(note.note);
     const mine = ledger.runOutcomes(runId, dataset.name);
     const carried = sendState.carried;
     const stagedByMe = mine.pending + mine.uploaded + mine.failed;
@@ -137,23 +235,38 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       superseded: validRead - staged.unchanged - stagedByMe, skipped: staged.unchanged,
       uploaded: mine.uploaded, failed: mine.failed, pending: mine.pending, duration_ms: clock() - started,
       status: interrupted ? 'interrupted' : aborted ? 'aborted' : 'done', dry_run: false,
-      carried_over: carried, retries: sendState.retries,
+      carried_over: carried, retries: sendState.retries, empty_files: staged.emptyFiles,
     };
     if (aborted) summary.abort_reason = sendState.stop!.reason;
-    const exitCode = interrupted ? 130 : aborted ? 3
-      : summary.rejected + summary.failed + summary.pending + carried.failed + carried.pending > 0 ? 1 : 0;
+    const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
     ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
     return { summary, exitCode };
+  } catch (err) {
+    // An output that cannot be written, a ledger error, a bug: the run is recorded as failed (not left
+    // "running"), and what it staged stays pending for the next run.
+    if (ledger && runId) {
+      try {
+        ledger.finishRun(runId, 'failed', exitCodeFor(err), {}, (err as Error).message);
+      } catch {
+        // the ledger itself may be what failed
+      }
+    }
+    throw err;
   } finally {
-    if (sinkOpen) await o.sink!.close(false).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
-    await rejectsFile?.close().catch((err: unknown) => logger.error(`cannot write ${o.rejectsPath}: ${(err as Error).message}`));
-    ledger.releaseLock();
-    ledger.close();
+    if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
+    await rejectsFile?.close().catch((err: unknown) => logger.error((err as Error).message));
+    if (ledger) {
+      ledger.releaseLock();
+      ledger.close();
+    }
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
 interface StageTotals {
   read: number;
+  /** files that held a header and no data row */
+  emptyFiles: string[];
   rejected: number;
   unchanged: number;
   interrupted: boolean;
@@ -161,16 +274,20 @@ interface StageTotals {
   plan: { new: number; changed: number } | null;
 }
 
-async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding): Promise<StageTotals> {
+async function stageAll(
+  o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
+): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const totals: StageTotals = { read: 0, rejected: 0, unchanged: 0, interrupted: false, plan: null };
+  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
   });
   // The ledger's upserts run on a worker thread (its own connection) while this thread reads and validates.
+  // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
+  const policy = session !== null ? 'snapshot' : dataset.sendPolicy ?? 'snapshot';
   const stager = new BackgroundStager({
-    ledgerPath: o.ledgerPath, runId, dataset: dataset.name, policy: dataset.sendPolicy ?? 'snapshot', dryRun: Boolean(o.dryRun),
+    ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
   let keys: string[] = [];
   let snapshots: string[] = [];
@@ -196,6 +313,7 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
   let finished = false;
   try {
     outer: for (const file of o.files) {
+      const before = totals.read;
       for await (const recs of readCsvBatches(file, { encoding })) for (const rec of recs) {
         totals.read++;
         if ('error' in rec) {
@@ -205,7 +323,7 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
           if (v.ok) {
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
             keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
-            snapshots.push(v.row.snapshot);
+            snapshots.push(session ?? v.row.snapshot);
             payloads.push(v.row.bizContent);
             lines.push(rec.line);
           } else {
@@ -224,6 +342,7 @@ async function stageAll(o: UploadOptions, ledger: Ledger, runId: number, rejects
         }
       }
       await flush(file);
+      if (totals.read === before) totals.emptyFiles.push(file);
     }
     const done = await stager.finish();
     finished = true;
@@ -319,9 +438,10 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       if (res.kind === 'success') {
-        if (o.sink && res.fields) await o.sink.success({ ledger, runId, row, fields: res.fields });
+        // A sink keeps what it returns (made free of personal data); other datasets keep the answer's fields.
+        const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
         // The attempts table is the history of trouble: a first-try success is told by the record itself.
-        await record({ ...base, status: 'uploaded', result: resultOf(res) }, attempts > 1 ? attempt : undefined, row.run_id);
+        await record({ ...base, status: 'uploaded', result }, attempts > 1 ? attempt : undefined, row.run_id);
         giveUps = 0;
         done++;
         return tick();
@@ -396,6 +516,7 @@ function where(row: PendingRecord): string {
 /** Answer fields worth keeping beside the row (everything but the envelope). */
 function resultOf(res: Outcome): string | undefined {
   if (!res.fields) return undefined;
-  const { code: _c, msg: _m, sub_code: _s, sub_msg: _sm, ...rest } = res.fields;
+  // logins (a user's at the merchant, or at Alipay) are personal data: never kept
+  const { code: _c, msg: _m, sub_code: _s, sub_msg: _sm, external_logon_id: _e, alipay_logon_id: _l, ...rest } = res.fields;
   return Object.keys(rest).length ? JSON.stringify(rest) : undefined;
 }

@@ -27,7 +27,14 @@ export function parsePrivateKey(text: string, label = 'private key'): KeyObject 
       if (pem[1] === 'ENCRYPTED PRIVATE KEY') {
         throw new SyncError('SYNC_KEY_INVALID', `${label}: encrypted private keys are not supported; export it without a passphrase`);
       }
-      return createPrivateKey({ key: trimmed, format: 'pem' });
+      try {
+        return createPrivateKey({ key: trimmed, format: 'pem' });
+      } catch {
+        // A PEM flattened onto one line (an env var, a pasted flag value): its body is still the DER.
+        const flat = der(pem[2]!);
+        if (flat) return createPrivateKey({ key: flat, format: 'der', type: pem[1] === 'RSA PRIVATE KEY' ? 'pkcs1' : 'pkcs8' });
+        throw new Error('unreadable PEM');
+      }
     }
     const body = der(trimmed);
     if (body) {

@@ -2,6 +2,7 @@ import { loadPublicKey } from '../alipay/keys.js';
 import { SyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { NotifyServer } from './server.js';
+import { listenError, untilStopped } from '../serve.js';
 
 export interface NotifyArgs {
   port: number;
@@ -20,12 +21,17 @@ export async function runNotifyCommand(a: NotifyArgs, logger: Logger): Promise<n
   const server = new NotifyServer({
     ledgerPath: a.ledger, alipayPublicKey: loadPublicKey(a.alipayPublicKey), appId: a.appId, host: a.host, port: a.port, logger,
   });
-  const url = await server.start();
+  let url: string;
+  try {
+    url = await server.start();
+  } catch (err) {
+    throw listenError(err, 'notify serve', a.host, a.port);
+  }
+  // Listen for the stop signals before saying we listen: a supervisor that stops us as soon as it reads the
+  // line must not find the default action (death) still in place.
+  const stopped = untilStopped();
   process.stdout.write(`notify receiver listening on ${url} (ledger ${a.ledger}); Ctrl-C to stop\n`);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', () => done());
-    process.once('SIGTERM', () => done());
-  });
+  await stopped;
   await server.stop();
   logger.info(`notify receiver stopped after ${server.received} notification(s)`);
   return 0;

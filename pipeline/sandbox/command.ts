@@ -3,10 +3,11 @@ import { loadPrivateKey, loadPublicKey } from '../alipay/keys.js';
 import { SyncError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FAULT_KINDS, type FaultKind, type FaultOptions } from './faults.js';
-import { generateKeyPairs, writeKeyFiles } from './keys.js';
+import { generateKeyPairs, keyFilesIn, readKeyFiles, writeKeyFiles, type KeyPairs } from './keys.js';
 import { DEFAULT_SANDBOX_APP_ID, SandboxGateway } from './server.js';
 import { parseAgreementSeed, type SeedAgreement } from './methods/agreements.js';
 import { readFileSync } from 'node:fs';
+import { listenError, untilStopped } from '../serve.js';
 
 export interface SandboxArgs {
   port: number;
@@ -42,23 +43,34 @@ export function parseFaults(specs: readonly string[] | undefined): FaultOptions[
 /** `alipay-sync sandbox`: serve until Ctrl-C. */
 export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise<number> {
   const rates = parseFaults(a.fault);
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SyncError('SYNC_CONFIG_INVALID', `--port must be 0-65535 (got ${a.port})`);
   let appPublicKey;
   let alipayPrivateKey;
   let keyNote: string[];
+  // Keys of a folder are reused (a restarted sandbox keeps working with the flags it printed before); fresh ones
+  // are written only after the port is bound, so a second sandbox on a busy port changes nothing.
+  let fresh: KeyPairs | null = null;
+  const keysDir = resolve(a.keysDir);
   if (a.appPublicKey || a.alipayPrivateKey) {
     if (!a.appPublicKey || !a.alipayPrivateKey) {
-      throw new SyncError('SYNC_CONFIG_INVALID', 'give both --app-public-key and --alipay-private-key, or neither (fresh keys are made)');
+      throw new SyncError('SYNC_CONFIG_INVALID', 'give both --app-public-key and --alipay-private-key, or neither (keys from --keys-dir are used)');
     }
     appPublicKey = loadPublicKey(a.appPublicKey, '--app-public-key');
     alipayPrivateKey = loadPrivateKey(a.alipayPrivateKey, '--alipay-private-key');
     keyNote = ['  (using the keys you gave)'];
   } else {
-    const pairs = generateKeyPairs();
-    const files = writeKeyFiles(resolve(a.keysDir), pairs);
-    appPublicKey = pairs.appPublicKey;
-    alipayPrivateKey = pairs.alipayPrivateKey;
+    let existing;
+    try {
+      existing = readKeyFiles(keysDir);
+    } catch (err) {
+      throw new SyncError('SYNC_KEY_INVALID', `--keys-dir ${keysDir}: its key files cannot be read (${(err as NodeJS.ErrnoException).code ?? 'not keys'}); remove them or name another folder`);
+    }
+    const keys = existing?.keys ?? (fresh = generateKeyPairs());
+    appPublicKey = keys.appPublicKey;
+    alipayPrivateKey = keys.alipayPrivateKey;
+    const files = keyFilesIn(keysDir);
     keyNote = [
-      `  fresh throw-away keys in ${resolve(a.keysDir)}:`,
+      `  ${existing ? 'keys' : 'fresh throw-away keys'} in ${keysDir}:`,
       `    --private-key ${files.appPrivateKey}`,
       `    --alipay-public-key ${files.alipayPublicKey}`,
     ];
@@ -76,9 +88,25 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
     port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
     faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
   });
-  const url = await gateway.start();
+  let url: string;
+  try {
+    url = await gateway.start();
+  } catch (err) {
+    throw listenError(err, 'sandbox', '127.0.0.1', a.port);
+  }
+  if (fresh) {
+    try {
+      writeKeyFiles(keysDir, fresh);
+    } catch (err) {
+      await gateway.stop();
+      throw new SyncError('SYNC_OUTPUT', `--keys-dir ${keysDir}: cannot write the keys: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
   const appId = a.appId ?? DEFAULT_SANDBOX_APP_ID;
   const faultList = Object.entries(rates ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  // Listen for the stop signals before saying we listen: a supervisor that stops us as soon as it reads the
+  // line must not find the default action (death) still in place.
+  const stopped = untilStopped();
   process.stdout.write(
     [
       `sandbox gateway listening on ${url}`,
@@ -93,11 +121,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       '',
     ].join('\n'),
   );
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await gateway.stop();
   logger.info('sandbox stopped');
   return 0;

@@ -1,5 +1,5 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface KeyPairs {
@@ -34,21 +34,50 @@ export function oneLine(key: KeyObject): string {
     : key.export({ format: 'der', type: 'spki' }).toString('base64');
 }
 
-/**
- * Write the pairs the way merchants hold them: the app keys as Alipay's key tool prints them (one-line bodies),
- * the sandbox's own "Alipay" private key as PEM. Private key files are readable by the owner only.
- */
-export function writeKeyFiles(dir: string, keys: KeyPairs): KeyFiles {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files: KeyFiles = {
+export function keyFilesIn(dir: string): KeyFiles {
+  return {
     appPrivateKey: join(dir, 'app_private_key.txt'),
     appPublicKey: join(dir, 'app_public_key.txt'),
     alipayPublicKey: join(dir, 'alipay_public_key.txt'),
     alipayPrivateKey: join(dir, 'alipay_private_key.pem'),
   };
-  writeFileSync(files.appPrivateKey, oneLine(keys.appPrivateKey) + '\n', { mode: 0o600 });
-  writeFileSync(files.appPublicKey, oneLine(keys.appPublicKey) + '\n');
-  writeFileSync(files.alipayPublicKey, oneLine(keys.alipayPublicKey) + '\n');
-  writeFileSync(files.alipayPrivateKey, keys.alipayPrivateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+}
+
+/**
+ * Write the pairs the way merchants hold them: the app keys as Alipay's key tool prints them (one-line bodies),
+ * the sandbox's own "Alipay" private key as PEM. Every file is readable by the owner only (0600, in a 0700
+ * folder); a file that exists is never overwritten ('wx'), so a second sandbox cannot clobber a running one's keys.
+ */
+export function writeKeyFiles(dir: string, keys: KeyPairs): KeyFiles {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = keyFilesIn(dir);
+  const opts = { mode: 0o600, flag: 'wx' } as const;
+  writeFileSync(files.appPrivateKey, oneLine(keys.appPrivateKey) + '\n', opts);
+  writeFileSync(files.appPublicKey, oneLine(keys.appPublicKey) + '\n', opts);
+  writeFileSync(files.alipayPublicKey, oneLine(keys.alipayPublicKey) + '\n', opts);
+  writeFileSync(files.alipayPrivateKey, keys.alipayPrivateKey.export({ format: 'pem', type: 'pkcs8' }) as string, opts);
   return files;
+}
+
+function fromText(text: string, type: 'private' | 'public'): KeyObject {
+  const t = text.trim();
+  if (t.includes('-----BEGIN')) return type === 'private' ? createPrivateKey(t) : createPublicKey(t);
+  const der = Buffer.from(t, 'base64');
+  return type === 'private' ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: der, format: 'der', type: 'spki' });
+}
+
+/** The four key files of a folder written by writeKeyFiles, or null when it does not hold all four. */
+export function readKeyFiles(dir: string): { keys: KeyPairs; files: KeyFiles } | null {
+  const files = keyFilesIn(dir);
+  if (!Object.values(files).every((f) => existsSync(f))) return null;
+  const read = (f: string) => readFileSync(f, 'utf8');
+  return {
+    files,
+    keys: {
+      appPrivateKey: fromText(read(files.appPrivateKey), 'private'),
+      appPublicKey: fromText(read(files.appPublicKey), 'public'),
+      alipayPrivateKey: fromText(read(files.alipayPrivateKey), 'private'),
+      alipayPublicKey: fromText(read(files.alipayPublicKey), 'public'),
+    },
+  };
 }

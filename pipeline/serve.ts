@@ -1,0 +1,19 @@
+import { SyncError } from './errors.js';
+
+/** What the long-running commands (sandbox, notify serve) share: how they stop, and how a port that cannot be bound is told. */
+
+/** Resolves at the first SIGINT or SIGTERM; the listeners are in place when it returns. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((done) => {
+    process.once('SIGINT', () => done());
+    process.once('SIGTERM', () => done());
+  });
+}
+
+/** A port that cannot be bound is a usage problem (exit 2), said plainly. */
+export function listenError(err: unknown, what: string, host: string, port: number): SyncError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'the port is in use (another sandbox or receiver? --port 0 picks a free one)'
+    : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code ?? (err as Error).message;
+  return new SyncError('SYNC_CONFIG_INVALID', `${what}: cannot listen on ${host}:${port}: ${why}`);
+}
