@@ -407,7 +407,7 @@ test('agreements query interrupted part-way: the next run asks only the users it
   assert.equal(existsSync(out), false, 'an interrupted run writes no export');
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'and leaves no partial file');
 
-  const second = await runCli(args, { timeoutMs: 60_000 });
+  const second = await runCli([...args, '--qps', '0'], { timeoutMs: 60_000 });
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /continuing run 1 .* which did not finish/);
   assert.equal(sent(sb, Q) - askedFirst, 300 - askedFirst, 'only the users the interrupted run did not finish are asked');
@@ -419,10 +419,10 @@ test('agreements query interrupted part-way: the next run asks only the users it
   assert.equal(statSync(out).mode & 0o777, 0o600);
 
   // The session is complete: the next run asks everyone again; so does --fresh.
-  const third = await runCli(args, { timeoutMs: 60_000 });
+  const third = await runCli([...args, '--qps', '0'], { timeoutMs: 60_000 });
   assert.equal(third.code, 0, third.stderr);
   assert.equal(sent(sb, Q), 600);
-  const fresh = await runCli([...args, '--fresh'], { timeoutMs: 60_000 });
+  const fresh = await runCli([...args, '--fresh', '--qps', '0'], { timeoutMs: 60_000 });
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(sent(sb, Q), 900);
 });
