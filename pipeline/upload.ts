@@ -221,6 +221,11 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
       sendState = await sendPending(o, ledger, runId);
     }
+    if (sendState.stop?.kind === 'error') {
+      const err = sendState.stop.error;
+      const sqlite = typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('SQLITE_');
+      throw sqlite ? new SyncError('SYNC_OUTPUT', `cannot write the ledger ${o.ledgerPath}: ${(err as Error).message}; rows not recorded stay pending`, {}, { cause: err }) : err;
+    }
 
     sinkOpen = false;
     const note = await o.sink?.close({ complete: !staged.interrupted && !sendState.stop, ledger, dataset: dataset.name, session: session ?? '' });
@@ -360,7 +365,7 @@ interface SendState {
   retries: number;
   /** outcomes of rows staged by earlier runs that this run sent (counted as they happen: a query would scan the table) */
   carried: { uploaded: number; failed: number; pending: number };
-  stop: { kind: 'abort' | 'interrupt'; reason: string } | null;
+  stop: { kind: 'abort' | 'interrupt' | 'error'; reason: string; error?: unknown } | null;
 }
 
 async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Promise<SendState> {
@@ -378,11 +383,11 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
   const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
   // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
-  const stopWith = (kind: 'abort' | 'interrupt', reason: string) => {
+  const stopWith = (kind: 'abort' | 'interrupt' | 'error', reason: string, error?: unknown) => {
     if (state.stop) return;
-    state.stop = { kind, reason };
+    state.stop = { kind, reason, error };
     halt.abort();
-    if (kind === 'abort') logger.error(`stopping the run: ${reason}`);
+    if (kind === 'abort' || kind === 'error') logger.error(`stopping the run: ${reason}`);
     else logger.warn('interrupted: finishing the requests in flight, then stopping (Ctrl-C again to quit at once; unsent rows stay pending)');
   };
   const onAbort = () => stopWith('interrupt', 'interrupted');
@@ -493,7 +498,9 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
           () => void running.delete(p),
           (err: unknown) => {
             running.delete(p);
-            stopWith('abort', `internal error: ${(err as Error).message}`);
+            // Not the gateway's doing: the ledger could not be written (disk full, a lost device), or a bug. The
+            // requests in flight settle; then the run ends with that error (exit 2 or 70), not as a gateway abort.
+            stopWith('error', (err as Error).message, err);
           },
         );
         running.add(p);
