@@ -45,7 +45,7 @@ const SANDBOX_USES: OptionUse[] = [
   u('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
   u('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
   u('app-public-key'), u('alipay-private-key'), u('keys-dir'), u('fault'), u('slow-ms'), u('fault-seed'), u('fault-max-per-request'),
-  u('agreements'), u('quota'), u('config'),
+  u('agreements'), u('quota'), u('behave'), u('config'),
 ];
 // The demo reads no environment and no config file: exported production settings must not steer `npm start`.
 const DEMO_USES: OptionUse[] = [
@@ -287,7 +287,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
             port: v.port as number, appId: v['app-id'] as string | undefined, appPublicKey: v['app-public-key'] as string | undefined,
             alipayPrivateKey: v['alipay-private-key'] as string | undefined, keysDir: String(v['keys-dir']), fault: v.fault as string[] | undefined,
             slowMs: v['slow-ms'] as number, faultSeed: v['fault-seed'] as number, faultMaxPerRequest: v['fault-max-per-request'] as number | undefined,
-            agreements: v.agreements as string | undefined, quota: v.quota as number | undefined,
+            agreements: v.agreements as string | undefined, quota: v.quota as number | undefined, behave: v.behave as string[] | undefined,
           }, streamLogger(process.stderr, false))));
         },
       )

@@ -89,18 +89,36 @@ test('effect: a TEMP agreement becomes NORMAL, valid from now (Beijing), answere
   assert.ok(!JSON.stringify(res.fields).includes(LOGON));
 });
 
-test('effect: asking again for a NORMAL agreement is idempotent, and tells nobody twice', async () => {
+test('effect: asking again for a NORMAL agreement is USER_AGREEMENT_PERIOD_CONFILICT (the page), and tells nobody twice', async () => {
   gateway.reset();
   effected.length = 0;
   const first = await call(EFFECT, { agreement_no: '20240501000000000001' });
-  const again = await call(EFFECT, { agreement_no: '20240501000000000001' });
-  assert.equal(again.kind, 'success');
-  assert.deepEqual(again.fields, first.fields);
+  assert.equal(first.kind, 'success', first.reason);
+  failed(await call(EFFECT, { agreement_no: '20240501000000000001' }), 'USER_AGREEMENT_PERIOD_CONFILICT');
+  failed(await call(EFFECT, { agreement_no: '20240501000000000002' }), 'USER_AGREEMENT_PERIOD_CONFILICT');
   assert.equal(effected.length, 1);
-  const seeded = await call(EFFECT, { agreement_no: '20240501000000000002' });
-  assert.equal(seeded.fields?.status, 'NORMAL');
-  assert.equal(seeded.fields?.valid_time, '2024-04-01 09:00:05');
-  assert.equal(seeded.fields?.third_party_type, 'MERCHANT');
+  assert.equal(store.get('20240501000000000001')?.status, 'NORMAL');
+});
+
+test('effect, behaviour effectAgainSucceeds: asking again for a NORMAL agreement answers it as it is, and tells nobody twice', async () => {
+  gateway.reset();
+  effected.length = 0;
+  gateway.behaviours.effectAgainSucceeds = true;
+  try {
+    const first = await call(EFFECT, { agreement_no: '20240501000000000001' });
+    const again = await call(EFFECT, { agreement_no: '20240501000000000001' });
+    assert.equal(again.kind, 'success');
+    assert.deepEqual(again.fields, first.fields);
+    assert.equal(effected.length, 1);
+    const seeded = await call(EFFECT, { agreement_no: '20240501000000000002' });
+    assert.equal(seeded.fields?.status, 'NORMAL');
+    assert.equal(seeded.fields?.valid_time, '2024-04-01 09:00:05');
+    assert.equal(seeded.fields?.third_party_type, 'MERCHANT');
+    // the race answer stays reachable under the behaviour
+    failed(await call(EFFECT, { agreement_no: '20240501000000000002', sign_scene: 'INDUSTRY|CONFLICT' }), 'USER_AGREEMENT_PERIOD_CONFILICT');
+  } finally {
+    gateway.behaviours.effectAgainSucceeds = false;
+  }
 });
 
 test('effect: by external_agreement_no + sign_scene + user, for the right user only', async () => {

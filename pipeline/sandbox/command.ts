@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { loadPrivateKey, loadPublicKey } from '../alipay/keys.js';
 import { SyncError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { BEHAVIOUR_NAMES, parseBehaviours, type Behaviours } from './behaviours.js';
 import { FAULT_KINDS, type FaultKind, type FaultOptions } from './faults.js';
 import { generateKeyPairs, keyFilesIn, readKeyFiles, writeKeyFiles, type KeyPairs } from './keys.js';
 import { DEFAULT_SANDBOX_APP_ID, SandboxGateway } from './server.js';
@@ -21,6 +22,8 @@ export interface SandboxArgs {
   faultMaxPerRequest?: number;
   agreements?: string;
   quota?: number;
+  /** behaviours to switch on (`--behave NAME`, repeatable) */
+  behave?: string[];
 }
 
 export function parseFaults(specs: readonly string[] | undefined): FaultOptions['rates'] {
@@ -43,6 +46,12 @@ export function parseFaults(specs: readonly string[] | undefined): FaultOptions[
 /** `alipay-sync sandbox`: serve until Ctrl-C. */
 export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise<number> {
   const rates = parseFaults(a.fault);
+  let behaviours: Behaviours;
+  try {
+    behaviours = parseBehaviours(a.behave);
+  } catch (err) {
+    throw new SyncError('SYNC_CONFIG_INVALID', `--behave: ${(err as Error).message}`);
+  }
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SyncError('SYNC_CONFIG_INVALID', `--port must be 0-65535 (got ${a.port})`);
   let appPublicKey;
   let alipayPrivateKey;
@@ -87,6 +96,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
     agreements, ...(a.quota ? { quota: a.quota } : {}),
     port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
     faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
+    behaviours,
   });
   let url: string;
   try {
@@ -113,6 +123,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       `  app id: ${appId}`,
       ...keyNote,
       faultList ? `  faults: ${faultList}` : '  faults: none',
+      `  behaviours: ${Object.keys(behaviours).join(', ') || `none (known: ${BEHAVIOUR_NAMES.join(', ')})`}`,
       `  agreements: ${agreements.length}${a.quota ? `   quota: ${a.quota}/s` : ''}`,
       `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
       '',

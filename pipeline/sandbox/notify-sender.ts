@@ -4,8 +4,8 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
-import { maskLogonId } from '../../sources/agreement-effects.js';
 import { beijingTimestamp, signString, signText, type SignType } from '../alipay/sign.js';
+import { maskLogon as maskLogonId } from './mask.js';
 import type { AgreementRecord } from './methods/agreements.js';
 
 /**
@@ -76,5 +76,31 @@ export function dutUserSignNotification(agreement: AgreementRecord, appId: strin
   fields['sign_time'] = agreement.sign_time;
   fields['alipay_user_id'] = agreement.alipay_user_id;
   fields['status'] = agreement.status;
+  if (agreement.external_logon_id) fields['external_logon_id'] = agreement.external_logon_id;
   return fields;
+}
+
+/**
+ * A dut_user_unsign notification: the user cancelled the agreement (解约). The same fields as dut_user_sign, with
+ * status UNSIGN, invalid_time the moment of the cancellation and unsign_time beside it.
+ */
+export function dutUserUnsignNotification(agreement: AgreementRecord, appId: string, authAppId: string = appId): Record<string, string> {
+  const fields = dutUserSignNotification({ ...agreement, status: 'UNSIGN' }, appId, authAppId);
+  fields['notify_type'] = 'dut_user_unsign';
+  if (agreement.unsign_time) fields['unsign_time'] = agreement.unsign_time;
+  return fields;
+}
+
+export type NoticeType = 'sign' | 'unsign';
+
+/**
+ * The whole form of a notification as the gateway sends it, before signing: the page's 触发通知字段 and the common
+ * notification fields Alipay adds (charset, version; notify_id, notify_time, sign_type and sign come from
+ * signNotification). `notifyTime` dates the notice: an older notice sent after a newer one carries its own, older time.
+ */
+export function notificationFields(type: NoticeType, agreement: AgreementRecord, appId: string, notifyTime?: string): Record<string, string> {
+  const fields = type === 'sign' ? dutUserSignNotification(agreement, appId) : dutUserUnsignNotification(agreement, appId);
+  const form: Record<string, string> = { ...fields, charset: 'utf-8', version: '1.0' };
+  if (notifyTime) form['notify_time'] = notifyTime;
+  return form;
 }

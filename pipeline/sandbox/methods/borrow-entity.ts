@@ -1,7 +1,5 @@
-import { borrowEntities } from '../../../sources/borrow-entities.js';
+import { BORROW_ENTITY_UPLOAD as PAGE, checkRequest, errorText } from '../pages/index.js';
 import { businessError, success, type MethodAnswer, type MethodContext, type SandboxMethod } from './types.js';
-
-const PRODUCT_CODE = 'w1010100000000002858';
 
 export interface StoredEntity {
   appId: string;
@@ -14,13 +12,13 @@ export interface StoredEntity {
 }
 
 /**
- * zhima.merchant.borrow.entity.upload as Alipay documents it (seed 003): checks biz_content against the field
- * table (NULL_ARGUMENT, ILLEGAL_ARGUMENT, CATEGORY_CODE_ILLEGAL), refuses "sensitive" text
- * (INFOSEC_VERIFY_FAILED, triggered here by a configurable word), and keeps per (app, category_code,
- * entity_code) the snapshot with the newest upload_time.
+ * zhima.merchant.borrow.entity.upload as its page (seed 003, transcribed in pages/borrow-entity-upload.ts)
+ * describes it: a missing required field is NULL_ARGUMENT, a wrong length or format ILLEGAL_ARGUMENT, a category
+ * outside the page's list CATEGORY_CODE_ILLEGAL; "sensitive" text (here a configurable word) is
+ * INFOSEC_VERIFY_FAILED. Per (app, category_code, entity_code) it keeps the snapshot with the newest upload_time.
  */
 export class BorrowEntityMethod implements SandboxMethod {
-  readonly method = borrowEntities.method;
+  readonly method = PAGE.method;
   private readonly store = new Map<string, StoredEntity>();
   constructor(private readonly sensitiveWord = '敏感词') {}
 
@@ -32,25 +30,17 @@ export class BorrowEntityMethod implements SandboxMethod {
 
   handle(ctx: MethodContext): MethodAnswer {
     const { biz } = ctx;
-    for (const field of borrowEntities.fields) {
-      const v = biz[field.name];
-      if (v === undefined || v === null || v === '') {
-        if (field.required) return businessError('NULL_ARGUMENT', `参数为空: ${field.name}`);
-        continue;
-      }
-      if (typeof v !== 'string') return businessError('ILLEGAL_ARGUMENT', `参数格式非法: ${field.name} 应为字符串`);
-      if ([...v].length > field.maxLength) return businessError('ILLEGAL_ARGUMENT', `参数长度非法: ${field.name}`);
-      const why = field.check?.(v);
-      if (why) {
-        if (field.name === 'category_code') return businessError('CATEGORY_CODE_ILLEGAL', '类目code参数非法');
-        return businessError('ILLEGAL_ARGUMENT', `参数格式非法: ${field.name}`);
-      }
+    const bad = checkRequest(PAGE, biz);
+    if (bad) {
+      if (bad.problem === 'missing') return businessError('NULL_ARGUMENT', `${errorText(PAGE, 'NULL_ARGUMENT')}: ${bad.field}`);
+      if (bad.field === 'category_code' && bad.problem === 'enum') return businessError('CATEGORY_CODE_ILLEGAL', errorText(PAGE, 'CATEGORY_CODE_ILLEGAL'));
+      const what = bad.problem === 'length' ? '参数长度非法' : '参数格式非法';
+      return businessError('ILLEGAL_ARGUMENT', `${what}: ${bad.field}`);
     }
-    if (biz.product_code !== PRODUCT_CODE) return businessError('ILLEGAL_ARGUMENT', '参数格式非法: product_code');
     for (const name of ['entity_name', 'address_desc', 'rent_desc'] as const) {
       const v = biz[name];
       if (typeof v === 'string' && this.sensitiveWord && v.includes(this.sensitiveWord)) {
-        return businessError('INFOSEC_VERIFY_FAILED', '信息含敏感内容');
+        return businessError('INFOSEC_VERIFY_FAILED', errorText(PAGE, 'INFOSEC_VERIFY_FAILED'));
       }
     }
     const category = biz.category_code as string;

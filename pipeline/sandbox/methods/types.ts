@@ -1,3 +1,5 @@
+import type { Behaviours } from '../behaviours.js';
+
 /** What a sandbox method handler returns: the fields of the `*_response` node (code 10000 or a 40004 failure). */
 export type MethodAnswer = Record<string, unknown> & { code: string; msg: string };
 
@@ -8,6 +10,8 @@ export interface MethodContext {
   /** raw request params (common params + biz_content) */
   params: Record<string, string>;
   now: number;
+  /** the gateway's switched-on behaviours (none when absent) */
+  behaviours?: Behaviours;
 }
 
 export interface SandboxMethod {

@@ -1,4 +1,4 @@
-import { workerContracts } from '../../../sources/worker-contracts.js';
+import { checkRequest, errorText, WORKERSAAS_UPLOAD as PAGE } from '../pages/index.js';
 import { businessError, success, type MethodAnswer, type MethodContext, type SandboxMethod } from './types.js';
 
 export interface StoredContract {
@@ -9,14 +9,16 @@ export interface StoredContract {
 }
 
 /**
- * alipay.ins.scene.contract.workersaas.upload (seed 000): field checks (INVALID_PARAMETER), one contract per
+ * alipay.ins.scene.contract.workersaas.upload (seed 000, transcribed in pages/workersaas-upload.ts): field checks
+ * by the page (INVALID_PARAMETER), one contract per
  * (app, sign_order_no), answers `biz_success`. Like a careless real server, its sub_msg repeats the offending
  * value, personal or not (a real_name with digits gets one): the client must keep such text out of logs and
  * the ledger. A payload carrying
- * `"sandbox":"biz_fail"` gets `biz_success: false`.
+ * `"sandbox":"biz_fail"` gets `biz_success: false`. With the behaviour noBizSuccess a success answer is just
+ * {"code":"10000","msg":"Success"}, as the gateway sometimes answers.
  */
 export class WorkerContractMethod implements SandboxMethod {
-  readonly method = workerContracts.method;
+  readonly method = PAGE.method;
   private readonly store = new Map<string, StoredContract>();
 
   keyOf(biz: Record<string, unknown>): string | undefined {
@@ -25,15 +27,11 @@ export class WorkerContractMethod implements SandboxMethod {
 
   handle(ctx: MethodContext): MethodAnswer {
     const { biz } = ctx;
-    for (const field of workerContracts.fields) {
-      const v = biz[field.name];
-      if (v === undefined || v === null || v === '') {
-        if (field.required) return businessError('INVALID_PARAMETER', `参数有误: ${field.name} 不能为空`);
-        continue;
-      }
-      if (typeof v !== 'string' || [...v].length > field.maxLength || field.check?.(v)) {
-        return businessError('INVALID_PARAMETER', `参数有误: ${field.name}=${String(v)}`);
-      }
+    const bad = checkRequest(PAGE, biz);
+    if (bad) {
+      const text = errorText(PAGE, 'INVALID_PARAMETER');
+      if (bad.problem === 'missing') return businessError('INVALID_PARAMETER', `${text}: ${bad.field} 不能为空`);
+      return businessError('INVALID_PARAMETER', `${text}: ${bad.field}=${String(biz[bad.field])}`);
     }
     // Stricter than the field table (as real servers often are), and careless: it repeats personal values.
     if (/\d/.test(biz.real_name as string)) {
@@ -49,7 +47,7 @@ export class WorkerContractMethod implements SandboxMethod {
     const id = `${ctx.appId}\u0000${biz.sign_order_no as string}`;
     const held = this.store.get(id);
     this.store.set(id, { appId: ctx.appId, sign_order_no: biz.sign_order_no as string, biz, requests: (held?.requests ?? 0) + 1 });
-    return success({ biz_success: true });
+    return ctx.behaviours?.noBizSuccess ? success() : success({ biz_success: true });
   }
 
   contracts(): StoredContract[] {

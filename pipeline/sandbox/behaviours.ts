@@ -1,0 +1,30 @@
+/**
+ * Behaviours of the real gateway that the sandbox shows only when asked (`SandboxOptions.behaviours`,
+ * `alipay-sync sandbox --behave NAME`, `POST /_sandbox/behaviours`). Each is something Alipay really does
+ * some of the time, that a client must survive.
+ */
+export type BehaviourName =
+  /** worker-contract success answers are just {"code":"10000","msg":"Success"}: no biz_success */
+  | 'noBizSuccess'
+  /** a second sign.effect on a NORMAL agreement answers success (the default is USER_AGREEMENT_PERIOD_CONFILICT) */
+  | 'effectAgainSucceeds'
+  /** the body escapes '/' as '\/' but the signature covers the text with plain '/' */
+  | 'unescapedSlash';
+
+export const BEHAVIOUR_NAMES: readonly BehaviourName[] = ['noBizSuccess', 'effectAgainSucceeds', 'unescapedSlash'];
+
+export type Behaviours = Partial<Record<BehaviourName, boolean>>;
+
+/** Names given on a command line (`--behave noBizSuccess --behave unescapedSlash`), checked. */
+export function parseBehaviours(names: readonly string[] | undefined): Behaviours {
+  const out: Behaviours = {};
+  for (const raw of names ?? []) {
+    for (const name of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (!(BEHAVIOUR_NAMES as readonly string[]).includes(name)) {
+        throw new Error(`unknown behaviour "${name}" (known: ${BEHAVIOUR_NAMES.join(', ')})`);
+      }
+      out[name as BehaviourName] = true;
+    }
+  }
+  return out;
+}
