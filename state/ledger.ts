@@ -6,6 +6,7 @@ import { LedgerError } from './errors.js';
 import { MIN_HASH_KEY_BYTES, SECRET_BYTES, newSecret, unwrapSecret, wrapSecret } from './hash-secret.js';
 import { inspectLedgerFile, type LedgerFileKind } from './inspect.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
+import { beijingTime, orderKey, orderTime, supersedes, type OrderKey } from './agreement-order.js';
 import { migrate } from './schema.js';
 
 export type { LedgerFileKind } from './inspect.js';
@@ -99,7 +100,30 @@ export interface AgreementRow {
   sign_scene: string | null;
   fields: Record<string, unknown>;
   source: string;
-  history: { status: string; source: string; at: string }[];
+  /** every status it was seen in, and every notification received (applied or not), in the order received */
+  history: AgreementHistoryEntry[];
+  /** the order key of the state held (state/agreement-order.ts); null for a row stored before keys existed */
+  since: string | null;
+  told: string | null;
+}
+
+export interface AgreementHistoryEntry {
+  status: string;
+  source: string;
+  /** when the ledger stored it (ISO, the ledger's clock) */
+  at: string;
+  /** false for a notification older than the state held: kept, but it changed nothing */
+  applied: boolean;
+  notify_id: string | null;
+  notify_time: string | null;
+  /** when its status began, by its own time fields (the order key's first part) */
+  since: string | null;
+}
+
+/** What applyNotification did: applied (changed: the status moved), stale (older than the state held), resend. */
+export interface NotificationApplied {
+  result: 'applied' | 'stale' | 'resend';
+  changed: boolean;
 }
 
 export interface RunInfo {
@@ -815,55 +839,89 @@ export class Ledger {
 
   // ---------------------------------------------------------------- agreements
 
-  /** Record what Alipay says of an agreement; a new agreement or a new status adds a history entry. */
+  /**
+   * Record what Alipay answered of an agreement (an `agreements effect` or `agreements query` answer: its state
+   * when asked). It is stored as it comes, and sets the order key notices are compared with (see
+   * state/agreement-order.ts: its own time fields, told at the ledger's clock in Beijing time); a new agreement
+   * or a new status adds a history entry.
+   */
   upsertAgreement(a: AgreementInput, source: 'effect' | 'query' | 'notify', runId?: number): { changed: boolean } {
     const now = this.now();
+    const key = orderKey(a.status, a.fields, beijingTime(this.clock()));
     return this.db.transaction(() => {
       const held = this.db.prepare('SELECT status FROM agreements WHERE agreement_no = ?').get(a.agreement_no) as { status: string } | undefined;
-      this.db
-        .prepare(
-          `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, first_seen, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (agreement_no) DO UPDATE SET status = excluded.status,
-             alipay_user_id = COALESCE(excluded.alipay_user_id, alipay_user_id),
-             personal_product_code = COALESCE(excluded.personal_product_code, personal_product_code),
-             sign_scene = COALESCE(excluded.sign_scene, sign_scene), fields = excluded.fields, source = excluded.source,
-             updated_at = excluded.updated_at`,
-        )
-        .run(a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null, JSON.stringify(a.fields), source, now, now);
+      this.writeAgreement(a, source, key, now);
       const changed = held?.status !== a.status;
       if (changed) {
         this.db
-          .prepare('INSERT INTO agreement_history (agreement_no, status, source, run_id, at) VALUES (?, ?, ?, ?, ?)')
-          .run(a.agreement_no, a.status, source, runId ?? null, now);
+          .prepare('INSERT INTO agreement_history (agreement_no, status, source, run_id, at, applied, since) VALUES (?, ?, ?, ?, ?, 1, ?)')
+          .run(a.agreement_no, a.status, source, runId ?? null, now, key.since);
       }
       return { changed };
     })();
   }
 
+  private writeAgreement(a: AgreementInput, source: string, key: OrderKey, now: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, first_seen, updated_at, state_since, state_told)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (agreement_no) DO UPDATE SET status = excluded.status,
+           alipay_user_id = COALESCE(excluded.alipay_user_id, alipay_user_id),
+           personal_product_code = COALESCE(excluded.personal_product_code, personal_product_code),
+           sign_scene = COALESCE(excluded.sign_scene, sign_scene), fields = excluded.fields, source = excluded.source,
+           updated_at = excluded.updated_at, state_since = excluded.state_since, state_told = excluded.state_told`,
+      )
+      .run(
+        a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null,
+        JSON.stringify(a.fields), source, now, now, key.since, key.told,
+      );
+  }
+
   /**
-   * Apply a verified notification once: true when it changed the ledger, false for a resend of one already
-   * applied (same notify_id), which must change nothing.
+   * Apply a verified notification (dut_user_sign or dut_user_unsign) once.
+   *
+   * - A resend of one already received (same notify_id) changes nothing: `resend`.
+   * - Otherwise the notice is ordered against the state held by its own time fields (state/agreement-order.ts):
+   *   not older, it is applied (`applied`; `changed` says whether the status moved); older, the state stays
+   *   (`stale`). Either way it is kept as history, with its notify_id, notify_time, the time its status began
+   *   and whether it was applied.
    */
-  applyNotification(notifyId: string, a: AgreementInput): boolean {
-    return this.db.transaction(() => {
+  applyNotification(notifyId: string, a: AgreementInput, notifyTime?: string): NotificationApplied {
+    const now = this.now();
+    return this.db.transaction((): NotificationApplied => {
       const first = this.db.prepare('INSERT OR IGNORE INTO notifications (notify_id, agreement_no, received_at) VALUES (?, ?, ?)')
-        .run(notifyId, a.agreement_no, this.now()).changes === 1;
-      if (first) this.upsertAgreement(a, 'notify');
-      return first;
+        .run(notifyId, a.agreement_no, now).changes === 1;
+      if (!first) return { result: 'resend', changed: false };
+      const key = orderKey(a.status, a.fields, orderTime(notifyTime) ?? '');
+      const held = this.db
+        .prepare('SELECT status, state_since, state_told FROM agreements WHERE agreement_no = ?')
+        .get(a.agreement_no) as { status: string; state_since: string | null; state_told: string | null } | undefined;
+      const heldKey = held && held.state_since !== null ? { since: held.state_since, told: held.state_told ?? '' } : null;
+      const apply = supersedes(key, a.status, heldKey, held?.status);
+      if (apply) this.writeAgreement(a, 'notify', key, now);
+      this.db
+        .prepare(
+          `INSERT INTO agreement_history (agreement_no, status, source, run_id, at, applied, notify_id, notify_time, since)
+           VALUES (?, ?, 'notify', NULL, ?, ?, ?, ?, ?)`,
+        )
+        .run(a.agreement_no, a.status, now, apply ? 1 : 0, notifyId, notifyTime ?? null, key.since);
+      return { result: apply ? 'applied' : 'stale', changed: apply && held?.status !== a.status };
     })();
   }
 
   agreement(agreementNo: string): AgreementRow | undefined {
     const r = this.db.prepare('SELECT * FROM agreements WHERE agreement_no = ?').get(agreementNo) as Record<string, unknown> | undefined;
     if (!r) return undefined;
-    const history = this.db
-      .prepare('SELECT status, source, at FROM agreement_history WHERE agreement_no = ? ORDER BY id')
-      .all(agreementNo) as { status: string; source: string; at: string }[];
+    const rows = this.db
+      .prepare('SELECT status, source, at, applied, notify_id, notify_time, since FROM agreement_history WHERE agreement_no = ? ORDER BY id')
+      .all(agreementNo) as { status: string; source: string; at: string; applied: number; notify_id: string | null; notify_time: string | null; since: string | null }[];
+    const history = rows.map((h) => ({ ...h, applied: h.applied === 1 }));
     return {
       agreement_no: r.agreement_no as string, status: r.status as string, alipay_user_id: (r.alipay_user_id as string | null) ?? null,
       personal_product_code: (r.personal_product_code as string | null) ?? null, sign_scene: (r.sign_scene as string | null) ?? null,
       fields: JSON.parse(r.fields as string) as Record<string, unknown>, source: r.source as string, history,
+      since: (r.state_since as string | null) ?? null, told: (r.state_told as string | null) ?? null,
     };
   }
 

@@ -4,7 +4,22 @@ import type Database from 'better-sqlite3';
  * The ledger's schema, as a list of migrations applied in order; `meta.schema_version` says how many ran.
  * Never edit a migration that has shipped: add the next one.
  */
-const MIGRATIONS: readonly string[] = [
+/** SQL, or a step that needs to look first (adding a column only where it is missing). */
+type Migration = string | ((db: Database.Database) => void);
+
+/**
+ * ALTER TABLE … ADD COLUMN for each column `table` does not have yet (SQLite has no ADD COLUMN IF NOT EXISTS):
+ * a ledger turned back to an older version by hand (tests do) may still have them.
+ */
+function addColumns(db: Database.Database, table: string, columns: readonly string[]): void {
+  const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+  for (const column of columns) {
+    const name = column.split(' ')[0]!;
+    if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+  }
+}
+
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -125,6 +140,14 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE lock ADD COLUMN proc_start TEXT;
   ALTER TABLE lock ADD COLUMN renewed_at TEXT;
   `,
+  (db) => {
+    // Notifications arrive out of order (resends over 25 hours): the order key of the state held (see
+    // state/agreement-order.ts), so an older notice never overwrites a newer state. NULL for rows stored before.
+    addColumns(db, 'agreements', ['state_since TEXT', 'state_told TEXT']);
+    // Every notice is history, applied or not: whether it was applied (0: older than the state held), its
+    // notify_id and notify_time, and the time its status began by the notice's own fields.
+    addColumns(db, 'agreement_history', ['applied INTEGER NOT NULL DEFAULT 1', 'notify_id TEXT', 'notify_time TEXT', 'since TEXT']);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -158,7 +181,11 @@ export function migrate(db: Database.Database): void {
   db.transaction(() => {
     const current = currentVersion(db);
     checkNotNewer(current);
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      const m = MIGRATIONS[v]!;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
+    }
     db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(MIGRATIONS.length));
   }).immediate();
 }

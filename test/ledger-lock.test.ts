@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger } from '../state/ledger.js';
 import { parseProcStatStart, procStartOf } from '../state/process-identity.js';
+import { SCHEMA_VERSION } from '../state/schema.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';
@@ -144,5 +145,5 @@ test('a lock left by an older version (schema 3: no start time, no lease) is mig
   assert.equal(Ledger.inspect(path).kind, 'ledger');
   l.releaseLock();
   l.close();
-  assert.deepEqual(Ledger.inspect(path), { kind: 'ledger', schemaVersion: 4 });
+  assert.deepEqual(Ledger.inspect(path), { kind: 'ledger', schemaVersion: SCHEMA_VERSION });
 });

@@ -5,7 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AlipaySdk } from 'alipay-sdk';
 import { parseBeijingTimestamp, signString, signText } from '../pipeline/alipay/sign.js';
-import { parseNotificationBody, verifyNotification } from '../pipeline/notify/verify.js';
+import { join } from 'node:path';
+import { decodeNotificationBody, parseNotificationBody, verifyNotification } from '../pipeline/notify/verify.js';
+import { NotifyServer } from '../pipeline/notify/server.js';
+import { silentLogger } from '../pipeline/log.js';
+import { Ledger } from '../state/ledger.js';
+import { formBody, javaSignContent, postForm, signAsAlipay } from './helpers/notices.js';
+import { tempDir } from './helpers/tmp.js';
 import { dutUserSignNotification, sendNotification, signNotification } from '../pipeline/sandbox/notify-sender.js';
 import { AgreementStore } from '../pipeline/sandbox/methods/agreements.js';
 import { testKeys } from './helpers/sandbox.js';
@@ -101,8 +107,94 @@ test('a tampered value, another key, a missing sign, an unknown sign_type all fa
   for (const r of [tampered.reason, verifyNotification(form, otherKey.publicKey).reason]) assert.ok(!r?.includes('zh**'));
 });
 
-test('empty values in a received form are left out of the check, as Alipay signs', () => {
-  assert.equal(verifyNotification({ ...signed(), forex_eligible: '' }, keys.alipayPublicKey).ok, true);
+test('an empty value is signed as `k=`: kept in the check, as rsaCheckV1/V2 and checkNotifySign keep it', () => {
+  const fields = { ...dutUserSignNotification(agreement(), APP_ID), notify_id: 'n-empty', notify_time: '2024-05-02 12:30:00', forex_eligible: '', device_id: '' };
+  const form = signAsAlipay(fields, keys.alipayPrivateKey);
+  assert.ok(javaSignContent(form).includes('&device_id=&'), 'the string Alipay signs has the empty pair');
+  assert.deepEqual(verifyNotification(form, keys.alipayPublicKey), { ok: true });
+  // the pair is part of what was signed: leaving it out, or adding one that was not signed, breaks the signature
+  const { forex_eligible: _f, ...without } = form;
+  assert.equal(verifyNotification(without, keys.alipayPublicKey).ok, false);
+  assert.equal(verifyNotification({ ...signed(), forex_eligible: '' }, keys.alipayPublicKey).ok, false);
+  // and the official Node SDK judges both the same way
+  const sdk = new AlipaySdk({
+    appId: APP_ID,
+    privateKey: keys.appPrivateKey.export({ format: 'pem', type: 'pkcs1' }) as string,
+    alipayPublicKey: keys.alipayPublicKey.export({ format: 'pem', type: 'spki' }) as string,
+  });
+  assert.equal(sdk.checkNotifySignV2({ ...form }), true);
+  assert.equal(sdk.checkNotifySignV2({ ...without }), false);
+});
+
+test('V1 leaves out sign and sign_type, V2 only sign; empty values stay in both', () => {
+  const base = { ...dutUserSignNotification(agreement(), APP_ID), notify_id: 'n-v2', notify_time: '2024-05-02 12:30:00', zm_open_id: '' };
+  const v1 = signAsAlipay(base, keys.alipayPrivateKey);
+  const v2 = signAsAlipay(base, keys.alipayPrivateKey, { v2: true });
+  assert.ok(!javaSignContent(v1).includes('sign_type') && javaSignContent(v1, true).includes('sign_type=RSA2'));
+  assert.equal(verifyNotification(v1, keys.alipayPublicKey).ok, true);
+  assert.equal(verifyNotification(v2, keys.alipayPublicKey).ok, true);
+  assert.equal(verifyNotification({ ...v2, zm_open_id: 'x' }, keys.alipayPublicKey).ok, false);
+  // RSA (SHA1), V2 with its empty value
+  const rsa = signAsAlipay(base, keys.alipayPrivateKey, { v2: true, signType: 'RSA' });
+  assert.equal(verifyNotification(rsa, keys.alipayPublicKey).ok, true);
+});
+
+test('a GBK notification is decoded by its charset and verified over its GBK bytes; an unknown charset is refused', () => {
+  const fields = {
+    ...dutUserSignNotification(agreement(), APP_ID), notify_id: 'n-gbk', notify_time: '2024-05-02 12:30:00', charset: 'GBK',
+    sign_scene: 'INDUSTRY|MEDICAL', merchant_memo: '杭州西湖店 100%+',
+  };
+  const form = signAsAlipay(fields, keys.alipayPrivateKey, { charset: 'GBK' });
+  const body = formBody(form, 'GBK');
+  // as UTF-8 the Chinese text is garbled (and the signature cannot match)
+  assert.notEqual(parseNotificationBody(body.toString('latin1')).merchant_memo, fields.merchant_memo);
+  const decoded = decodeNotificationBody(body, 'application/x-www-form-urlencoded');
+  assert.ok(decoded.ok);
+  assert.deepEqual(decoded.form, form);
+  assert.deepEqual(verifyNotification(decoded.form, keys.alipayPublicKey), { ok: true });
+  assert.equal(verifyNotification({ ...decoded.form, merchant_memo: '杭州西湖店 100%' }, keys.alipayPublicKey).ok, false);
+  // the form's charset wins over the header's; with neither, UTF-8
+  const headerSaysUtf8 = decodeNotificationBody(body, 'application/x-www-form-urlencoded; charset=utf-8');
+  assert.equal(headerSaysUtf8.ok && headerSaysUtf8.form.merchant_memo, fields.merchant_memo);
+  const noField = formBody({ a: '小红' }, 'GBK');
+  const byHeader = decodeNotificationBody(noField, 'application/x-www-form-urlencoded; charset=GBK');
+  assert.equal(byHeader.ok && byHeader.form.a, '小红');
+  const unknown = decodeNotificationBody(Buffer.from('charset=klingon&a=1'));
+  assert.deepEqual(unknown, { ok: false, reason: 'unsupported charset "klingon"' });
+  assert.match(verifyNotification({ ...form, charset: 'klingon' }, keys.alipayPublicKey).reason ?? '', /unsupported charset/);
+});
+
+test('decodeNotificationBody decodes once, like parseNotificationBody: + is a space, %2B a plus, a bad escape stays', () => {
+  const body = Buffer.from('a=1+2&b=1%2B2&c=100%&d=%zz&e=&f=x&f=y&__proto__=p&g=%E5%B0%8F%25E5');
+  const decoded = decodeNotificationBody(body);
+  assert.ok(decoded.ok);
+  assert.deepEqual({ ...decoded.form }, { ...parseNotificationBody(body.toString('latin1')), g: '小%E5' });
+  assert.equal(Object.getOwnPropertyDescriptor(decoded.form, '__proto__')?.value, 'p');
+  assert.equal(Object.getPrototypeOf(decoded.form), Object.prototype);
+});
+
+test('NotifyServer over HTTP: a GBK notification with an empty field is verified and applied', async () => {
+  const dir = tempDir();
+  const server = new NotifyServer({ ledgerPath: join(dir, 'l.db'), alipayPublicKey: keys.alipayPublicKey, appId: APP_ID, logger: silentLogger });
+  const url = await server.start();
+  try {
+    const fields = { ...dutUserSignNotification(agreement(), APP_ID), notify_id: 'n-http', notify_time: '2024-05-02 12:30:00', charset: 'GBK', merchant_memo: '西湖店', forex_eligible: '' };
+    const form = signAsAlipay(fields, keys.alipayPrivateKey, { charset: 'GBK' });
+    assert.deepEqual(await postForm(url, formBody(form, 'GBK')), { status: 200, body: 'success' });
+    assert.deepEqual(await postForm(url, formBody({ ...form, merchant_memo: '东湖店' }, 'GBK')), { status: 400, body: 'fail' });
+    assert.deepEqual(await postForm(url, Buffer.from('charset=klingon&sign=x')), { status: 400, body: 'fail' });
+  } finally {
+    await server.stop();
+  }
+  const ledger = new Ledger(join(dir, 'l.db'));
+  try {
+    const a = ledger.agreement('20240501000000000001')!;
+    assert.equal(a.status, 'NORMAL');
+    assert.equal(a.fields.merchant_memo, '西湖店');
+    assert.deepEqual(a.history.map((h) => [h.status, h.applied]), [['NORMAL', true]]);
+  } finally {
+    ledger.close();
+  }
 });
 
 test('a notification signed with sign_type included (some interfaces do) also verifies', () => {

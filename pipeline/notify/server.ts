@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Ledger } from '../../state/ledger.js';
 import { agreementFromAnswer } from '../agreements.js';
 import type { Logger } from '../log.js';
-import { parseNotificationBody, verifyNotification } from './verify.js';
+import { decodeNotificationBody, verifyNotification } from './verify.js';
 
 export interface NotifyServerOptions {
   ledgerPath: string;
@@ -19,15 +19,26 @@ export interface NotifyServerOptions {
 export interface NotifyOutcome {
   status: number;
   body: 'success' | 'fail';
-  /** what happened, for logs and tests: applied, resend, ignored, refused */
-  result: 'applied' | 'resend' | 'ignored' | 'refused';
+  /**
+   * what happened, for logs and tests: applied; stale (verified, but older than the state held: kept as history,
+   * changed nothing); resend (same notify_id as one received); ignored (a verified type not handled); refused.
+   */
+  result: 'applied' | 'stale' | 'resend' | 'ignored' | 'refused';
 }
 
+/** The agreement notifications applied to the ledger: signed (NORMAL…) and unsigned (UNSIGN). */
+const AGREEMENT_NOTIFY_TYPES: ReadonlySet<string> = new Set(['dut_user_sign', 'dut_user_unsign']);
+
+/** Envelope fields of a notification: not part of what it says about the agreement. */
+const ENVELOPE = ['sign', 'sign_type', 'notify_id', 'notify_time', 'notify_type', 'charset', 'version'] as const;
+
 /**
- * `alipay-sync notify serve`: receives Alipay's dut_user_sign notifications. Each is verified with the Alipay
- * public key before anything is stored; a verified one updates the agreement in the ledger and is answered
- * `success`. Anything else is answered `fail` (Alipay then sends it again, about 8 times over 25 hours) and
- * logged, never stored. Resends of an applied notification (same notify_id) change nothing.
+ * `alipay-sync notify serve`: receives Alipay's dut_user_sign and dut_user_unsign notifications. Each body is
+ * decoded once by the charset it declares, then verified with the Alipay public key before anything is stored; a
+ * verified one is applied to the agreement in the ledger in the order of its own time fields (an older one, a late
+ * resend, is kept as history and changes nothing: state/agreement-order.ts) and answered `success`. Anything else
+ * is answered `fail` (Alipay then sends it again, about 8 times over 25 hours) and logged, never stored. Resends
+ * of a received notification (same notify_id) change nothing.
  * The ledger is shared with runs: this server writes in short transactions and takes no run lock.
  */
 export class NotifyServer {
@@ -45,7 +56,18 @@ export class NotifyServer {
     return `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/`;
   }
 
-  /** Handle one decoded form (the HTTP layer calls this; tests may too). */
+  /** Handle one body as received (bytes and Content-Type): decoded once by its charset, then as handle(). */
+  handleBody(raw: Buffer, contentType?: string): NotifyOutcome {
+    const decoded = decodeNotificationBody(raw, contentType);
+    if (!decoded.ok) {
+      this.received++;
+      this.o.logger.warn(`refused a notification: ${decoded.reason}`);
+      return { status: 400, body: 'fail', result: 'refused' };
+    }
+    return this.handle(decoded.form);
+  }
+
+  /** Handle one decoded form (the HTTP layer calls handleBody; tests may call either). */
   handle(form: Record<string, string>): NotifyOutcome {
     this.received++;
     const log = this.o.logger;
@@ -60,21 +82,26 @@ export class NotifyServer {
       log.warn(`refused ${who}: it is for app ${form.app_id ?? '(none)'}, not ${this.o.appId}`);
       return { status: 400, body: 'fail', result: 'refused' };
     }
-    if (form.notify_type !== 'dut_user_sign') {
-      log.info(`ignored a verified ${form.notify_type ?? 'untyped'} notification (only dut_user_sign is handled)`);
+    const type = form.notify_type ?? '';
+    if (!AGREEMENT_NOTIFY_TYPES.has(type)) {
+      log.info(`ignored a verified ${type || 'untyped'} notification (only dut_user_sign and dut_user_unsign are handled)`);
       return { status: 200, body: 'success', result: 'ignored' };
     }
-    const agreement = agreementFromAnswer(form);
+    // An unsign notice says UNSIGN (解约); should one come without a status, that is still what it announces.
+    const agreement = agreementFromAnswer(type === 'dut_user_unsign' && !form.status ? { ...form, status: 'UNSIGN' } : form);
     if (!agreement) {
       log.warn(`refused ${who}: no agreement_no or status`);
       return { status: 400, body: 'fail', result: 'refused' };
     }
     const notifyId = form.notify_id || `${agreement.agreement_no}|${agreement.status}|${form.notify_time ?? ''}`;
-    // Not stored as fields: the signature envelope and the user's login at the merchant.
-    for (const k of ['sign', 'sign_type', 'notify_id', 'notify_time', 'notify_type']) delete agreement.fields[k];
-    const applied = this.ledger.applyNotification(notifyId, agreement);
-    log.info(`${applied ? 'applied' : 'resend of'} dut_user_sign for agreement ${agreement.agreement_no}: ${agreement.status}`);
-    return { status: 200, body: 'success', result: applied ? 'applied' : 'resend' };
+    // Not stored as fields: the signature envelope (agreementFromAnswer already left out the user's login at the merchant).
+    for (const k of ENVELOPE) delete agreement.fields[k];
+    const done = this.ledger.applyNotification(notifyId, agreement, form.notify_time);
+    const what = `${type} for agreement ${agreement.agreement_no}: ${agreement.status}`;
+    if (done.result === 'applied') log.info(`applied ${what}${done.changed ? '' : ' (status unchanged)'}`);
+    else if (done.result === 'stale') log.info(`kept ${what} as history only: it is older than the state the ledger holds`);
+    else log.info(`resend of ${what}: nothing to do`);
+    return { status: 200, body: 'success', result: done.result };
   }
 
   async start(): Promise<string> {
@@ -94,7 +121,7 @@ export class NotifyServer {
       req.on('end', () => {
         let out: NotifyOutcome;
         try {
-          out = this.handle(parseNotificationBody(Buffer.concat(chunks).toString('utf8')));
+          out = this.handleBody(Buffer.concat(chunks), req.headers['content-type']);
         } catch (err) {
           this.o.logger.error(`notification not stored: ${(err as Error).message}`);
           out = { status: 500, body: 'fail', result: 'refused' };
