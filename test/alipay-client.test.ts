@@ -62,11 +62,11 @@ test('an answer signed by another key is run-fatal (client holds the wrong Alipa
   assert.equal(res.code, 'UNVERIFIED');
 });
 
-test('a non-JSON 200 answer is run-fatal (outcome unknown)', async () => {
+test('a non-JSON 200 answer (an error page, a cut body) is transient; JSON that is not an answer is run-fatal', async () => {
   const sb = await startSandbox();
   const c = sb.client();
-  assert.equal(c.judge('<html>oops</html>', METHOD).kind, 'run-fatal');
-  assert.equal(c.judge('{"a":1', METHOD).kind, 'run-fatal');
+  assert.deepEqual([c.judge('<html>oops</html>', METHOD).kind, c.judge('<html>oops</html>', METHOD).code], ['transient', 'NON_JSON']);
+  assert.equal(c.judge('{"a":1', METHOD).kind, 'transient');
   assert.equal(c.judge('{"other_response":{"code":"10000"}}', METHOD).kind, 'run-fatal');
 });
 

@@ -29,9 +29,14 @@ export function signText(text: string, key: KeyObject, signType: SignType = 'RSA
 }
 
 export function verifyText(text: string, signature: string, key: KeyObject, signType: SignType = 'RSA2'): boolean {
+  return verifyBytes(Buffer.from(text, 'utf8'), signature, key, signType);
+}
+
+/** Verify a signature over exact bytes (RSA2 = SHA256withRSA, RSA = SHA1withRSA). */
+export function verifyBytes(bytes: Uint8Array, signature: string, key: KeyObject, signType: SignType = 'RSA2'): boolean {
   if (!signature) return false;
   try {
-    return rsaVerify(HASH[signType], Buffer.from(text, 'utf8'), key, Buffer.from(signature, 'base64'));
+    return rsaVerify(HASH[signType], bytes, key, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }

@@ -1,0 +1,340 @@
+/**
+ * How the client reads and judges answers (issue 10), against small loopback gateways written here: each answers
+ * exactly one way, signed with node:crypto and the real test keys, so every rule is exercised over real HTTP.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypto';
+import iconv from 'iconv-lite';
+import { AlipayClient, type ClientOptions } from '../pipeline/alipay/client.js';
+import { classifyAnswer, FailureStreak, type Outcome } from '../pipeline/alipay/classify.js';
+import { agreementStatus, policyFor } from '../pipeline/alipay/methods.js';
+import { bodyExcerpt } from '../pipeline/alipay/excerpt.js';
+import { testKeys } from './helpers/sandbox.js';
+
+const BORROW = 'zhima.merchant.borrow.entity.upload';
+const WORKER = 'alipay.ins.scene.contract.workersaas.upload';
+const EFFECT = 'alipay.user.agreement.sign.effect';
+const QUERY = 'alipay.user.agreement.query';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+/** A loopback HTTP server answering every request with `handler`; closed (connections too) by the returned stop. */
+async function gateway(handler: Handler): Promise<{ url: string; stop: () => Promise<void>; sockets: number }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => handler(req, res, body));
+  });
+  const state = { sockets: 0 };
+  server.on('connection', () => state.sockets++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/gateway.do`,
+    get sockets() {
+      return state.sockets;
+    },
+    stop: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+function nodeKey(method: string): string {
+  return method.replaceAll('.', '_') + '_response';
+}
+
+/** `{"<method>_response":<node>,"sign":"…"}` with the signature over `signedText` (default: the node) in `encoding`. */
+function signedBody(method: string, node: string, o: { signType?: 'RSA2' | 'RSA'; key?: KeyObject; signedText?: string; encoding?: string } = {}): string {
+  const key = o.key ?? testKeys().keys.alipayPrivateKey;
+  const text = o.signedText ?? node;
+  const bytes = o.encoding ? iconv.encode(text, o.encoding) : Buffer.from(text, 'utf8');
+  const sig = rsaSign(o.signType === 'RSA' ? 'sha1' : 'sha256', bytes, key).toString('base64');
+  return `{"${nodeKey(method)}":${node},"sign":"${sig}"}`;
+}
+
+const clients: AlipayClient[] = [];
+function client(url: string, o: Partial<ClientOptions> = {}): AlipayClient {
+  const { keys } = testKeys();
+  const c = new AlipayClient({ gateway: url, appId: '2021000000000001', privateKey: keys.appPrivateKey, alipayPublicKey: keys.alipayPublicKey, ...o });
+  clients.push(c);
+  return c;
+}
+
+/** One call against a gateway that answers `status`, `contentType` and `body`. */
+async function callWith(method: string, body: string | Buffer, o: { status?: number; contentType?: string; client?: Partial<ClientOptions> } = {}): Promise<Outcome> {
+  const gw = await gateway((_req, res) => {
+    res.writeHead(o.status ?? 200, { 'content-type': o.contentType ?? 'application/json;charset=utf-8' });
+    res.end(body);
+  });
+  try {
+    const c = client(gw.url, o.client);
+    const out = await c.call(method, '{"k":"v"}', { policy: policyFor(method) });
+    await c.close();
+    return out;
+  } finally {
+    await gw.stop();
+  }
+}
+
+// ---- 1. worker contracts: biz_success is not a declared field
+
+test('worker contract: a verified 10000 without biz_success is a success', async () => {
+  const res = await callWith(WORKER, signedBody(WORKER, '{"code":"10000","msg":"Success"}'));
+  assert.equal(res.kind, 'success', res.reason);
+});
+
+test('worker contract: only an explicit biz_success false (boolean or string) fails the row', () => {
+  const policy = policyFor(WORKER);
+  const judge = (extra: Record<string, unknown>) => classifyAnswer({ code: '10000', msg: 'Success', ...extra }, true, policy).kind;
+  assert.equal(judge({ biz_success: false }), 'row-fatal');
+  assert.equal(judge({ biz_success: 'false' }), 'row-fatal');
+  assert.equal(judge({ biz_success: 'FALSE' }), 'row-fatal');
+  assert.equal(judge({ biz_success: true }), 'success');
+  assert.equal(judge({ biz_success: 'true' }), 'success');
+  assert.equal(judge({ biz_success: null }), 'success');
+  assert.equal(judge({}), 'success');
+});
+
+// ---- 2. 40002 by sub_code, and the failure streak
+
+test('40002 isv.invalid-parameter / isv.content-length-too-long fail the row, not the run', async () => {
+  const bad = await callWith(BORROW, signedBody(BORROW, '{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-parameter","sub_msg":"参数无效"}'));
+  assert.deepEqual([bad.kind, bad.code, bad.subCode], ['row-fatal', '40002', 'isv.invalid-parameter']);
+  assert.match(bad.reason, /参数无效/);
+  const long = classifyAnswer({ code: '40002', sub_code: 'isv.content-length-too-long' }, false);
+  assert.equal(long.kind, 'row-fatal');
+  for (const sub of ['isv.invalid-file-extension', 'isv.invalid-file-size']) assert.equal(classifyAnswer({ code: '40002', sub_code: sub }, false).kind, 'row-fatal', sub);
+  assert.equal(classifyAnswer({ code: '40002', sub_code: 'isv.upload-fail' }, false).kind, 'transient');
+});
+
+test('40002 credential, signature, app id, timestamp, charset, permission and token sub_codes stop the run', () => {
+  for (const sub of [
+    'isv.invalid-signature', 'isv.invalid-signature-type', 'isv.missing-signature-config', 'isv.invalid-app-id', 'isv.invalid-timestamp',
+    'isv.invalid-charset', 'isv.invalid-method', 'isv.invalid-format', 'isv.invalid-encrypt-type', 'isv.invalid-encrypt',
+    'isv.decryption-error-unknown', 'isv.not-support-app-auth', 'isv.missing-signature',
+    // unknown, but named after configuration
+    'isv.invalid-app-auth-token', 'isv.insufficient-isv-permissions', 'isv.invalid-private-key', 'isv.cert-expired',
+  ]) {
+    assert.equal(classifyAnswer({ code: '40002', sub_code: sub }, false).kind, 'run-fatal', sub);
+  }
+  assert.equal(classifyAnswer({ code: '40002' }, false).kind, 'run-fatal', 'no sub_code at all');
+  // 20001, 40001 and 40006 have no row-level sub_code in the public list
+  assert.equal(classifyAnswer({ code: '20001', sub_code: 'aop.invalid-app-auth-token-no-api' }, false).kind, 'run-fatal');
+  assert.equal(classifyAnswer({ code: '40001', sub_code: 'isv.missing-timestamp' }, false).kind, 'run-fatal');
+  assert.equal(classifyAnswer({ code: '40006', sub_code: 'isv.insufficient-user-permissions' }, false).kind, 'run-fatal');
+});
+
+test('40002 with an unknown sub_code that names no configuration fails the row', () => {
+  const res = classifyAnswer({ code: '40002', sub_code: 'isv.invalid-longitude', sub_msg: '经度非法' }, true);
+  assert.equal(res.kind, 'row-fatal');
+  assert.match(res.reason, /isv\.invalid-longitude/);
+});
+
+test('FailureStreak: N row-fatal outcomes in a row with one sub_code give a stop reason; anything else resets it', () => {
+  const row = (subCode: string): Outcome => ({ kind: 'row-fatal', code: '40002', subCode, reason: `${subCode}: bad`, verified: true });
+  const streak = new FailureStreak(3);
+  assert.equal(streak.note(row('isv.invalid-parameter')), null);
+  assert.equal(streak.note(row('isv.invalid-parameter')), null);
+  assert.equal(streak.note({ kind: 'success', code: '10000', reason: 'success', verified: true }), null, 'a success resets');
+  assert.equal(streak.note(row('isv.invalid-parameter')), null);
+  assert.equal(streak.note(row('NULL_ARGUMENT')), null, 'another sub_code starts a new streak');
+  assert.equal(streak.note(row('isv.invalid-parameter')), null);
+  assert.equal(streak.note(row('isv.invalid-parameter')), null);
+  const stop = streak.note(row('isv.invalid-parameter'));
+  assert.equal(stop, '3 rows in a row failed with isv.invalid-parameter: probably configuration, not the rows (last: isv.invalid-parameter: bad)');
+  assert.equal(streak.note({ kind: 'transient', code: '20000', reason: 'busy', verified: false }), null);
+  assert.equal(new FailureStreak().limit, 20);
+  const http = new FailureStreak(2);
+  http.note({ kind: 'row-fatal', code: 'HTTP_413', reason: 'too large', verified: false });
+  assert.match(http.note({ kind: 'row-fatal', code: 'HTTP_413', reason: 'too large', verified: false }) ?? '', /failed with HTTP_413/);
+});
+
+// ---- 3. reconcile
+
+test('sign.effect USER_AGREEMENT_STATUS_ABNORMAL and USER_AGREEMENT_PERIOD_CONFILICT → reconcile, with the reason', async () => {
+  for (const sub of ['USER_AGREEMENT_STATUS_ABNORMAL', 'USER_AGREEMENT_PERIOD_CONFILICT']) {
+    const res = await callWith(EFFECT, signedBody(EFFECT, `{"code":"40004","msg":"Business Failed","sub_code":"${sub}","sub_msg":"x"}`));
+    assert.equal(res.kind, 'reconcile', sub);
+    assert.equal(res.subCode, sub);
+    assert.match(res.reason, /alipay\.user\.agreement\.query/);
+  }
+  const other = await callWith(EFFECT, signedBody(EFFECT, '{"code":"40004","msg":"Business Failed","sub_code":"USER_AGREEMENT_NOT_EXIST"}'));
+  assert.equal(other.kind, 'row-fatal');
+});
+
+test('alipay.user.agreement.query: a success carries the status; its business errors', async () => {
+  const ok = await callWith(QUERY, signedBody(QUERY, '{"code":"10000","msg":"Success","agreement_no":"20245","status":"NORMAL","valid_time":"2024-01-01 00:00:00"}'));
+  assert.equal(ok.kind, 'success', ok.reason);
+  assert.equal(agreementStatus(ok.fields), 'NORMAL');
+  const policy = policyFor(QUERY);
+  assert.equal(classifyAnswer({ code: '10000' }, true, policy).kind, 'row-fatal', 'a success without status is not one');
+  assert.equal(classifyAnswer({ code: '40004', sub_code: 'USER_AGREEMENT_NOT_EXIST' }, true, policy).kind, 'row-fatal');
+  assert.match(classifyAnswer({ code: '40004', sub_code: 'USER_AGREEMENT_NOT_EXIST' }, true, policy).reason, /用户协议不存在/);
+  assert.equal(classifyAnswer({ code: '40004', sub_code: 'SYSTEM_ERROR' }, true, policy).kind, 'transient');
+  assert.equal(classifyAnswer({ code: '40004', sub_code: 'PARENT_MERCHANT_QUERY_FAIL' }, true, policy).kind, 'transient');
+  for (const sub of ['USER_NOT_EXIST_ERROR', 'PRODUCT_CODE_NOT_SUPPORTED_ERROR', 'INVALID_PARAMETER', 'MERCHANT_STATUS_IS_NOT_NORMAL', 'AUTHOREE_IS_NOT_MATCH']) {
+    assert.equal(classifyAnswer({ code: '40004', sub_code: sub }, true, policy).kind, 'row-fatal', sub);
+  }
+});
+
+// ---- 4. the "\/" second try
+
+test('an answer signed before "/" was escaped as "\\/" verifies on the second try (URL, 5元/小时)', async () => {
+  const sent = '{"code":"10000","msg":"Success","biz_success":true,"url":"https:\\/\\/example.com\\/a","rent":"5元\\/小时"}';
+  const signed = sent.replaceAll('\\/', '/');
+  const res = await callWith(WORKER, signedBody(WORKER, sent, { signedText: signed }));
+  assert.equal(res.kind, 'success', res.reason);
+  // the second try is no loophole: a changed answer still fails
+  const tampered = await callWith(WORKER, signedBody(WORKER, sent.replace('5元', '9元'), { signedText: signed }));
+  assert.deepEqual([tampered.kind, tampered.code], ['run-fatal', 'UNVERIFIED']);
+});
+
+// ---- 5. charsets
+
+test('a GBK answer (20000 系统繁忙) is verified over its declared charset and stays transient', async () => {
+  const node = '{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error","sub_msg":"系统繁忙"}';
+  for (const signedAs of ['utf-8', 'gbk']) {
+    const body = iconv.encode(signedBody(BORROW, node, { encoding: signedAs }), 'gbk');
+    const res = await callWith(BORROW, body, { contentType: 'text/html;charset=GBK' });
+    assert.deepEqual([res.kind, res.code, res.verified, res.subMsg], ['transient', '20000', true, '系统繁忙'], `signed over ${signedAs} bytes: ${res.reason}`);
+  }
+});
+
+// ---- 6. HTTP statuses and non-JSON bodies
+
+test('HTTP 408 and 429 are transient (429 slows down); 413 fails the row; 400 fails the row', async () => {
+  const t408 = await callWith(BORROW, 'Request Timeout', { status: 408, contentType: 'text/plain' });
+  assert.deepEqual([t408.kind, t408.code], ['transient', 'HTTP_408']);
+  const t429 = await callWith(BORROW, 'Too Many Requests', { status: 429, contentType: 'text/plain' });
+  assert.deepEqual([t429.kind, t429.slowDown], ['transient', true]);
+  const t413 = await callWith(BORROW, '<html>413 Request Entity Too Large</html>', { status: 413, contentType: 'text/html' });
+  assert.deepEqual([t413.kind, t413.code], ['row-fatal', 'HTTP_413']);
+  const t400 = await callWith(BORROW, '<html>400 Bad Request</html>', { status: 400, contentType: 'text/html' });
+  assert.deepEqual([t400.kind, t400.code], ['row-fatal', 'HTTP_400']);
+});
+
+test('HTTP 401/403/407 stop the run, naming the status and a masked excerpt of the body', async () => {
+  const page = '<html><body><h1>403 Forbidden</h1> request from 13112345678 for id 330110199001011234 (user alice@example.com) denied by policy' + ' x'.repeat(200) + '</body></html>';
+  for (const status of [401, 403, 407]) {
+    const res = await callWith(BORROW, page, { status, contentType: 'text/html' });
+    assert.deepEqual([res.kind, res.code, res.httpStatus], ['run-fatal', `HTTP_${status}`, status]);
+    assert.match(res.reason, new RegExp(`HTTP ${status}`));
+    assert.match(res.reason, /403 Forbidden/);
+    assert.doesNotMatch(res.reason, /13112345678|330110199001011234|alice@/);
+    assert.match(res.reason, /131\*\*\*\*5678/);
+    const excerpt = /"(.*)"/.exec(res.reason)![1]!;
+    assert.ok(excerpt.length <= 121, `excerpt of ${excerpt.length} characters`);
+  }
+  const other = await callWith(BORROW, 'Not Found', { status: 404, contentType: 'text/plain' });
+  assert.deepEqual([other.kind, other.code], ['run-fatal', 'HTTP_404']);
+  assert.match(other.reason, /--gateway/);
+});
+
+test('a non-JSON 200 (an HTML error page) is transient, with the same masked excerpt', async () => {
+  const res = await callWith(BORROW, '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>phone 13912345678</body></html>', { contentType: 'text/html' });
+  assert.deepEqual([res.kind, res.code], ['transient', 'NON_JSON']);
+  assert.match(res.reason, /502 Bad Gateway/);
+  assert.match(res.reason, /139\*\*\*\*5678/);
+  assert.equal(bodyExcerpt('a\n\n  b'), 'a b');
+});
+
+// ---- 7. a whole-request deadline and a cap on answer size
+
+test('a gateway that trickles its answer is cut at the request timeout (transient TIMEOUT)', { timeout: 10_000 }, async () => {
+  const timers = new Set<NodeJS.Timeout>();
+  const gw = await gateway((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const t = setInterval(() => res.write(' '), 20);
+    timers.add(t);
+    res.on('close', () => clearInterval(t));
+  });
+  try {
+    const started = Date.now();
+    const res = await client(gw.url, { requestTimeoutMs: 400 }).call(BORROW, '{}');
+    const took = Date.now() - started;
+    assert.deepEqual([res.kind, res.code], ['transient', 'TIMEOUT']);
+    assert.ok(took < 2000, `took ${took} ms`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await gw.stop();
+  }
+});
+
+test('the caller\'s signal still aborts a request in flight', { timeout: 10_000 }, async () => {
+  const gw = await gateway(() => {
+    /* never answers */
+  });
+  try {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const res = await client(gw.url, { requestTimeoutMs: 30_000 }).call(BORROW, '{}', { signal: ac.signal });
+    assert.equal(res.kind, 'transient');
+    assert.equal(res.code, 'NETWORK');
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('an oversized answer is cut as soon as it passes 4 MiB (transient TOO_LARGE), streamed or declared', { timeout: 20_000 }, async () => {
+  let written = 0;
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const streamed = await gateway((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"a":"');
+    const pump = () => {
+      while (written < 200 * 1024 * 1024) {
+        written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end('"}');
+    };
+    res.on('error', () => {});
+    pump();
+  });
+  try {
+    const res = await client(streamed.url).call(BORROW, '{}');
+    assert.deepEqual([res.kind, res.code], ['transient', 'TOO_LARGE']);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(written < 32 * 1024 * 1024, `the server got to write ${written} bytes`);
+  } finally {
+    await streamed.stop();
+  }
+  const declared = await gateway((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(200 * 1024 * 1024) });
+    res.on('error', () => {});
+    res.write('{');
+  });
+  try {
+    const res = await client(declared.url).call(BORROW, '{}');
+    assert.deepEqual([res.kind, res.code], ['transient', 'TOO_LARGE']);
+  } finally {
+    await declared.stop();
+  }
+  // a just-under-the-cap answer is read (and here judged: not signed, so not a success)
+  const small = await callWith(BORROW, signedBody(BORROW, '{"code":"10000","msg":"Success"}'), { client: { maxAnswerBytes: 4096 } });
+  assert.equal(small.kind, 'success');
+});
+
+// ---- 8. the app's sign type
+
+test('an app signing with RSA verifies answers signed SHA1withRSA (and not RSA2 ones)', async () => {
+  const node = '{"code":"10000","msg":"Success"}';
+  const rsa = await callWith(BORROW, signedBody(BORROW, node, { signType: 'RSA' }), { client: { signType: 'RSA' } });
+  assert.equal(rsa.kind, 'success', rsa.reason);
+  const mixed = await callWith(BORROW, signedBody(BORROW, node, { signType: 'RSA2' }), { client: { signType: 'RSA' } });
+  assert.deepEqual([mixed.kind, mixed.code], ['run-fatal', 'UNVERIFIED']);
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const forged = await callWith(BORROW, signedBody(BORROW, node, { signType: 'RSA', key: other }), { client: { signType: 'RSA' } });
+  assert.equal(forged.code, 'UNVERIFIED');
+});
+
+test.after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+});
