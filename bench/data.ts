@@ -30,7 +30,7 @@ export async function writeEntities(path: string, rows: number, o: { seed?: numb
     const address = id % 7 === 0 ? `"${city}${id % 900}号, 近地铁口"` : `${city}${id % 900}号`;
     const total = 10 + (id % 40);
     const day = 1 + Math.floor(random() * 28);
-    const time = `2026-${pad(1 + (id % 12))}-${pad(day)} ${pad(Math.floor(random() * 24))}:${pad(Math.floor(random() * 60))}:${pad(Math.floor(random() * 60))}`;
+    const time = `2025-${pad(1 + (id % 12))}-${pad(day)} ${pad(Math.floor(random() * 24))}:${pad(Math.floor(random() * 60))}:${pad(Math.floor(random() * 60))}`;
     chunk +=
       `${category},E${String(id).padStart(9, '0')},${(73.66 + (id % 6139) / 100).toFixed(6)},${(3.86 + (id % 4969) / 100).toFixed(6)},` +
       `${NAMES[id % NAMES.length]}${id % 1000}号,${address},09:00-22:00,0571-${String(26000000 + (id % 999999))},` +

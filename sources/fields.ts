@@ -293,3 +293,36 @@ export function isNonNegativeInteger(value: string): string | null {
   }
   return value.length > 0 ? null : 'must be a whole number of 0 or more (digits only)';
 }
+
+/** Beijing is UTC+8 all year (no daylight saving): a fixed offset is exact whatever the host's time zone. */
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time for an instant (epoch ms). */
+export function beijingDateTime(epochMs: number): string {
+  return new Date(epochMs + BEIJING_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * A real `yyyy-MM-dd HH:mm:ss` (isDateTime) in Beijing time that is at most `slackMs` ahead of `now()`. For a
+ * snapshot time: Alipay keeps the snapshot with the newest time, so one in the future (a typo like 2099) would
+ * win over every later upload and freeze the record. The clock is read per value (cheap); the limit's text is
+ * made again only when the clock has moved to another second.
+ */
+export function notAheadOfBeijing(now: () => number, slackMs: number): (value: string) => string | null {
+  const minutes = Math.round(slackMs / 60_000);
+  const reason = `is more than ${minutes} minute${minutes === 1 ? '' : 's'} ahead of the time in Beijing now: Alipay keeps the newest snapshot, so a future one would hide every later update`;
+  let second = NaN;
+  let limit = '';
+  return (value) => {
+    const wrong = isDateTime(value);
+    if (wrong !== null) return wrong;
+    const ms = now();
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      second = s;
+      limit = beijingDateTime(ms + slackMs);
+    }
+    // Same fixed-width format, four-digit years: the text sorts as the time does.
+    return value > limit ? reason : null;
+  };
+}

@@ -13,7 +13,10 @@ export type * from './dataset.js';
 export * from './fields.js';
 export * from './mask.js';
 export * from './csv.js';
-export { borrowEntities, BORROW_PRODUCT_CODE } from './borrow-entities.js';
+export {
+  borrowEntities, borrowEntitiesWith, BORROW_PRODUCT_CODE, checkContactNumber, checkOfficeHours, UPLOAD_TIME_SLACK_MS,
+  type BorrowEntityOptions,
+} from './borrow-entities.js';
 export { workerContracts, checkMobile, checkJsonText, checkFiles } from './worker-contracts.js';
 export { checkIdCard, idCardCheckChar } from './id-card.js';
 export { agreementEffects, AGREEMENT_FIELDS, maskLogonId } from './agreement-effects.js';

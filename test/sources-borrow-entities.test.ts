@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { borrowEntities, datasets, readCsv } from '../sources/index.js';
+import { beijingDateTime, borrowEntities, borrowEntitiesWith, datasets, readCsv } from '../sources/index.js';
 import { errorsOf, rowOf } from './helpers/validation.js';
 
 const PRODUCT = 'w1010100000000002858';
@@ -96,11 +96,31 @@ test('lengths are counted in characters: 20 Chinese characters fit entity_name, 
   assert.equal(reject('entity_code', 'x'.repeat(33)), 'is 33 characters, at most 32');
 });
 
+const CATEGORY_REASON = 'must be one of: umbrella, power_bank (test, for joint testing 联调, only with --allow-test-category)';
+
 test('category_code must be umbrella or power_bank', () => {
   accept('category_code', 'umbrella');
   accept('category_code', 'power_bank');
-  assert.equal(reject('category_code', 'bicycle'), 'must be one of: umbrella, power_bank');
+  assert.equal(reject('category_code', 'bicycle'), CATEGORY_REASON);
   assert.match(reject('category_code', 'Umbrella') ?? '', /must be one of/);
+});
+
+test('category_code test (联调) only behind the dataset option allowTestCategory', () => {
+  // the default dataset, the one the registry holds, refuses it with the same reason as any other value
+  assert.equal(reject('category_code', 'test'), CATEGORY_REASON);
+  const joint = borrowEntitiesWith({ allowTestCategory: true });
+  assert.notEqual(joint, borrowEntities);
+  assert.equal(joint.name, 'borrow-entities');
+  assert.equal(joint.method, borrowEntities.method);
+  assert.deepEqual(joint.fields.map((f) => f.name), borrowEntities.fields.map((f) => f.name));
+  const row = rowOf(joint.validate({ ...seedRow(), category_code: 'test' }));
+  assert.equal(row.key, 'test/2016000100010011');
+  assert.equal(JSON.parse(row.bizContent).category_code, 'test');
+  // the others stay as they are
+  assert.ok(joint.validate({ ...seedRow(), category_code: 'umbrella' }).ok);
+  assert.equal(errorsOf(joint.validate({ ...seedRow(), category_code: 'bicycle' })).category_code, 'must be one of: umbrella, power_bank, test');
+  assert.equal(errorsOf(joint.validate({ ...seedRow(), category_code: 'TEST' })).category_code, 'must be one of: umbrella, power_bank, test');
+  assert.equal(datasets['borrow-entities'], borrowEntities, 'the registry keeps the strict dataset');
 });
 
 test('longitude and latitude are decimal numbers within their ranges', () => {
@@ -142,10 +162,72 @@ test('upload_time must be a real date-time', () => {
   assert.equal(reject('upload_time', '13812345678'), 'not a real date-time: expected yyyy-MM-dd HH:mm:ss, got 11 characters of digits');
 });
 
-test('contact_number allows digits, spaces, - + and parentheses only', () => {
-  for (const v of ['0571-26888888', '13112345678', '+86 (571) 2688-8888']) accept('contact_number', v);
-  assert.match(reject('contact_number', '0571-2688 转 8') ?? '', /only digits/);
-  assert.match(reject('contact_number', 'call me') ?? '', /only digits/);
+const CONTACT_REASON = 'must be an 11-digit mobile number or a landline as area code-number (e.g. 0571-26888888)';
+
+test('contact_number is as the page says: an 11-digit mobile number, or a landline as area code-number', () => {
+  for (const v of ['0571-26888888', '010-12345678', '021-6321123', '0898-6688123', '13112345678', '19912345678']) accept('contact_number', v);
+  for (const v of [
+    '+86 (571) 2688-8888', '0571 26888888', '057126888888', '0571-2688 转 8', 'call me', '1311234567', '131123456789', '12812345678',
+    '0571-268888', '0571-268888889', '571-26888888', '00571-26888888', '0571-06888888', '0571-2688-8888', '05-26888888', '-26888888', '0571-',
+  ]) {
+    assert.equal(reject('contact_number', v), CONTACT_REASON, v);
+  }
+  assert.ok(!CONTACT_REASON.includes('1311'), 'the reason names no value');
+});
+
+const HOURS_REASON = 'must be opening hours as HH:mm-HH:mm on a 24-hour clock (e.g. 09:00-22:00; all day is 00:00-24:00)';
+
+test('office_hours_desc is xx:xx-xx:xx on a 24-hour clock, with the page\'s own dash too', () => {
+  for (const v of ['09:00-22:00', '00:00-24:00', '09:00—22:00', '00:00—24:00', '18:00-02:00', '07:30-23:59']) accept('office_hours_desc', v);
+  for (const v of [
+    '9:00-22:00', '09:00 - 22:00', '09:00~22:00', '09:00–22:00', '09:00-24:30', '24:00-08:00', '09:60-22:00', '25:00-26:00',
+    '09:00-09:00', '09.00-22.00', '全天', '9点到22点', '09:00-22:00 周一至周五',
+  ]) {
+    assert.equal(reject('office_hours_desc', v), HOURS_REASON, v);
+  }
+});
+
+/** 2024-05-02 12:30:00 in Beijing. */
+const NOW = Date.UTC(2024, 4, 2, 4, 30, 0);
+
+test('upload_time more than 10 minutes ahead of Beijing time is refused (the newest snapshot wins for good)', () => {
+  const ds = borrowEntitiesWith({ now: () => NOW });
+  const check = (t: string) => errorsOf(ds.validate({ ...seedRow(), upload_time: t })).upload_time;
+  for (const t of ['2024-05-02 12:30:00', '2024-05-02 12:40:00', '2017-01-01 15:34:38']) assert.ok(ds.validate({ ...seedRow(), upload_time: t }).ok, t);
+  const reason = check('2024-05-02 12:40:01');
+  assert.match(reason ?? '', /more than 10 minutes ahead of the time in Beijing/);
+  for (const t of ['2099-05-02 12:30:00', '2024-05-03 00:00:00']) assert.equal(check(t), reason, t);
+  assert.ok(!(reason ?? '').includes('2024') && !(reason ?? '').includes('12:40'), 'the reason names no value');
+  // a date-time that is not real still says so first
+  assert.equal(check('2099-02-30 00:00:00'), 'not a real date-time: that month has no such day');
+  // the clock is read as it goes
+  let now = NOW;
+  const moving = borrowEntitiesWith({ now: () => now });
+  assert.equal(moving.validate({ ...seedRow(), upload_time: '2024-05-02 13:00:00' }).ok, false);
+  now += 20 * 60_000;
+  assert.equal(moving.validate({ ...seedRow(), upload_time: '2024-05-02 13:00:00' }).ok, true);
+});
+
+test('upload_time is compared with Beijing time whatever the host\'s time zone', () => {
+  const saved = process.env.TZ;
+  try {
+    for (const tz of ['America/Los_Angeles', 'Pacific/Kiritimati', 'UTC', 'Asia/Shanghai']) {
+      process.env.TZ = tz;
+      const ds = borrowEntitiesWith({ now: () => NOW });
+      assert.ok(ds.validate({ ...seedRow(), upload_time: '2024-05-02 12:39:59' }).ok, tz);
+      assert.equal(ds.validate({ ...seedRow(), upload_time: '2024-05-02 12:40:01' }).ok, false, tz);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.TZ;
+    else process.env.TZ = saved;
+  }
+});
+
+test('the default dataset checks upload_time against the real clock', () => {
+  const soon = beijingDateTime(Date.now() + 5 * 60_000);
+  const later = beijingDateTime(Date.now() + 60 * 60_000);
+  assert.ok(borrowEntities.validate({ ...seedRow(), upload_time: soon }).ok);
+  assert.match(errorsOf(borrowEntities.validate({ ...seedRow(), upload_time: later })).upload_time ?? '', /ahead of the time in Beijing/);
 });
 
 test('every field error of a row is reported, not only the first', () => {
