@@ -173,7 +173,7 @@ test('decodeNotificationBody decodes once, like parseNotificationBody: + is a sp
   assert.equal(Object.getPrototypeOf(decoded.form), Object.prototype);
 });
 
-test('NotifyServer over HTTP: a GBK notification with an empty field is verified and applied', async () => {
+test('NotifyServer over HTTP: a GBK notification with an empty field is verified and applied', { timeout: 30_000 }, async () => {
   const dir = tempDir();
   const server = new NotifyServer({ ledgerPath: join(dir, 'l.db'), alipayPublicKey: keys.alipayPublicKey, appId: APP_ID, logger: silentLogger });
   const url = await server.start();
