@@ -17,7 +17,15 @@ export interface ResultSink {
    * whose answers belong to this run's export: those uploaded with that snapshot (see runUpload).
    */
   close(ctx: { complete: boolean; ledger: Ledger; dataset: string; session: string }): Promise<{ note?: string } | void>;
+  /**
+   * How to read a row's real state back when an answer leaves it unclear (outcome `reconcile`): the query to
+   * send, and the status that means the row is done. Null: the row cannot be read back (it then fails).
+   */
+  readBack?(row: PendingRecord): { method: string; bizContent: string; wanted: string } | null;
 }
+
+/** The fields of a sign.effect row that name one agreement for alipay.user.agreement.query. */
+const QUERY_BY = ['agreement_no', 'alipay_user_id', 'alipay_logon_id', 'personal_product_code', 'sign_scene', 'external_agreement_no', 'third_party_type'] as const;
 
 /** Keys of an answer that are a person's login (at Alipay or at the merchant): never kept, never exported. */
 const LOGIN_FIELDS = new Set(['external_logon_id']);
@@ -53,6 +61,16 @@ export function effectSink(): ResultSink {
       return JSON.stringify(a.fields);
     },
     async close() {},
+    // A second effect of an agreement that is already NORMAL (the first attempt's answer was lost) is answered
+    // as a conflict: the agreement's own query says whether it is effective.
+    readBack(row) {
+      const effect = JSON.parse(row.payload) as Record<string, string>;
+      const q: Record<string, string> = {};
+      for (const k of QUERY_BY) if (effect[k]) q[k] = effect[k];
+      // by number alone when there is one: it names the agreement exactly
+      const biz = q.agreement_no ? { agreement_no: q.agreement_no } : q;
+      return { method: 'alipay.user.agreement.query', bizContent: JSON.stringify(biz), wanted: 'NORMAL' };
+    },
   };
 }
 
@@ -101,11 +119,16 @@ export function querySink(outPath: string): ResultSink {
       let failed: Error | null = null;
       out.on('error', (err) => (failed ??= err));
       let agreements = 0;
+      // Two questions can cover one agreement (a user asked with and without a scene filter): export it once.
+      // The set of numbers is the one thing an export holds in memory (about 60 bytes an agreement).
+      const seen = new Set<string>();
       try {
         if (!jsonl) await writeOrFail(out, EXPORT_COLUMNS.join(',') + '\n', outPath, () => failed);
         for (const result of ledger.sessionResults(dataset, session)) {
           if (!result) continue;
           for (const line of JSON.parse(result) as ExportLine[]) {
+            if (seen.has(line.agreement_no)) continue;
+            seen.add(line.agreement_no);
             const text = jsonl ? JSON.stringify(line) + '\n' : EXPORT_COLUMNS.map((c) => csvCell(line[c] ?? '')).join(',') + '\n';
             await writeOrFail(out, text, outPath, () => failed);
             agreements++;

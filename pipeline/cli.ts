@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { agreementDatasets, datasets } from '../sources/index.js';
+import { agreementDatasets, borrowEntitiesWith, datasets } from '../sources/index.js';
 import type { Dataset } from '../sources/dataset.js';
 import { parseEncoding } from '../sources/csv.js';
 import { resolveSendSettings, GATEWAYS, type RawSettings } from './config.js';
@@ -33,7 +34,7 @@ const SENDING_USES: OptionUse[] = [
 const RUN_USES: OptionUse[] = [
   u('ledger'), u('rebind-ledger'), u('encoding'), u('rejects'), u('allow-empty'), u('dry-run'), u('json'), u('verbose'), u('progress'), u('config'),
 ];
-const UPLOAD_USES = [...SENDING_USES, ...RUN_USES];
+const UPLOAD_USES = [...SENDING_USES, ...RUN_USES, u('allow-test-category')];
 const AGREEMENT_USES = [...UPLOAD_USES, u('notify-url'), u('out'), u('fresh')];
 const NOTIFY_USES: OptionUse[] = [
   u('port', { default: 8788 }), u('host'), u('ledger', { describe: 'the ledger whose agreements it updates' }),
@@ -45,9 +46,10 @@ const SANDBOX_USES: OptionUse[] = [
   u('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
   u('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
   u('app-public-key'), u('alipay-private-key'), u('keys-dir'), u('fault'), u('slow-ms'), u('fault-seed'), u('fault-max-per-request'),
-  u('agreements'), u('quota'), u('behave'), u('config'),
+  u('agreements'), u('quota'), u('behave'),
 ];
-// The demo reads no environment and no config file: exported production settings must not steer `npm start`.
+// The demo (like the sandbox) reads no environment and no config file: exported production settings must not
+// steer `npm start`.
 const DEMO_USES: OptionUse[] = [
   u('ledger', { default: './.demo/alipay-sync.db', describe: 'the demo ledger (kept between runs: a second run skips everything)' }),
   u('examples'), u('json', { describe: 'print JSON summaries' }),
@@ -120,9 +122,15 @@ async function upload(dataset: Dataset, v: Values, origins: Origins, rawFiles: s
   const ledgerPath = String(v.ledger);
   checkLedgerPath(ledgerPath, { dryRun });
   const rejects = typeof v.rejects === 'string' ? v.rejects : undefined;
-  if (rejects !== undefined) checkOutputPath('--rejects', rejects, { inputs: files, ledger: ledgerPath });
+  // Files this run reads besides the inputs: an output must never overwrite them (a key, the config file).
+  const reads: { label: string; path: string }[] = [];
+  for (const [name, label] of [['private-key', 'the --private-key file'], ['alipay-public-key', 'the --alipay-public-key file'], ['config', 'the --config file']] as const) {
+    const p = v[name];
+    if (typeof p === 'string' && p.length < 1024 && !p.includes('-----BEGIN') && existsSync(p)) reads.push({ label, path: p });
+  }
+  if (rejects !== undefined) checkOutputPath('--rejects', rejects, { inputs: files, ledger: ledgerPath, reads });
   if (extras.out !== undefined) {
-    checkOutputPath('--out', extras.out, { inputs: rejects ? [...files, rejects] : files, ledger: ledgerPath });
+    checkOutputPath('--out', extras.out, { inputs: files, ledger: ledgerPath, reads: rejects ? [...reads, { label: '--rejects', path: rejects }] : reads });
   }
   const { AlipayClient } = await import('./alipay/client.js');
   const { runUpload } = await import('./upload.js');
@@ -215,7 +223,12 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
             .example('$0 upload borrow-entities points.csv --dry-run', 'validate, check every setting and show what would be sent; send nothing'),
         (a) => {
           const m = settle(UPLOAD_USES, a);
-          return set(upload(datasets[a.dataset as string]!, m.values, m.origins, a.file as string[], command, state));
+          let dataset = datasets[a.dataset as string]!;
+          if (m.values['allow-test-category'] === true) {
+            if (dataset !== datasets['borrow-entities']) throw new SyncError('SYNC_CONFIG_INVALID', '--allow-test-category goes with upload borrow-entities');
+            dataset = borrowEntitiesWith({ allowTestCategory: true });
+          }
+          return set(upload(dataset, m.values, m.origins, a.file as string[], command, state));
         },
       )
       .command(
@@ -253,7 +266,8 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
             .example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
         (a) => {
           const { values: v } = settle(NOTIFY_USES, a);
-          checkLedgerPath(String(v.ledger), { dryRun: false });
+          // A receiver on a mistyped ledger would answer Alipay `success` for notices the real ledger never sees.
+          checkLedgerPath(String(v.ledger), { dryRun: false, mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
           return set(import('./notify/command.js').then(({ runNotifyCommand }) => runNotifyCommand({
             port: v.port as number, host: String(v.host), ledger: String(v.ledger),
             alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
@@ -266,6 +280,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
         (y) => addOptions(y, STATUS_USES).example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
         (a) => {
           const { values: v } = settle(STATUS_USES, a);
+          if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
           checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
           return set(import('./status.js').then(({ printStatus }) => {
             const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out: { write: (t: string) => (writeOut(t), true) } as unknown as NodeJS.WritableStream });
@@ -282,7 +297,9 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
             .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
             .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'),
         (a) => {
-          const { values: v } = settle(SANDBOX_USES, a);
+          // The sandbox reads no environment and no config file: an app id or faults exported for real runs must
+          // not quietly shape the gateway a trial runs against. Flags only.
+          const { values: v } = settle(SANDBOX_USES, a, false);
           return set(import('./sandbox/command.js').then(({ runSandboxCommand }) => runSandboxCommand({
             port: v.port as number, appId: v['app-id'] as string | undefined, appPublicKey: v['app-public-key'] as string | undefined,
             alipayPrivateKey: v['alipay-private-key'] as string | undefined, keysDir: String(v['keys-dir']), fault: v.fault as string[] | undefined,
@@ -308,7 +325,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       .recommendCommands()
       .epilog(
         'Settings: a flag, else its ALIPAY_SYNC_<NAME> environment variable, else the --config file, else the default; each applies only to the commands that have it. A flag given twice takes its last value (--fault keeps every one). Booleans take true/false, 1/0, yes/no, on/off.\n\n' +
-          'Exit codes: 0 every row uploaded or rightly skipped · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the gateway\'s quota is spent · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
+          'Exit codes: 0 every row uploaded or rightly skipped · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 reserved: the gateway\'s quota is spent (not used yet) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
       .wrap(Math.min(110, process.stdout.columns || 110))
@@ -343,16 +360,22 @@ function report(err: unknown, state: CommandState): number {
 }
 
 for (const stream of [process.stdout, process.stderr]) {
-  // A reader that went away (`alipay-sync status | head -1`) is not a crash: stop writing, finish quietly.
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (stream === process.stdout) stdoutClosed = true;
-    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') stdoutClosed = true;
+    // A reader that went away (`alipay-sync status | head -1`) is not a crash: stop writing, finish quietly.
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    // Anything else (a full disk under `>> run.log`) lost the summary a cron job relies on: not a success.
+    if (stream === process.stdout) {
+      process.stderr.write(`error: cannot write to standard output: ${err.code ?? err.message} [SYNC_OUTPUT]\n`);
+      if (!process.exitCode || process.exitCode === EXIT.ROWS) process.exitCode = EXIT.USAGE;
+    }
   });
 }
 
 main().then(
   (code) => {
-    process.exitCode = code;
+    // an output error already raised to 2 stays so
+    if (process.exitCode !== EXIT.USAGE || code > EXIT.USAGE) process.exitCode = code;
   },
   (err: unknown) => {
     process.exitCode = report(err, { json: false, verbose: false, printedJson: false });

@@ -1,4 +1,4 @@
-import { accessSync, constants, fchmodSync, lstatSync, openSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, openSync, readdirSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Ledger } from '../state/ledger.js';
@@ -60,9 +60,11 @@ function segmentPattern(glob: string): RegExp {
  * nothing is exit 2 before anything is read.
  */
 export function resolveInputs(args: readonly string[], warn: (msg: string) => void): string[] {
+  if (args.length === 0) input('name at least one CSV file');
   const out: string[] = [];
   const seen = new Map<string, string>();
   const add = (file: string) => {
+    if (file === '-') input('reading from standard input (-) is not supported: save the export to a file and name that file');
     let st;
     try {
       st = statSync(file);
@@ -70,7 +72,10 @@ export function resolveInputs(args: readonly string[], warn: (msg: string) => vo
       return input(`cannot read ${file}: ${osReason(err)}`, file);
     }
     if (st.isDirectory()) input(`${file} is a directory: name the CSV files in it (e.g. ${join(file, '*.csv')})`, file);
-    const real = realpathSync(file);
+    // Files are read twice (header check, then rows) and re-read by reruns: a pipe or device cannot be.
+    if (!st.isFile()) input(`${file} is not a regular file (a pipe or device?): save the export to a file and name that file`, file);
+    // The same file under another name (a hard link, a symlink, ./x and x) is the same inode.
+    const real = `${st.dev}:${st.ino}`;
     const first = seen.get(real);
     if (first !== undefined) {
       warn(`${file} is named more than once${first !== file ? ` (also as ${first})` : ''}: reading it once`);
@@ -106,14 +111,16 @@ export function resolveInputs(args: readonly string[], warn: (msg: string) => vo
   return out;
 }
 
+/** The same file: the same path, or (when both exist) the same inode, so hard links and symlinks count too. */
 function same(a: string, b: string): boolean {
-  return resolve(a) === resolve(b) || (() => {
-    try {
-      return realpathSync(a) === realpathSync(b);
-    } catch {
-      return false;
-    }
-  })();
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 function writableDir(flag: string, path: string): void {
@@ -137,7 +144,7 @@ function writableDir(flag: string, path: string): void {
  * a directory, a file that is not an alipay-sync ledger, an unwritable place — is refused before anything.
  * A dry run never creates a ledger, so an absent one needs no writable directory.
  */
-export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: boolean }): 'absent' | 'ledger' {
+export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: boolean; mustExist?: string }): 'absent' | 'ledger' {
   const seen = Ledger.inspect(path);
   switch (seen.kind) {
     case 'directory':
@@ -147,6 +154,7 @@ export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: b
     case 'absent':
     case 'empty':
       if (o.readOnly) return output(`no ledger at ${path} (pass --ledger, or run an upload first)`);
+      if (o.mustExist) return output(`no ledger at ${path}: ${o.mustExist}`);
       if (!o.dryRun) writableDir('--ledger', path);
       return 'absent';
     default:
@@ -164,10 +172,13 @@ export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: b
 }
 
 /**
- * --rejects / --out: a plain file in a writable directory, never an input, the ledger, or a symbolic link
- * (a link could point the tool at a file it would then destroy).
+ * --rejects / --out: a plain file in a writable directory, never an input, the ledger, a file the run reads
+ * (a key, the config), another output, a device, or a symbolic link (a link could point the tool at a file it
+ * would then destroy). The same file under another name (a hard link) counts as the same.
  */
-export function checkOutputPath(flag: string, path: string, o: { inputs: readonly string[]; ledger?: string }): void {
+export function checkOutputPath(
+  flag: string, path: string, o: { inputs: readonly string[]; ledger?: string; reads?: readonly { label: string; path: string }[] },
+): void {
   let st;
   try {
     st = lstatSync(path);
@@ -176,7 +187,9 @@ export function checkOutputPath(flag: string, path: string, o: { inputs: readonl
   }
   if (st?.isSymbolicLink()) output(`${flag} ${path} is a symbolic link: refusing to write through it; name the file itself`);
   if (st?.isDirectory()) output(`${flag} ${path} is a directory: name a file`);
+  if (st && !st.isFile()) output(`${flag} ${path} is not a regular file (a device or pipe?): name a file`);
   for (const f of o.inputs) if (same(f, path)) output(`${flag} ${path} is also an input file: writing it would destroy the input`);
+  for (const r of o.reads ?? []) if (same(r.path, path)) output(`${flag} ${path} is also ${r.label}: writing it would destroy it`);
   if (o.ledger && [o.ledger, `${o.ledger}-wal`, `${o.ledger}-shm`].some((l) => same(l, path))) {
     output(`${flag} ${path} is the ledger: writing it would destroy the ledger`);
   }
@@ -188,21 +201,6 @@ export function checkOutputPath(flag: string, path: string, o: { inputs: readonl
       output(`${flag} ${path}: ${osReason(err)}`);
     }
   }
-}
-
-/**
- * Open a file for writing that may hold personal data: mode 0600 (also when it existed with another mode),
- * never through a symbolic link, truncated.
- */
-export function openPrivate(flag: string, path: string): number {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-  } catch (err) {
-    return output(`${flag} ${path}: cannot write it: ${osReason(err)}`);
-  }
-  fchmodSync(fd, 0o600);
-  return fd;
 }
 
 /** A partial file beside `path`, created exclusively (0600, a name nobody can guess or pre-create). */

@@ -1,6 +1,6 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { SyncError } from './errors.js';
-import { openPrivate } from './paths.js';
+import { openPartial } from './paths.js';
 
 /** CSV text for one cell: quoted when it holds a comma, quote or line break. */
 export function csvCell(v: string): string {
@@ -38,13 +38,19 @@ export function outputError(what: string, err: Error): SyncError {
  * The --rejects file: `line,field,reason,file` then the row's cells under the dataset's own column names, so a
  * fixed copy of it can be fed back to the same command (the first four columns are ignored as unknown).
  * Cells arrive already made safe (personal fields masked) by the dataset; the file is still created 0600.
+ * It is written to a partial file created exclusively beside it and renamed over it when staging is done: the
+ * file under the asked name is never half written, a run that fails leaves the previous one as it was, and a
+ * hard link or a device at that name is never written through.
  */
 export class RejectsFile {
   private readonly out: WriteStream;
+  private readonly partial: string;
   private failed: Error | null = null;
 
   constructor(readonly path: string, private readonly columns: readonly string[]) {
-    this.out = createWriteStream('', { fd: openPrivate('--rejects', path), encoding: 'utf8' });
+    const { fd, partial } = openPartial('--rejects', path);
+    this.partial = partial;
+    this.out = createWriteStream('', { fd, encoding: 'utf8' });
     this.out.on('error', (err) => (this.failed ??= err));
     this.out.write(['line', 'field', 'reason', 'file', ...columns].map(csvCell).join(',') + '\n');
   }
@@ -54,9 +60,24 @@ export class RejectsFile {
     await writeOrFail(this.out, row.map(csvCell).join(',') + '\n', this.path, () => this.failed);
   }
 
+  /** Finish the file and put it in place. */
   async close(): Promise<void> {
     if (!this.failed) await new Promise<void>((resolve) => this.out.end(resolve));
-    else this.out.destroy();
-    if (this.failed) throw outputError(this.path, this.failed);
+    if (this.failed) {
+      this.abandon();
+      throw outputError(this.path, this.failed);
+    }
+    try {
+      renameSync(this.partial, this.path);
+    } catch (err) {
+      this.abandon();
+      throw outputError(this.path, err as Error);
+    }
+  }
+
+  /** The run failed: drop the partial file, leave whatever was at the path before. */
+  abandon(): void {
+    this.out.destroy();
+    rmSync(this.partial, { force: true });
   }
 }

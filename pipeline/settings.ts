@@ -40,6 +40,7 @@ export const OPTIONS = {
   'rebind-ledger': { type: 'boolean', group: RUN, describe: 'bind a ledger used with another gateway/app id/app private key to this one (what it holds as uploaded elsewhere is sent again when its files are read)', default: false },
   encoding: { type: 'string', group: RUN, describe: 'CSV encoding: utf8 (BOM or not), gbk, gb18030', default: 'utf8' },
   rejects: { type: 'string', group: RUN, describe: 'write rejected rows here as CSV (line,field,reason,file, then the row), mode 0600' },
+  'allow-test-category': { type: 'boolean', group: RUN, describe: 'borrow-entities: accept category_code "test", which Alipay requires in joint testing (联调); never in production', default: false },
   'allow-empty': { type: 'boolean', group: RUN, describe: 'a file with no data rows is fine (otherwise: a warning and exit 1, since an empty export usually means the export broke)', default: false },
   'dry-run': { type: 'boolean', group: RUN, describe: 'validate, check every setting and plan (new, changed, stale, unchanged, rejected); send nothing, change nothing', default: false },
   json: { type: 'boolean', group: RUN, describe: 'print a JSON object as the last line of stdout, on every exit (errors too)', default: false },
@@ -119,7 +120,8 @@ function describeValue(value: unknown): string {
 function parseNumber(value: unknown, origin: string): number {
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   const text = typeof value === 'string' ? value.trim() : '';
-  const n = text === '' ? NaN : Number(text);
+  // Plain decimal only: Number() would also take 0x10, 1e3 and ' ', which nobody means for a rate.
+  const n = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(n)) usage(`${origin}: expected a number, got ${describeValue(value)}`);
   return n;
 }
@@ -158,6 +160,8 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
+    // yargs drops a bare `-` silently (a run of no file at all): standard input is not a file we can re-read.
+    if (arg === '-') usage('reading from standard input (-) is not supported: save the export to a file and name that file');
     if (!arg.startsWith('--') || arg.length < 3) {
       out.push(arg);
       continue;
@@ -176,6 +180,11 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       continue;
     }
     if (spec.type === 'boolean') {
+      const next = argv[i + 1]?.trim().toLowerCase();
+      if (eq === -1 && next !== undefined && (TRUE.has(next) || FALSE.has(next))) {
+        // yargs would take `true`/`false` as the flag's value but `yes`/`1` as a file name: say how to write it.
+        usage(`--${negated ? 'no-' : ''}${name} ${argv[i + 1]}: write --${name}=${argv[i + 1]} (a separate word after a switch is read as a file name)`);
+      }
       if (eq === -1) out.push(negated ? `--no-${name}` : `--${name}`);
       else {
         const v = parseBoolean(arg.slice(eq + 1), `--${negated ? 'no-' : ''}${name}=${arg.slice(eq + 1).length > 24 ? '…' : arg.slice(eq + 1)}`);
@@ -275,9 +284,13 @@ export function mergeSettings(
   const warnings: string[] = [];
   // Unknown ALIPAY_SYNC_* variables: a typo'd name would otherwise be silently ignored.
   for (const key of Object.keys(env)) {
-    if (!key.startsWith(ENV_PREFIX)) continue;
+    if (!key.toUpperCase().startsWith(ENV_PREFIX)) continue;
     const name = key.slice(ENV_PREFIX.length).toLowerCase().replace(/_/g, '-');
     if (!(name in SPECS)) warnings.push(`ignoring environment variable ${key}: alipay-sync has no option --${name}`);
+    // Names are case-sensitive: a lower-case ALIPAY_SYNC_dry_run would be silently ignored, and a dry run meant
+    // would send for real. A known option in the wrong case is refused.
+    else if (key !== envName(name) && uses.some((u) => u.name === name)) usage(`environment variable ${key}: names are upper case: write ${envName(name)}`);
+    else if (env[key] === '' && uses.some((u) => u.name === name)) warnings.push(`ignoring environment variable ${key}: it is set but empty`);
   }
   const configOrigin = typeof given.config === 'string' ? given.config : env[envName('config')];
   let config: Record<string, unknown> = {};

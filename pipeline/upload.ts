@@ -2,14 +2,14 @@ import pLimit from 'p-limit';
 import type { Dataset } from '../sources/dataset.js';
 import { maskLookAlike } from '../sources/mask.js';
 import { checkEncoding, readCsvBatches, readCsvHeader, type Encoding } from '../sources/csv.js';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Ledger, type AttemptRecord, type LedgerTarget, type PendingRecord, type RejectRecord, type ResultRecord, type RunInfo } from '../state/ledger.js';
 import { BackgroundStager } from '../state/stage-worker.js';
-import type { AlipayClient } from './alipay/client.js';
-import type { Outcome } from './alipay/classify.js';
-import { policyFor } from './alipay/methods.js';
+import type { AlipayClient, CallResult } from './alipay/client.js';
+import { FailureStreak, type Outcome } from './alipay/classify.js';
+import { agreementStatus, policyFor } from './alipay/methods.js';
 import { EXIT, SyncError, exitCodeFor } from './errors.js';
 import type { Logger } from './log.js';
 import { Progress, formatCount } from './progress.js';
@@ -54,6 +54,8 @@ export interface UploadOptions {
   sink?: ResultSink;
   /** how many rows in a row may give up on transient errors before the run stops as "gateway unreachable" */
   giveUpStreak?: number;
+  /** how many rows in a row may fail with one sub_code before the run stops as "probably configuration" */
+  failureStreak?: number;
 }
 
 export interface UploadSummary {
@@ -107,7 +109,7 @@ function exitCodeOf(s: UploadSummary, allowEmpty: boolean): number {
  * finished are skipped as unchanged), any other starts a new one. The session is the start time of its first
  * run, used as the rows' snapshot, so the ledger's own rules (newest snapshot wins) do the skipping.
  */
-function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number, fresh: boolean, logger: Logger): string | null {
+function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number, fresh: boolean, files: readonly string[], logger: Logger): string | null {
   if (dataset.sendPolicy !== 'always') return null;
   let session: string | null = null;
   let resumed: RunInfo | null = null;
@@ -120,6 +122,8 @@ function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number,
     }
     if (fresh || r.dryRun) continue;
     if (r.status === 'done' || now - Date.parse(r.startedAt) > RESUME_WINDOW_MS) break;
+    // Only the same question continues: another set of files (tonight's list of users) starts a new export.
+    if (!sameFiles(r.files, files)) break;
     session = r.startedAt;
     resumed ??= r;
   }
@@ -128,22 +132,9 @@ function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number,
   return session;
 }
 
-/**
- * The ledger's target (gateway, app id, merchant) must be the one it recorded. A ledger that never had a row
- * confirmed uploaded holds nothing that another target lacks, so a first run with a typo'd app id (refused by
- * the gateway) does not lock the ledger to the typo: it moves to the new target by itself, with a note.
- */
-function bindTarget(ledger: Ledger, o: UploadOptions, logger: Logger): ReturnType<Ledger['bindTarget']> {
-  try {
-    return ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
-  } catch (err) {
-    const nothingHeld = (err as { code?: string }).code === 'SYNC_LEDGER_TARGET' && !o.dryRun
-      && !ledger.totals().some((t) => t.status === 'uploaded');
-    if (!nothingHeld) throw err;
-    const bound = ledger.bindTarget(o.target, { rebind: true });
-    logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
-    return bound;
-  }
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (l: readonly string[]) => [...new Set(l.map((f) => resolve(f)))].sort().join('\n');
+  return norm(a) === norm(b);
 }
 
 /** The whole job for one dataset: check headers, stage every row into the ledger, send what is pending, report. */
@@ -155,10 +146,15 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
 
   // 1. Every file's encoding and header, before the ledger is touched: a wrong --encoding or a missing column
   // stops the run with nothing sent (not a million rejects).
+  // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
+  const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
   for (const file of o.files) {
+    if (zeroBytes.has(file)) continue;
     const enc = await checkEncoding(file, encoding);
     if (!enc.ok) throw new SyncError('SYNC_SOURCE_READ', enc.message, { file, line: enc.line });
-    if ('warning' in enc) logger.warn(enc.warning);
+    // Read as GBK, a UTF-8 file's Chinese text turns into other Chinese text that validates: it would be sent
+    // garbled. A stop, like the reverse case.
+    if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
     const { missing, unknown } = dataset.checkHeader(columns);
     if (missing.length) {
@@ -175,6 +171,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     scratch = mkdtempSync(join(tmpdir(), 'alipay-sync-dry-run-'));
     ledgerPath = join(scratch, 'ledger.db');
   }
+  // The ledger can hold personal data until rows are sent: an existing one readable by others is made private
+  // (SQLite gives its -wal and -shm the ledger's own mode).
+  if (existsSync(ledgerPath) && (statSync(ledgerPath).mode & 0o077) !== 0) {
+    chmodSync(ledgerPath, 0o600);
+    logger.warn(`${ledgerPath} was readable by other users: made it 0600 (its -wal and -shm follow)`);
+  }
   let ledger: Ledger | null = null;
   let rejectsFile: RejectsFile | null = null;
   let sinkOpen = Boolean(o.sink);
@@ -188,20 +190,28 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const why = tookOver.reason === 'lease-expired' ? `its lease on host ${tookOver.host} ran out` : tookOver.reason === 'pid-reused' ? 'its pid now belongs to another process' : 'it is gone';
       logger.warn(`taking over the ledger from an earlier run (pid ${tookOver.pid} on ${tookOver.host}, since ${tookOver.since}) that did not finish: ${why}; its unsent rows will be sent`);
     }
-    const bound = bindTarget(ledger, o, logger);
+    const bound = ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    if (bound.state === 'moved') logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
     if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
-    const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), logger);
+    const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), o.files, logger);
+    if (session !== null && !o.dryRun) {
+      const dropped = ledger.dropPendingOutside(dataset.name, session);
+      if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
+    }
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
 
-    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session);
+    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
     await rejectsDone?.close();
     const validRead = staged.read - staged.rejected;
-    for (const f of staged.emptyFiles) logger.warn(`${f}: no data rows, only a header (an empty export usually means the export broke${o.allowEmpty ? '' : '; --allow-empty if it is expected'})`);
+    for (const f of staged.emptyFiles) {
+      if (o.allowEmpty) logger.info(`${f}: no data rows (allowed by --allow-empty)`);
+      else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
+    }
 
     if (o.dryRun) {
       const plan = staged.plan ?? { new: 0, changed: 0 };
@@ -259,7 +269,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     throw err;
   } finally {
     if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
-    await rejectsFile?.close().catch((err: unknown) => logger.error((err as Error).message));
+    rejectsFile?.abandon();
     if (ledger) {
       ledger.releaseLock();
       ledger.close();
@@ -281,6 +291,7 @@ interface StageTotals {
 
 async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
+  zeroBytes: ReadonlySet<string>,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
   const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
@@ -318,6 +329,10 @@ async function stageAll(
   let finished = false;
   try {
     outer: for (const file of o.files) {
+      if (zeroBytes.has(file)) {
+        totals.emptyFiles.push(file);
+        continue;
+      }
       const before = totals.read;
       for await (const recs of readCsvBatches(file, { encoding })) for (const rec of recs) {
         totals.read++;
@@ -426,6 +441,33 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
   const extra = () => `${formatCount(failed)} failed · ${formatCount(state.retries)} retries`;
   const tick = () => progress.update(done, extra);
 
+  // One row's content fails the row; the same sub_code on many rows in a row is probably configuration.
+  const streak = new FailureStreak(o.failureStreak ?? 20);
+  const noteFinal = (res: Outcome) => {
+    const stop = streak.note(res);
+    if (stop) stopWith('abort', stop);
+  };
+
+  /**
+   * An answer that leaves the row's real state unclear (a sign.effect answered STATUS_ABNORMAL or
+   * PERIOD_CONFILICT, e.g. after an earlier attempt that did take effect): read the state back with the
+   * dataset's query before recording anything. The verdict is the read-back's, with the first answer named.
+   */
+  const readBack = async (row: PendingRecord, first: CallResult): Promise<CallResult> => {
+    const question = o.sink?.readBack?.(row);
+    if (!question) return { ...first, kind: 'row-fatal' };
+    await limiter.take(halt.signal);
+    const q = await client.call(question.method, question.bizContent, { policy: policyFor(question.method) });
+    const was = `${first.subCode ?? first.code}`;
+    if (q.kind === 'success' && q.fields) {
+      const status = agreementStatus(q.fields);
+      if (status === question.wanted) return { ...q, reason: `${was}, but ${question.method} confirms it ${status}` };
+      return { ...q, kind: 'row-fatal', code: first.code, subCode: first.subCode, subMsg: first.subMsg, reason: `${first.reason}; ${question.method} shows it ${status ?? 'without a status'}` };
+    }
+    // The read-back itself went wrong: its own kind decides (transient: try the row again; run-fatal: stop).
+    return { ...q, reason: `${first.reason}; reading its state back failed: ${q.reason}` };
+  };
+
   const sendOne = async (row: PendingRecord): Promise<void> => {
     let attempts = row.attempts;
     let startedHere = 0;
@@ -436,7 +478,8 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
       attempts++;
       startedHere++;
       const sentAt = limiter.now();
-      const res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
+      let res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
+      if (res.kind === 'reconcile') res = await readBack(row, res);
       res.reason = redact(res.reason, row.payload) ?? '';
       res.subMsg = redact(res.subMsg, row.payload);
       const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
@@ -448,6 +491,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
         // The attempts table is the history of trouble: a first-try success is told by the record itself.
         await record({ ...base, status: 'uploaded', result }, attempts > 1 ? attempt : undefined, row.run_id);
         giveUps = 0;
+        noteFinal(res);
         done++;
         return tick();
       }
@@ -456,6 +500,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: failed: ${res.reason}`);
+        noteFinal(res);
         return tick();
       }
       if (res.kind === 'run-fatal') {

@@ -181,7 +181,7 @@ export interface BindResult {
    * new: nothing was bound yet; adopted: nothing comparable was bound, but the ledger has history (runs written
    * by an older version, or a merchant hashed under a key since rebound); same; rebound: see `rebound`
    */
-  state: 'new' | 'same' | 'adopted' | 'rebound';
+  state: 'new' | 'same' | 'adopted' | 'rebound' | 'moved';
   /** the target the ledger was bound to before, as text (rebound) */
   previous?: string;
   /** rows marked as not sent to the new target (rebound) */
@@ -483,6 +483,7 @@ export class Ledger {
    * new target. Call it before startRun (a ledger with runs but no target was written by an older version).
    */
   bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): BindResult {
+    // (see also: `moved`, below: a ledger that never had a row confirmed at its target follows a new app id)
     const merchant = t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '';
     const next = describeTarget(t.gateway, t.appId, merchant);
     return this.db.transaction((): BindResult => {
@@ -511,12 +512,20 @@ export class Ledger {
         return { state: 'adopted' };
       }
       const previous = describeTarget(gateway, appId, held);
+      // Nothing was ever confirmed uploaded there (say, a first run with a mistyped app id that the gateway
+      // refused): the ledger holds nothing another target lacks, so it follows the new gateway or app id by
+      // itself, its pending rows kept. Not across merchants: pending rows hold one merchant's data.
+      const confirmed = this.db.prepare("SELECT 1 FROM records WHERE status = 'uploaded' OR uploaded_snapshot IS NOT NULL LIMIT 1").get() !== undefined;
+      if (!confirmed && held === merchant && !o.dryRun) {
+        store();
+        return { state: 'moved', previous };
+      }
       if (!o.rebind || o.dryRun) {
         throw new LedgerError(
           'SYNC_LEDGER_TARGET',
           `ledger ${this.path} records what was sent to ${previous}, not to ${next}: ` +
             `use another --ledger for this target, or pass --rebind-ledger to bind this ledger to ${next} ` +
-            `(rows it holds as uploaded to ${previous} are then marked as not sent to the new target, and are sent when their files are read again)` +
+            `(rows it holds as uploaded to ${previous}, or still pending for it, are then marked as not sent to the new target, and are sent when their files are read again)` +
             (o.rebind ? '. A dry run cannot show the plan of a rebind: run without --dry-run to rebind' : ''),
         );
       }
@@ -528,6 +537,14 @@ export class Ledger {
              last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
         )
         .run(`not sent to ${next} yet (ledger rebound from ${previous}): read its file again to send it`, now).changes;
+      // Rows still pending (or waiting for a retry) were staged for the old target — another app, or another
+      // merchant's data: they must not go to the new one unless a file names them again. Their bodies go too.
+      this.db
+        .prepare(
+          `UPDATE records SET status = 'failed', retryable = 0, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+             last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
+        )
+        .run(`staged for ${previous}, not sent to ${next} (ledger rebound): read its file again to send it`, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
       this.db
         .prepare('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL')
@@ -985,6 +1002,15 @@ export class Ledger {
       .pluck()
       .iterate(dataset, snapshot) as IterableIterator<string | null>;
     yield* rows;
+  }
+
+  /**
+   * Forget the pending rows of a dataset that belong to another export session than `snapshot`: questions an
+   * abandoned (interrupted, not continued) export staged and never asked. They are asked again when a file
+   * names them; sent now, their answers would land in an export that did not ask for them.
+   */
+  dropPendingOutside(dataset: string, snapshot: string): number {
+    return this.db.prepare("DELETE FROM records WHERE dataset = ? AND status = 'pending' AND snapshot <> ?").run(dataset, snapshot).changes;
   }
 
   /** Look up one record (tests, status of a key). */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { CLI, lastJson, runCli, spawnCli } from './helpers/cli.js';
@@ -103,19 +103,20 @@ test('upload settings exported (as the README\'s cron line does) or in a shared 
   const first = await upload(sb, ledger, [csv]);
   assert.equal(first.code, 0, first.stderr);
   const env = {
-    ALIPAY_SYNC_APP_ID: sb.gateway.appId, ALIPAY_SYNC_PRIVATE_KEY: files.appPrivateKey, ALIPAY_SYNC_ALIPAY_PUBLIC_KEY: files.alipayPublicKey,
+    ALIPAY_SYNC_APP_ID: '2021004100000000', ALIPAY_SYNC_PRIVATE_KEY: files.appPrivateKey, ALIPAY_SYNC_ALIPAY_PUBLIC_KEY: files.alipayPublicKey,
     ALIPAY_SYNC_QPS: '20', ALIPAY_SYNC_REJECTS: join(dir, 'r.csv'), ALIPAY_SYNC_LEDGER: ledger, ALIPAY_SYNC_ENCODING: 'gbk',
   };
   const st = await runCli(['status'], { env });
   assert.equal(st.code, 0, st.stderr);
   assert.match(st.stdout, /Recent runs/);
-  const shared = writeFile(dir, 'shared.json', JSON.stringify({ 'app-id': sb.gateway.appId, qps: 20, ledger, rejects: join(dir, 'r.csv'), encoding: 'gbk' }));
+  const shared = writeFile(dir, 'shared.json', JSON.stringify({ 'app-id': '2021004100000000', qps: 20, ledger, rejects: join(dir, 'r.csv'), encoding: 'gbk' }));
   const st2 = await runCli(['status', '--config', shared]);
   assert.equal(st2.code, 0, st2.stderr);
 
   // Long-running commands: they start (print their address) with the same environment, then stop on SIGTERM.
-  for (const args of [['sandbox', '--port', '0', '--keys-dir', join(dir, 'keys')], ['notify', 'serve', '--port', '0', '--alipay-public-key', files.alipayPublicKey, '--ledger', join(dir, 'n.db')]]) {
-    for (const extra of [[], ['--config', shared]]) {
+  for (const args of [['sandbox', '--port', '0', '--keys-dir', join(dir, 'keys')], ['notify', 'serve', '--port', '0', '--alipay-public-key', files.alipayPublicKey, '--ledger', ledger]]) {
+    // (the sandbox reads flags only: a --config is an unknown argument there)
+    for (const extra of args[0] === 'sandbox' ? [[]] : [[], ['--config', shared]]) {
       const { child, done } = spawnCli([...args, ...extra], { env, timeoutMs: 20_000 });
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
@@ -124,6 +125,7 @@ test('upload settings exported (as the README\'s cron line does) or in a shared 
       });
       const r = await done;
       assert.match(r.stdout, /listening on/, `${args[0]} ${extra.join(' ')}: ${r.stderr}`);
+      if (args[0] === 'sandbox') assert.match(r.stdout, /app id: 2021000000000001/, 'the sandbox takes no app id from the environment or a config file');
       assert.equal(r.code, 0, r.stderr);
     }
   }
@@ -425,4 +427,99 @@ test('agreements query interrupted part-way: the next run asks only the users it
   const fresh = await runCli([...args, '--fresh', '--qps', '0'], { timeoutMs: 60_000 });
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(sent(sb, Q), 900);
+});
+
+test('outputs never overwrite what the run reads or a special file: a hard link to the input, the key, the config, a device; the old rejects file survives until the new one is complete', async () => {
+  const sb = await startSandbox();
+  const dir = tempDir();
+  const { files } = testKeys();
+  const csv = borrowFile(dir, 'p.csv', 3, 0);
+  const ledger = join(dir, 'l.db');
+  linkSync(csv, join(dir, 'hard.csv'));
+  const keyCopy = join(dir, 'key.txt');
+  copyFileSync(files.appPrivateKey, keyCopy);
+  const config = writeFile(dir, 'c.json', JSON.stringify({ qps: 20 }));
+  const flags = ['--gateway', sb.url, '--app-id', sb.gateway.appId, '--private-key', keyCopy, '--alipay-public-key', files.alipayPublicKey];
+  const run = (extra: string[]) => runCli(['upload', 'borrow-entities', csv, ...flags, '--ledger', ledger, '--json', '--no-progress', ...extra]);
+  for (const [extra, re] of [
+    [['--rejects', join(dir, 'hard.csv')], /is also an input file/],
+    [['--rejects', keyCopy], /is also the --private-key file/],
+    [['--config', config, '--rejects', config], /is also the --config file/],
+    [['--rejects', '/dev/null'], /is not a regular file/],
+  ] as [string[], RegExp][]) {
+    const r = await run(extra);
+    assert.equal(r.code, 2, `${extra.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+  assert.match(readFileSync(join(dir, 'hard.csv'), 'utf8'), /^category_code/, 'the input is intact');
+  assert.equal(readFileSync(keyCopy, 'utf8'), readFileSync(files.appPrivateKey, 'utf8'), 'the key is intact');
+  assert.equal(statSync('/dev/null').isCharacterDevice(), true);
+  const q = await runCli(['agreements', 'query', csv, ...flags, '--ledger', join(dir, 'q.db'), '--rejects', join(dir, 'both.csv'), '--out', join(dir, 'both.csv')]);
+  assert.equal(q.code, 2);
+  assert.match(q.stderr, /--out .*both\.csv is also --rejects/);
+  // A run that stops on a broken setting after staging began never truncates the previous rejects file.
+  const rejects = writeFile(dir, 'rejects.csv', 'last night\n');
+  const bad = writeFile(dir, 'bad.csv', toCsv(entities(2, 50, { latitude: '99' })));
+  const ok = await runCli(['upload', 'borrow-entities', bad, ...flags, '--ledger', ledger, '--rejects', rejects, '--dry-run']);
+  assert.equal(ok.code, 1, ok.stderr);
+  assert.match(readFileSync(rejects, 'utf8'), /^line,field,reason,file/, 'the rejects file is replaced once complete');
+  assert.equal(statSync(rejects).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), []);
+});
+
+test('what a user may type by mistake: --dry-run false, a lower-case variable, an empty one, -, a UTF-8 file read as GBK, 0x10, a missing ledger for notify serve', async () => {
+  const sb = await startSandbox();
+  const dir = tempDir();
+  const csv = borrowFile(dir, 'p.csv', 2, 0);
+  const ledger = join(dir, 'l.db');
+  const sep = await upload(sb, ledger, [csv], ['--dry-run', 'false']);
+  assert.equal(sep.code, 2);
+  assert.match(sep.stderr, /write --dry-run=false/);
+  const lower = await upload(sb, ledger, [csv], [], { ALIPAY_SYNC_dry_run: '1' });
+  assert.equal(lower.code, 2);
+  assert.match(lower.stderr, /ALIPAY_SYNC_dry_run: names are upper case: write ALIPAY_SYNC_DRY_RUN/);
+  const empty = await upload(sb, ledger, [csv], ['--dry-run'], { ALIPAY_SYNC_QPS: '' });
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stderr, /ignoring environment variable ALIPAY_SYNC_QPS: it is set but empty/);
+  const dash = await upload(sb, ledger, ['-']);
+  assert.equal(dash.code, 2);
+  assert.match(dash.stderr, /standard input \(-\) is not supported/);
+  const hex = await upload(sb, ledger, [csv], ['--qps', '0x10']);
+  assert.equal(hex.code, 2);
+  const utf8 = await upload(sb, ledger, [csv], ['--encoding', 'gbk']);
+  assert.equal(utf8.code, 2, utf8.stderr);
+  assert.match(utf8.stderr, /--encoding utf8/);
+  assert.equal(sent(sb), 0, 'nothing was sent by any of them');
+  const zero = writeFile(dir, 'zero.csv', '');
+  const z = await upload(sb, ledger, [zero, csv], ['--allow-empty']);
+  assert.equal(z.code, 0, z.stderr);
+  assert.deepEqual(lastJson(z.stdout).empty_files, [zero]);
+  const n = await runCli(['notify', 'serve', '--port', '0', '--alipay-public-key', testKeys().files.alipayPublicKey, '--ledger', join(dir, 'typo.db')]);
+  assert.equal(n.code, 2);
+  assert.match(n.stderr, /no ledger at .*typo\.db/);
+  assert.equal(existsSync(join(dir, 'typo.db')), false);
+});
+
+test('a ledger readable by others is made 0600 with its -wal; a summary that cannot be written to stdout is not a success', async () => {
+  const sb = await startSandbox();
+  const dir = tempDir();
+  const ledger = join(dir, 'l.db');
+  assert.equal((await upload(sb, ledger, [borrowFile(dir, 'a.csv', 2, 0)])).code, 0);
+  chmodSync(ledger, 0o644);
+  const r = await upload(sb, ledger, [borrowFile(dir, 'b.csv', 2, 10)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /made it 0600/);
+  for (const f of readdirSync(dir).filter((n) => n.startsWith('l.db'))) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+  const full = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn('bash', ['-c', `"${process.execPath}" "${CLI}" status --ledger "${ledger}" > /dev/full`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  assert.equal(full.code, 2, full.stderr);
+  assert.match(full.stderr, /cannot write to standard output: ENOSPC/);
 });

@@ -86,7 +86,7 @@ test('a dry run against an unbound ledger stores no target', () => {
   l.close();
 });
 
-test('rebind marks uploaded rows as not sent to the new target; failed rows forget the old target; pending stay pending', () => {
+test('rebind marks uploaded and pending rows as not sent to the new target (pending bodies dropped); failed rows forget the old target', () => {
   const path = join(tempDir(), 'l.db');
   const l = open(path);
   l.bindTarget(PROD);
@@ -112,10 +112,17 @@ test('rebind marks uploaded rows as not sent to the new target; failed rows forg
   assert.equal(refused.status, 'failed');
   assert.equal(refused.last_sub_code, 'ILLEGAL_ARGUMENT');
   assert.equal(refused.uploaded_snapshot, null);
-  assert.equal(l.record(D, 'changed')!.status, 'pending');
-  assert.equal(l.record(D, 'changed')!.uploaded_snapshot, null, 'what the old target holds says nothing of the new one');
-  assert.equal(l.record(D, 'fresh')!.status, 'pending');
-  assert.deepEqual(l.failuresBySubCode(D).map((f) => [f.subCode, f.count]).sort(), [['ILLEGAL_ARGUMENT', 1], ['REBOUND', 1]]);
+  // Rows pending for the old target (another app's or merchant's data) are not sent to the new one unless a
+  // file names them again: they are marked like the uploaded ones, and their bodies are dropped.
+  for (const key of ['changed', 'fresh']) {
+    const rec = l.record(D, key)!;
+    assert.equal(rec.status, 'failed', key);
+    assert.equal(rec.last_sub_code, 'REBOUND', key);
+    assert.equal(rec.payload, null, key);
+    assert.equal(rec.uploaded_snapshot, null, 'what the old target holds says nothing of the new one');
+  }
+  assert.equal(l.countPending(D), 0);
+  assert.deepEqual(l.failuresBySubCode(D).map((f) => [f.subCode, f.count]).sort(), [['ILLEGAL_ARGUMENT', 1], ['REBOUND', 3]]);
   assert.deepEqual(l.bindTarget(OTHER_APP), { state: 'same' });
   assert.equal(meta(path).target_app_id, OTHER_APP.appId);
   l.close();

@@ -109,7 +109,11 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       writeKeyFiles(keysDir, fresh);
     } catch (err) {
       await gateway.stop();
-      throw new SyncError('SYNC_OUTPUT', `--keys-dir ${keysDir}: cannot write the keys: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'its parent folder does not exist'
+        : code === 'EEXIST' ? 'it holds some of the key files but not all four: remove them, or name another folder'
+        : code === 'ENOTDIR' ? 'it is not a folder' : code === 'EACCES' ? 'permission denied' : code ?? (err as Error).message;
+      throw new SyncError('SYNC_OUTPUT', `--keys-dir ${keysDir}: cannot write the keys: ${why}`);
     }
   }
   const appId = a.appId ?? DEFAULT_SANDBOX_APP_ID;

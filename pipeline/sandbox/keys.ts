@@ -49,7 +49,8 @@ export function keyFilesIn(dir: string): KeyFiles {
  * folder); a file that exists is never overwritten ('wx'), so a second sandbox cannot clobber a running one's keys.
  */
 export function writeKeyFiles(dir: string, keys: KeyPairs): KeyFiles {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The folder itself may be made, not its parents: a mistyped path is an error, not a new tree.
+  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
   const files = keyFilesIn(dir);
   const opts = { mode: 0o600, flag: 'wx' } as const;
   writeFileSync(files.appPrivateKey, oneLine(keys.appPrivateKey) + '\n', opts);
