@@ -109,28 +109,28 @@ const FIELDS: readonly FieldSpec[] = Object.freeze([
   { name: 'sign_scene', required: false, maxLength: 64 },
   { name: 'external_agreement_no', required: false, maxLength: 32, check: checkAlphanumeric },
   { name: 'third_party_type', required: false, maxLength: 32, check: checkThirdPartyType },
-  // "如果传了该参数,其他参数会被忽略": with it the row needs nothing else.
+  // "如果传了该参数,其他参数会被忽略": with it the row needs nothing else, and nothing else is checked or sent.
   { name: 'agreement_no', required: false, maxLength: 64 },
 ]);
 
 /**
- * Which agreement a row names. Alipay finds it by agreement_no alone, or by the merchant's
- * external_agreement_no within a scene, for a product, for a user. A field that already has an error of
- * its own is not given a second one (one reason per field, as validateFields does).
+ * Which agreement a row names without agreement_no: the merchant's external_agreement_no within a scene, for a
+ * user. The page ties only the scene to the external number ("当传入商户签约号external_sign_no时,场景不能为空或默认值
+ * DEFAULT|DEFAULT") and the user ids to each other ("本参数与alipay_logon_id不可同时为空"); personal_product_code is
+ * "可选" and is sent only when the row has one. A field that already has an error of its own is not given a
+ * second one (one reason per field, as validateFields does).
  */
 function crossFieldErrors(values: Readonly<FieldValues>, errors: FieldError[]): void {
-  if (values['agreement_no'] !== undefined) return;
   const add = (field: string, reason: string) => {
     if (!errors.some((e) => e.field === field)) errors.push({ field, reason });
   };
   if (values['external_agreement_no'] === undefined) {
-    add('agreement_no', 'name the agreement: give agreement_no, or external_agreement_no with sign_scene, personal_product_code and alipay_user_id or alipay_logon_id');
+    add('agreement_no', 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id or alipay_logon_id');
     return;
   }
   const scene = values['sign_scene'];
   if (scene === undefined) add('sign_scene', 'required with external_agreement_no (when there is no agreement_no)');
   else if (scene === DEFAULT_SIGN_SCENE) add('sign_scene', `must not be ${DEFAULT_SIGN_SCENE} with external_agreement_no: give the scene the agreement was signed in`);
-  if (values['personal_product_code'] === undefined) add('personal_product_code', 'required with external_agreement_no (when there is no agreement_no)');
   if (values['alipay_user_id'] === undefined && values['alipay_logon_id'] === undefined) {
     add('alipay_user_id', 'alipay_user_id or alipay_logon_id is required with external_agreement_no (when there is no agreement_no)');
   }
@@ -149,16 +149,26 @@ export const agreementEffects: Dataset = {
 
   validate(cells) {
     const { errors, values } = validateFields(FIELDS, cells);
+    // Once NORMAL an agreement stays done: there is no newer version of a row to prefer, hence no snapshot.
+    const agreementNo = values['agreement_no'];
+    if (agreementNo !== undefined) {
+      // "如果传了该参数,其他参数会被忽略": Alipay ignores every other field, so they are neither checked nor sent
+      // (a malformed one would only be noise in the request). Only agreement_no's own problem refuses the row.
+      // The key is agreement_no, as it always was for these rows, and the body is what a row with agreement_no
+      // alone always sent: rows the ledger holds keep their key, and the read-back asks by agreement_no alone.
+      const own = errors.filter((e) => e.field === 'agreement_no');
+      if (own.length > 0) return { ok: false, errors: own };
+      return { ok: true, row: { key: agreementNo, snapshot: '', bizContent: buildBizContent(FIELDS, { agreement_no: agreementNo }) } };
+    }
     crossFieldErrors(values, errors);
     if (errors.length > 0) return { ok: false, errors };
-    const agreementNo = values['agreement_no'];
     return {
       ok: true,
       row: {
         // external_agreement_no is letters and digits only, so the first '|' ends it and the key reads back
         // unambiguously; sign_scene is part of it because the merchant's number is unique only within a scene.
-        key: agreementNo ?? `ext:${values['external_agreement_no'] as string}|${values['sign_scene'] as string}`,
-        // Once NORMAL an agreement stays done: there is no newer version of a row to prefer.
+        // personal_product_code never was part of it: a row has the same key with or without one.
+        key: `ext:${values['external_agreement_no'] as string}|${values['sign_scene'] as string}`,
         snapshot: '',
         bizContent: buildBizContent(FIELDS, values),
       },

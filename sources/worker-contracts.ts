@@ -37,7 +37,17 @@ export function checkJsonText(value: string): string | null {
   }
 }
 
-/** 灵工协议文件列表: a JSON array of {fileName, fileUrl} objects with string values, sent as a string. */
+/**
+ * 灵工协议文件列表: a JSON array of {fileName, fileUrl} objects with string values, sent as a string.
+ *
+ * The page (seed 000) says only "自定义jsonArray字符串，元素属性fileName、fileUrl": a JSON array whose elements have
+ * the properties fileName and fileUrl. It asks for an array, not for at least one element, so `[]` is accepted
+ * (the field itself is required: the cell may not be empty). It names the properties and states nothing about
+ * their values (no length, no format, no "不能为空"), so an empty string is still a string property and is
+ * accepted as well: refusing it would be a rule the page does not have. What the page does rule out is refused:
+ * text that is not a JSON array, an element that is not an object, an element without a string fileName or
+ * fileUrl.
+ */
 export function checkFiles(value: string): string | null {
   let parsed: unknown;
   try {
@@ -45,12 +55,12 @@ export function checkFiles(value: string): string | null {
   } catch {
     return 'must be a JSON array of {"fileName": …, "fileUrl": …} objects';
   }
-  if (!Array.isArray(parsed) || parsed.length === 0) return 'must be a non-empty JSON array of {"fileName": …, "fileUrl": …} objects';
+  if (!Array.isArray(parsed)) return 'must be a JSON array of {"fileName": …, "fileUrl": …} objects';
   for (const [i, f] of parsed.entries()) {
     if (f === null || typeof f !== 'object' || Array.isArray(f)) return `element ${i + 1} must be an object with fileName and fileUrl`;
     const o = f as Record<string, unknown>;
-    if (typeof o.fileName !== 'string' || o.fileName === '') return `element ${i + 1} needs a string fileName`;
-    if (typeof o.fileUrl !== 'string' || o.fileUrl === '') return `element ${i + 1} needs a string fileUrl`;
+    if (typeof o.fileName !== 'string') return `element ${i + 1} needs a string fileName`;
+    if (typeof o.fileUrl !== 'string') return `element ${i + 1} needs a string fileUrl`;
   }
   return null;
 }

@@ -66,11 +66,16 @@ test('AGREEMENT_FIELDS are the answer fields, with Alipay\'s spelling pricipal_t
   assert.equal(new Set(AGREEMENT_FIELDS).size, AGREEMENT_FIELDS.length);
 });
 
-test('agreement-effects: the full row is valid; key is agreement_no; biz_content in seed order; no snapshot', () => {
+test('agreement-effects: the full row (the seed example) is valid; key is agreement_no; biz_content carries agreement_no alone; no snapshot', () => {
   const row = rowOf(agreementEffects.validate(effectRow()));
   assert.equal(row.key, '20170322450983769228');
   assert.equal(row.snapshot, '');
-  assert.equal(row.bizContent, JSON.stringify(effectRow()));
+  // "如果传了该参数,其他参数会被忽略": Alipay ignores the rest, so it is not sent
+  assert.equal(row.bizContent, '{"agreement_no":"20170322450983769228"}');
+});
+
+test('agreement-effects: the rows without agreement_no send every field they have, in seed order', () => {
+  assert.equal(rowOf(agreementEffects.validate(externalRow())).bizContent, JSON.stringify(externalRow()));
 });
 
 test('agreement-effects: agreement_no alone is enough (Alipay ignores the rest then)', () => {
@@ -79,6 +84,37 @@ test('agreement-effects: agreement_no alone is enough (Alipay ignores the rest t
   assert.equal(row.bizContent, '{"agreement_no":"20170322450983769228"}');
   // a DEFAULT|DEFAULT scene does not matter when agreement_no names the agreement
   assert.ok(agreementEffects.validate({ agreement_no: '1', sign_scene: 'DEFAULT|DEFAULT', external_agreement_no: 'A1' }).ok);
+});
+
+test('agreement-effects: with agreement_no, malformed other fields do not refuse the row and are not sent; key and body are those of agreement_no alone', () => {
+  const alone = rowOf(agreementEffects.validate({ agreement_no: '20170322450983769228' }));
+  const malformed: Record<string, string>[] = [
+    { alipay_user_id: '12345' },
+    { third_party_type: 'OTHER' },
+    { external_agreement_no: 'not-alnum' },
+    { alipay_logon_id: 'not an account' },
+    { personal_product_code: 'P'.repeat(65), sign_scene: 'S'.repeat(65) },
+    { sign_scene: 'DEFAULT|DEFAULT', external_agreement_no: 'A1', alipay_user_id: '', alipay_logon_id: '' },
+    { ...effectRow(), alipay_user_id: '2088', alipay_logon_id: 'x@y', third_party_type: 'partner', external_agreement_no: '协议1' },
+  ];
+  for (const other of malformed) {
+    const row = rowOf(agreementEffects.validate({ ...other, agreement_no: ' 20170322450983769228 ' }));
+    assert.deepEqual(row, alone, JSON.stringify(other));
+    assert.equal(row.key, '20170322450983769228');
+    assert.equal(row.bizContent, '{"agreement_no":"20170322450983769228"}');
+  }
+});
+
+test('agreement-effects: with agreement_no, only agreement_no\'s own problem refuses the row (the others are ignored, not reported)', () => {
+  const long = '9'.repeat(65);
+  const errors = errorsOf(agreementEffects.validate({ agreement_no: long, alipay_user_id: '12345', third_party_type: 'OTHER', alipay_logon_id: 'not an account' }));
+  assert.deepEqual(errors, { agreement_no: 'is 65 characters, at most 64' });
+  assert.ok(!Object.values(errors).some((r) => r.includes(long)), 'the reason names no value');
+  // an empty or blank agreement_no is no agreement_no: the other fields must name the agreement then
+  for (const blank of ['', '   ']) {
+    assert.deepEqual(Object.keys(errorsOf(agreementEffects.validate({ ...externalRow(), agreement_no: blank, alipay_user_id: '12345' }))), ['alipay_user_id']);
+    assert.equal(rowOf(agreementEffects.validate({ ...externalRow(), agreement_no: blank })).key, 'ext:test20240501A|INDUSTRY|MEDICAL');
+  }
 });
 
 test('agreement-effects: by external_agreement_no + sign_scene + product + user; key ext:no|scene', () => {
@@ -98,15 +134,40 @@ test('agreement-effects: a row that names no agreement is refused on agreement_n
   assert.deepEqual(Object.keys(errorsOf(agreementEffects.validate({}))), ['agreement_no']);
 });
 
-test('agreement-effects: with external_agreement_no, sign_scene / product / user are required and the scene is not DEFAULT|DEFAULT', () => {
+test('agreement-effects: with external_agreement_no, sign_scene and a user are required and the scene is not DEFAULT|DEFAULT', () => {
   const { sign_scene: _s, personal_product_code: _p, alipay_user_id: _u, alipay_logon_id: _l, ...bare } = externalRow();
   const errors = errorsOf(agreementEffects.validate(bare));
-  assert.deepEqual(Object.keys(errors).sort(), ['alipay_user_id', 'personal_product_code', 'sign_scene']);
+  assert.deepEqual(Object.keys(errors).sort(), ['alipay_user_id', 'sign_scene']);
   assert.match(errors['alipay_user_id'] ?? '', /alipay_user_id or alipay_logon_id is required/);
   assert.match(errors['sign_scene'] ?? '', /required with external_agreement_no/);
   const dflt = errorsOf(agreementEffects.validate({ ...externalRow(), sign_scene: 'DEFAULT|DEFAULT' }));
   assert.deepEqual(Object.keys(dflt), ['sign_scene']);
   assert.match(dflt['sign_scene'] ?? '', /must not be DEFAULT\|DEFAULT/);
+});
+
+test('agreement-effects: personal_product_code is optional with external_agreement_no ("可选"); the key ext:no|scene is the same with or without it', () => {
+  const withIt = rowOf(agreementEffects.validate(externalRow()));
+  for (const without of [{ ...externalRow(), personal_product_code: '' }, { ...externalRow(), personal_product_code: '  ' }, (() => {
+    const { personal_product_code: _p, ...rest } = externalRow();
+    return rest;
+  })()]) {
+    const row = rowOf(agreementEffects.validate(without));
+    assert.equal(row.key, 'ext:test20240501A|INDUSTRY|MEDICAL');
+    assert.equal(row.key, withIt.key);
+    const b = JSON.parse(row.bizContent) as Record<string, string>;
+    assert.equal('personal_product_code' in b, false, 'not sent when absent');
+    assert.equal(b['external_agreement_no'], 'test20240501A');
+    assert.equal(b['sign_scene'], 'INDUSTRY|MEDICAL');
+  }
+  // the minimal row: number, scene, a user
+  const minimal = rowOf(agreementEffects.validate({ external_agreement_no: 'EXT1', sign_scene: 'INDUSTRY|MEDICAL', alipay_logon_id: EMAIL }));
+  assert.equal(minimal.key, 'ext:EXT1|INDUSTRY|MEDICAL');
+  assert.ok(!minimal.key.includes(EMAIL), 'the key holds no logon id');
+  // still checked for length when given
+  assert.equal(errorsOf(agreementEffects.validate({ ...externalRow(), personal_product_code: 'P'.repeat(65) }))['personal_product_code'], 'is 65 characters, at most 64');
+  // the reason for a row that names no agreement no longer asks for it
+  const reason = errorsOf(agreementEffects.validate({ alipay_user_id: '2088101122675263' }))['agreement_no'] ?? '';
+  assert.equal(reason, 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id or alipay_logon_id');
 });
 
 test('agreement-effects: a field with its own error gets no second, cross-field one', () => {
