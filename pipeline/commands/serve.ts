@@ -1,0 +1,84 @@
+import { SyncError } from '../errors.js';
+import { streamLogger } from '../log.js';
+import { checkLedgerPath } from '../paths.js';
+import { stdoutSink, use, type CommandSpec } from './context.js';
+
+/** The commands that are not a run: notify serve, status, sandbox, demo. */
+
+export const notifyCommand: CommandSpec = {
+  command: 'notify serve',
+  describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
+  uses: [
+    use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
+    use('alipay-public-key', { describe: 'Alipay public key file that notifications are verified with' }),
+    use('app-id', { describe: 'refuse notifications for any other app' }), use('verbose'), use('config'),
+  ],
+  fromEnv: true,
+  build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
+  async run({ values: v }) {
+    // A receiver on a mistyped ledger would answer Alipay `success` for notices the real ledger never sees.
+    checkLedgerPath(String(v.ledger), { dryRun: false, mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
+    const { runNotifyCommand } = await import('../notify/command.js');
+    return runNotifyCommand({
+      port: v.port as number, host: String(v.host), ledger: String(v.ledger),
+      alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
+    }, streamLogger(process.stderr, v.verbose === true));
+  },
+};
+
+export const statusCommand: CommandSpec = {
+  command: 'status',
+  describe: 'recent runs with their counts, and failed rows grouped by sub_code',
+  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
+  fromEnv: true,
+  build: (y) => y.example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
+  async run({ values: v, state }) {
+    if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
+    checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
+    const { printStatus } = await import('../status.js');
+    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out: stdoutSink });
+    state.printedJson = state.json;
+    return code;
+  },
+};
+
+export const sandboxCommand: CommandSpec = {
+  command: 'sandbox',
+  describe: 'run a local gateway that behaves like Alipay (signatures, answers, faults), for trials and tests',
+  uses: [
+    use('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
+    use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
+    use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
+    use('agreements'), use('quota'), use('behave'),
+  ],
+  // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
+  fromEnv: false,
+  build: (y) =>
+    y
+      .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
+      .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'),
+  async run({ values: v }) {
+    const { runSandboxCommand } = await import('../sandbox/command.js');
+    return runSandboxCommand({
+      port: v.port as number, appId: v['app-id'] as string | undefined, appPublicKey: v['app-public-key'] as string | undefined,
+      alipayPrivateKey: v['alipay-private-key'] as string | undefined, keysDir: String(v['keys-dir']), fault: v.fault as string[] | undefined,
+      slowMs: v['slow-ms'] as number, faultSeed: v['fault-seed'] as number, faultMaxPerRequest: v['fault-max-per-request'] as number | undefined,
+      agreements: v.agreements as string | undefined, quota: v.quota as number | undefined, behave: v.behave as string[] | undefined,
+    }, streamLogger(process.stderr, false));
+  },
+};
+
+export const demoCommand: CommandSpec = {
+  command: 'demo',
+  describe: 'start a local sandbox gateway and sync the sample CSVs in examples/ into a demo ledger (what `npm start` runs)',
+  uses: [
+    use('ledger', { default: './.demo/alipay-sync.db', describe: 'the demo ledger (kept between runs: a second run skips everything)' }),
+    use('examples'), use('json', { describe: 'print JSON summaries' }),
+  ],
+  // Flags only: exported production settings must never steer `npm start`.
+  fromEnv: false,
+  async run({ values: v }) {
+    const { runDemo } = await import('../demo.js');
+    return runDemo({ ledgerPath: String(v.ledger), examplesDir: v.examples as string | undefined, json: v.json === true, out: stdoutSink, logger: streamLogger(process.stderr, false) });
+  },
+};
