@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXIT, exitCodeFor, SyncError } from './errors.js';
+import { EXIT, errorFields, exitCodeFor, SyncError } from './errors.js';
 import { streamLogger } from './log.js';
 import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName } from './settings.js';
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
@@ -98,7 +98,9 @@ function report(err: unknown, state: CommandState): number {
     process.stderr.write(`error: ${message}${e.code ? ` [${e.code}]` : ''}\n`);
   }
   if (state.json && !state.printedJson) {
-    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: { code: code === EXIT.INTERNAL ? 'SYNC_INTERNAL' : e.code, message } }) + '\n');
+    const fields = { ...errorFields(err), message };
+    if (code === EXIT.INTERNAL) fields.code = 'SYNC_INTERNAL';
+    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: fields }) + '\n');
   }
   return code;
 }

@@ -38,6 +38,11 @@ export type SyncErrorCode =
   | 'SYNC_QUOTA_SPENT'
   | 'SYNC_INTERRUPTED';
 
+/**
+ * Where an error points: every layer's errors (SyncError here, SourceError in sources/, LedgerError in state/)
+ * have this one shape — a stable `code`, a message, and these fields at the top level — so the CLI and the
+ * JSON output read them the same way whichever layer threw.
+ */
 export interface ErrorContext {
   file?: string;
   line?: number;
@@ -47,15 +52,31 @@ export interface ErrorContext {
   subCode?: string;
 }
 
-export class SyncError extends Error {
+export class SyncError extends Error implements ErrorContext {
   readonly code: SyncErrorCode;
-  readonly context: ErrorContext;
+  file?: string;
+  line?: number;
+  field?: string;
+  key?: string;
+  attempt?: number;
+  subCode?: string;
   constructor(code: SyncErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SyncError';
     this.code = code;
-    this.context = context;
+    Object.assign(this, context);
   }
+}
+
+/** The error fields a machine reads (--json): code, message, and where it points. */
+export function errorFields(err: unknown): { code: string; message: string } & ErrorContext {
+  const e = err as Partial<SyncError> & { message?: string };
+  const out: { code: string; message: string } & ErrorContext = { code: typeof e?.code === 'string' ? e.code : 'SYNC_INTERNAL', message: String(e?.message ?? err) };
+  for (const k of ['file', 'line', 'field', 'key', 'attempt', 'subCode'] as const) {
+    const v = e?.[k];
+    if (v !== undefined) Object.assign(out, { [k]: v });
+  }
+  return out;
 }
 
 /** Codes that mean "bad usage, configuration or I/O" (exit 2); the ledger's and the sources' codes included. */
