@@ -1,3 +1,4 @@
+// Kept in .ci/ because the top level of the repository is fixed; `npm run lint` passes it with -c.
 // Lint (run by `npm test`): typescript-eslint's recommended rules, without type information, so that it checks
 // the whole tree in seconds. What it catches that tsc does not: unused variables and imports, `any` leaking in,
 // unsafe declaration merging, floating `@ts-` comments, and the usual JavaScript slips (no-fallthrough, no-empty…).
