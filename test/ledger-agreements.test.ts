@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Ledger, type AgreementInput } from '../state/ledger.js';
-import { SCHEMA_VERSION } from '../state/schema.js';
+import { SCHEMA_VERSION } from '../state/sqlite/schema.js';
 import { beijingTime, orderKey, supersedes } from '../state/agreement-order.js';
 import { tempDir } from './helpers/tmp.js';
 

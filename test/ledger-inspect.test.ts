@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../state/ledger.js';
-import { SCHEMA_VERSION } from '../state/schema.js';
+import { SCHEMA_VERSION } from '../state/sqlite/schema.js';
 import { tempDir } from './helpers/tmp.js';
 
 /** Names, sizes, mtimes and contents of everything in a directory: inspect must change none of it. */

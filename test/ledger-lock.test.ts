@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger } from '../state/ledger.js';
 import { parseProcStatStart, procStartOf } from '../state/process-identity.js';
-import { SCHEMA_VERSION } from '../state/schema.js';
+import { SCHEMA_VERSION } from '../state/sqlite/schema.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';

@@ -1,0 +1,374 @@
+/**
+ * The ledger as the pipeline sees it: what was staged, claimed, sent and answered, the runs, the run lock, the
+ * target a ledger is bound to, agreements and notifications, and the reports `status` prints. No SQL here and no
+ * file: state/sqlite/ is the one adapter today (class Ledger in state/ledger.ts); a PostgreSQL adapter is planned.
+ *
+ * ## Sync today, async tomorrow: `LedgerPort<M>`
+ *
+ * SQLite runs in-process, so every method answers at once and the pipeline calls them synchronously (`const id =
+ * ledger.startRun(…)`). A networked database cannot: every call is a round trip. Rather than make every caller
+ * await a SQLite call that never waits, the port is generic in its mode:
+ *
+ * - `LedgerPort<'sync'>` (the default, what `Ledger` implements): methods return `T`, iterators are `Iterable`;
+ * - `LedgerPort<'async'>` (a PostgreSQL adapter): the same methods return `Promise<T>`, iterators are
+ *   `AsyncIterable` (a server-side cursor);
+ * - `LedgerPort<Mode>` (code that must run on either): `T | Promise<T>`; such code `await`s every call and walks
+ *   iterators with `for await` (both work on a plain value and a sync iterable), so it compiles and runs against
+ *   either adapter. Today's pipeline holds a `Ledger` (sync) and needs no change.
+ *
+ * Method names and arguments are the same in both modes; only where an async adapter needs more than a return
+ * type (leases, transactions) is said at the method, under "Async/several writers".
+ *
+ * ## Several writers (what the SQLite adapter never has to handle)
+ *
+ * One SQLite ledger has one run at a time (the run lock) and one writer connection at a time (SQLite's own
+ * lock); the staging thread is a second connection of the same run. A PostgreSQL ledger could serve several
+ * processes sending one dataset at once. Three things change, each noted at its method:
+ *
+ * 1. Claims become leases: `claimPending` marks the rows it returns as claimed by this writer until an expiry
+ *    (`claimed_by`, `claim_expires_at`), with `FOR UPDATE SKIP LOCKED` so two writers never get the same row; a
+ *    writer that dies leaves rows that any writer may claim again once the lease expired.
+ * 2. A result is written in the same transaction that ends its claim (`recordResult(s)`): the update is
+ *    conditional on the claim still being this writer's (`WHERE id = $1 AND claimed_by = $me`), so an outcome that
+ *    arrives after its lease expired and the row went to another writer is kept as an attempt only, and never
+ *    overwrites the newer writer's outcome.
+ * 3. Staging decides per key on the row as held (see state/staging-rule.ts): the adapter reads it `FOR UPDATE`
+ *    (or upserts with the rule in SQL) so two writers staging the same key serialise.
+ */
+
+/** What is known of a key: pending (to send), uploaded (Alipay holds it), failed (refused, or given up). */
+export type RecordStatus = 'pending' | 'uploaded' | 'failed';
+
+export interface StageRow {
+  key: string;
+  snapshot: string;
+  /** biz_content text: kept only while the row still has to be sent */
+  payload: string;
+  file: string;
+  line: number;
+}
+
+/** What staging did with the rows of one batch (see LedgerStaging.stage and state/staging-rule.ts). */
+export interface StageCounts {
+  /** older than the snapshot Alipay already holds, or than another row of this run: never sent */
+  superseded: number;
+  /** identical to what Alipay already holds: never sent */
+  unchanged: number;
+  /** staged to be sent (a later row of the same run may still supersede it) */
+  staged: number;
+}
+
+/** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
+export type StagePolicy = 'snapshot' | 'once' | 'always';
+
+export interface PendingRecord {
+  /** the record's id in the ledger, increasing in staging order (SQLite's rowid; a bigserial elsewhere) */
+  rowid: number;
+  /** the run that staged it: another run's row is carried over */
+  run_id: number;
+  key: string;
+  snapshot: string;
+  payload: string;
+  attempts: number;
+  file: string | null;
+  line: number | null;
+}
+
+export interface AttemptRecord {
+  runId: number;
+  dataset: string;
+  key: string;
+  attempt: number;
+  kind: string;
+  code?: string | undefined;
+  subCode?: string | undefined;
+  durationMs?: number | undefined;
+}
+
+export interface ResultRecord {
+  rowid: number;
+  runId: number;
+  /** uploaded: success; failed: refused (retryable when it was only the gateway's trouble); pending: unknown, send again */
+  status: RecordStatus;
+  retryable?: boolean;
+  /** keep the request body (default: only while pending, or failed-but-retryable); rows with personal data pass false */
+  keepPayload?: boolean;
+  attempts: number;
+  code?: string | undefined;
+  subCode?: string | undefined;
+  subMsg?: string | undefined;
+  reason?: string | undefined;
+  /** answer fields worth keeping (JSON text), for datasets whose answers carry data */
+  result?: string | undefined;
+}
+
+export interface RejectRecord {
+  file: string;
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export interface AgreementInput {
+  agreement_no: string;
+  status: string;
+  alipay_user_id?: string | undefined;
+  personal_product_code?: string | undefined;
+  sign_scene?: string | undefined;
+  /** everything Alipay said of it (already free of personal data) */
+  fields: Record<string, unknown>;
+}
+
+export interface AgreementRow {
+  agreement_no: string;
+  status: string;
+  alipay_user_id: string | null;
+  personal_product_code: string | null;
+  sign_scene: string | null;
+  fields: Record<string, unknown>;
+  source: string;
+  /** every status it was seen in, and every notification received (applied or not), in the order received */
+  history: AgreementHistoryEntry[];
+  /** the order key of the state held (state/agreement-order.ts); null for a row stored before keys existed */
+  since: string | null;
+  told: string | null;
+}
+
+export interface AgreementHistoryEntry {
+  status: string;
+  source: string;
+  /** when the ledger stored it (ISO, the ledger's clock) */
+  at: string;
+  /** false for a notification older than the state held: kept, but it changed nothing */
+  applied: boolean;
+  notify_id: string | null;
+  notify_time: string | null;
+  /** when its status began, by its own time fields (the order key's first part) */
+  since: string | null;
+}
+
+/** What applyNotification did: applied (changed: the status moved), stale (older than the state held), resend. */
+export interface NotificationApplied {
+  result: 'applied' | 'stale' | 'resend';
+  changed: boolean;
+}
+
+export interface RunInfo {
+  id: number;
+  dataset: string;
+  command: string;
+  files: string[];
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string;
+  exitCode: number | null;
+  summary: Record<string, unknown> | null;
+  message: string | null;
+}
+
+/** Where the gateway sends a ledger's rows: a ledger's "uploaded" means uploaded there and nowhere else. */
+export interface LedgerTarget {
+  gateway: string;
+  appId: string;
+  /** the merchant an ISV acts for; stored only as a keyed hash */
+  appAuthToken?: string | undefined;
+}
+
+export interface BindResult {
+  /**
+   * new: nothing was bound yet; adopted: nothing comparable was bound, but the ledger has history (runs written
+   * by an older version, or a merchant hashed under a key since rebound); same; moved: nothing was ever confirmed
+   * at the old target, so the ledger follows the new one by itself; rebound: see `rebound`
+   */
+  state: 'new' | 'same' | 'adopted' | 'rebound' | 'moved';
+  /** the target the ledger was bound to before, as text (rebound, moved) */
+  previous?: string;
+  /** rows marked as not sent to the new target (rebound) */
+  rebound?: number;
+}
+
+export interface TookOver {
+  pid: number;
+  host: string;
+  since: string;
+  /** dead: its pid is gone; pid-reused: its pid now runs another process; lease-expired: another host stopped renewing */
+  reason: 'dead' | 'pid-reused' | 'lease-expired';
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  runId: number | null;
+  since: string;
+  procStart: string | null;
+  renewedAt: string | null;
+}
+
+/** How the hash secret was found when the ledger was opened. */
+export type SecretSource = 'created' | 'unwrapped' | 'wrapped-legacy' | 'rebound' | 'rebound-in-memory' | 'passed' | null;
+
+/** A failure grouped by the gateway's sub_code (or local code), for `status`. */
+export interface FailureGroup {
+  dataset: string;
+  subCode: string;
+  count: number;
+  /** one reason of the group (already free of personal data) */
+  example: string | null;
+}
+
+export interface StatusTotal {
+  dataset: string;
+  status: RecordStatus;
+  count: number;
+}
+
+// ---------------------------------------------------------------- modes
+
+/** sync: an in-process database (SQLite); async: a networked one (PostgreSQL). */
+export type Mode = 'sync' | 'async';
+/** What a method returns in mode M: T, Promise<T>, or (M = Mode) T | Promise<T>. */
+export type Returns<M extends Mode, T> = M extends 'sync' ? T : Promise<T>;
+/** Rows handed out one at a time: an iterator (sync), or an async one over a server-side cursor (async). */
+export type Rows<M extends Mode, T> = M extends 'sync' ? IterableIterator<T> : AsyncIterableIterator<T>;
+
+// ---------------------------------------------------------------- the port, by concept
+
+/** The keyed content hash (so a hash of personal data cannot be reversed by guessing inputs). */
+export interface LedgerHashing {
+  /** How the hash secret was found when the ledger was opened: lets the CLI say a rebind made every row count as changed. */
+  readonly secretSource: SecretSource;
+  /**
+   * The keyed hash of a text, as stored for change detection. Pure computation once the ledger is open (the
+   * secret is unwrapped at open): synchronous in every mode, so it may run per row.
+   */
+  hash(text: string): string;
+}
+
+/** One run at a time per ledger, healed when its holder is gone. */
+export interface LedgerLock<M extends Mode = 'sync'> {
+  /**
+   * Take the run lock, taking over one whose holder is gone (dead pid, reused pid, expired lease), and keep it
+   * renewed until releaseLock/close. Throws SYNC_LEDGER_BUSY while another live run holds it.
+   *
+   * Async/several writers: a PostgreSQL ledger would hold this as a row with a lease (as across hosts today) or
+   * a session advisory lock (`pg_try_advisory_lock`, freed by the server when the connection drops). With
+   * claims as leases (LedgerSending), several senders of one dataset need no run lock at all: the lock would
+   * then guard only what must stay single (bindTarget, a rebind), or be taken per dataset.
+   */
+  acquireLock(): Returns<M, { tookOver: TookOver | null }>;
+  /** Who holds the run lock, if anyone (status, tests). */
+  lockHolder(): Returns<M, LockHolder | null>;
+  releaseLock(): Returns<M, void>;
+}
+
+/** Where a ledger's rows are sent: "uploaded" means uploaded there. */
+export interface LedgerTargetBinding<M extends Mode = 'sync'> {
+  /**
+   * Bind the ledger to the gateway, app and merchant its rows are sent to (before startRun). Another target is
+   * refused (SYNC_LEDGER_TARGET) unless `rebind`, which marks every row held as uploaded, or pending, as not sent
+   * to the new target. One transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, or the meta row
+   * `FOR UPDATE`), so two runs binding at once agree.
+   */
+  bindTarget(t: LedgerTarget, o?: { rebind?: boolean; dryRun?: boolean }): Returns<M, BindResult>;
+}
+
+export interface LedgerRuns<M extends Mode = 'sync'> {
+  /** A new run row (status running), named on the lock while it runs. */
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Returns<M, number>;
+  finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): Returns<M, void>;
+  /**
+   * Everything staged until rollbackDryRun() is undone: a dry run computes the real plan and leaves no trace.
+   *
+   * Async: a PostgreSQL adapter keeps one transaction open on a dedicated connection until rollback (every
+   * staging call of the dry run goes over that connection), or stages into a temporary table.
+   */
+  beginDryRun(): Returns<M, void>;
+  rollbackDryRun(): Returns<M, void>;
+}
+
+export interface LedgerStaging<M extends Mode = 'sync'> {
+  /**
+   * Stage a batch in one transaction; per key the ledger keeps the newest snapshot (the rule, a pure function:
+   * state/staging-rule.ts).
+   *
+   * Async/several writers: the adapter reads each key's row `FOR UPDATE` (or `INSERT … ON CONFLICT DO UPDATE …
+   * WHERE` with the rule in SQL) so that two writers staging the same key serialise. Restaging a row ends any
+   * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
+   * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
+   */
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: StagePolicy): Returns<M, StageCounts>;
+  addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
+  /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
+  reviveRetryable(dataset: string): Returns<M, number>;
+  /** What this run staged and still has to send: new keys, and keys Alipay holds an older/different snapshot of. */
+  stagedPlan(runId: number, dataset: string): Returns<M, { new: number; changed: number }>;
+  countPending(dataset: string): Returns<M, number>;
+  /** Forget the pending rows of a dataset that belong to another export session than `snapshot`; returns how many. */
+  dropPendingOutside(dataset: string, snapshot: string): Returns<M, number>;
+}
+
+export interface LedgerSending<M extends Mode = 'sync'> {
+  /**
+   * Pending rows after `afterRowid`, oldest first; the caller walks the cursor so each row is claimed once per
+   * run. SQLite: a plain read (the run lock makes this run the only sender).
+   *
+   * Async/several writers: a claim is a lease. `UPDATE records SET claimed_by = $me, claim_expires_at = now() +
+   * $lease WHERE id IN (SELECT id … WHERE status = 'pending' AND id > $after AND (claim_expires_at IS NULL OR
+   * claim_expires_at < now()) ORDER BY id LIMIT $n FOR UPDATE SKIP LOCKED) RETURNING …`. The writer's identity and
+   * the lease length are the adapter's (set at open); rows whose lease expired (a dead writer) come back to any
+   * writer, so the cursor alone no longer decides. A long send renews its lease (as the run lock is renewed).
+   */
+  claimPending(dataset: string, afterRowid: number, limit: number): Returns<M, PendingRecord[]>;
+  /** An attempt that did not end the row (it is retried); kept for the record only. */
+  recordAttempt(a: AttemptRecord): Returns<M, void>;
+  /**
+   * Record a row's outcome for this run, with its last attempt, in one transaction.
+   *
+   * Async/several writers: the same transaction ends the claim (`claimed_by = NULL, claim_expires_at = NULL`)
+   * and is conditional on it (`WHERE id = $1 AND claimed_by = $me`): an outcome whose lease expired meanwhile
+   * records its attempt only. Either the result and the end of the claim are both written, or neither.
+   */
+  recordResult(r: ResultRecord, attempt?: AttemptRecord): Returns<M, void>;
+  /** Several outcomes in one transaction (group commit); with leases, each ends its own claim as in recordResult. */
+  recordResults(items: readonly { result: ResultRecord; attempt?: AttemptRecord | undefined }[]): Returns<M, void>;
+}
+
+/** Agreements as Alipay answered of them, and the notifications it sent. */
+export interface LedgerAgreements<M extends Mode = 'sync'> {
+  /** Store an `agreements effect`/`query` answer (Alipay's state when asked); a new status adds a history entry. */
+  upsertAgreement(a: AgreementInput, source: 'effect' | 'query' | 'notify', runId?: number): Returns<M, { changed: boolean }>;
+  /**
+   * Apply a verified notification once: a resend (same notify_id) changes nothing; otherwise it is applied unless
+   * older than the state held (state/agreement-order.ts), and kept as history either way.
+   *
+   * Async/several writers: several receivers may take notices at once: the notify_id insert (`ON CONFLICT DO
+   * NOTHING`) and the agreement row read `FOR UPDATE` in one transaction keep it exactly-once and ordered.
+   */
+  applyNotification(notifyId: string, a: AgreementInput, notifyTime?: string): Returns<M, NotificationApplied>;
+  agreement(agreementNo: string): Returns<M, AgreementRow | undefined>;
+}
+
+/** What `status`, summaries and exports read. */
+export interface LedgerReports<M extends Mode = 'sync'> {
+  /** Final state of the rows this run staged, by status. */
+  runOutcomes(runId: number, dataset: string): Returns<M, Record<RecordStatus, number>>;
+  recentRuns(limit?: number, dataset?: string): Returns<M, RunInfo[]>;
+  /** Rows currently failed, grouped by sub_code, most frequent first. */
+  failuresBySubCode(dataset?: string): Returns<M, FailureGroup[]>;
+  totals(): Returns<M, StatusTotal[]>;
+  /** The kept results of the rows uploaded with one snapshot (an export session), in staging order; iterated, not loaded. */
+  sessionResults(dataset: string, snapshot: string): Rows<M, string | null>;
+  /** Look up one record (tests, status of a key): the stored columns by name. */
+  record(dataset: string, key: string): Returns<M, Record<string, unknown> | undefined>;
+}
+
+/**
+ * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
+ * (SQLite also folds the WAL so cleared payloads leave no copy).
+ */
+export interface LedgerPort<M extends Mode = 'sync'>
+  extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
+    LedgerAgreements<M>, LedgerReports<M> {
+  close(): Returns<M, void>;
+}

@@ -1,0 +1,69 @@
+import type { AttemptRecord, LedgerSending, PendingRecord, ResultRecord } from '../port.js';
+import type { SqliteConnection } from './open.js';
+
+/**
+ * Claiming pending rows and recording what the gateway answered. The run lock makes this run the only sender,
+ * so a claim is a cursor over rowids (no lease), and a result is one UPDATE of the row.
+ */
+export class SqliteSending implements LedgerSending {
+  private readonly s;
+
+  constructor(private readonly conn: SqliteConnection) {
+    this.s = conn.statements((db) => ({
+      claim: db.prepare(
+        `SELECT rowid, run_id, key, snapshot, payload, attempts, file, line FROM records
+         WHERE dataset = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+      uploaded: db.prepare(
+        `UPDATE records SET status = 'uploaded', payload = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
+           last_sub_msg = ?, last_reason = ?, last_run_id = ?, uploaded_snapshot = snapshot, uploaded_hash = hash,
+           uploaded_at = ?, result = ?, updated_at = ? WHERE rowid = ?`,
+      ),
+      outcome: db.prepare(
+        `UPDATE records SET status = ?, payload = CASE WHEN ? THEN payload ELSE NULL END, attempts = ?, retryable = ?, last_code = ?,
+           last_sub_code = ?, last_sub_msg = ?, last_reason = ?, last_run_id = ?, result = COALESCE(?, result), updated_at = ?
+         WHERE rowid = ?`,
+      ),
+      attempt: db.prepare(
+        'INSERT INTO attempts (run_id, dataset, key, attempt, at, kind, code, sub_code, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    }));
+  }
+
+  /** Pending rows after `afterRowid`, oldest first; the caller walks the cursor so each row is claimed once per run. */
+  claimPending(dataset: string, afterRowid: number, limit: number): PendingRecord[] {
+    return this.s().claim.all(dataset, afterRowid, limit) as PendingRecord[];
+  }
+
+  recordAttempt(a: AttemptRecord): void {
+    this.s().attempt.run(a.runId, a.dataset, a.key, a.attempt, this.conn.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null);
+  }
+
+  /** Record several outcomes in one transaction (group commit: one WAL append for all of them). */
+  recordResults(items: readonly { result: ResultRecord; attempt?: AttemptRecord | undefined }[]): void {
+    this.conn.db.transaction(() => {
+      for (const it of items) this.writeResult(it.result, it.attempt);
+    })();
+  }
+
+  /** Record a row's final outcome for this run, with its last attempt, in one transaction. */
+  recordResult(r: ResultRecord, attempt?: AttemptRecord): void {
+    this.conn.db.transaction(() => this.writeResult(r, attempt))();
+  }
+
+  private writeResult(r: ResultRecord, attempt: AttemptRecord | undefined): void {
+    const s = this.s();
+    const now = this.conn.now();
+    if (attempt) this.recordAttempt(attempt);
+    if (r.status === 'uploaded') {
+      s.uploaded.run(r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, now, r.rowid);
+    } else {
+      // The payload is kept only where the row will be sent again without re-reading its file.
+      const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
+      s.outcome.run(
+        r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
+        r.reason ?? null, r.runId, r.result ?? null, now, r.rowid,
+      );
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { LedgerStaging, RejectRecord, StageCounts, StagePolicy, StageRow } from '../port.js';
+import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
+import type { SqliteConnection } from './open.js';
+
+interface ExistingRow extends HeldRecord {
+  rowid: number;
+}
+
+/** Staging rows read from files: the newest snapshot per key (state/staging-rule.ts), rejects, the plan. */
+export class SqliteStaging implements LedgerStaging {
+  private readonly s;
+  /** a moving estimate of the share of new keys among the rows staged lately */
+  private newShare = 0.5;
+
+  constructor(
+    private readonly conn: SqliteConnection,
+    private readonly hash: (text: string) => string,
+  ) {
+    this.s = conn.statements((db) => ({
+      existing: db.prepare(
+        'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND key = ?',
+      ),
+      insert: db.prepare(
+        `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, key) DO NOTHING`,
+      ),
+      restage: db.prepare(
+        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, payload = ?, run_id = ?, file = ?, line = ?,
+           attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
+      ),
+      reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
+    }));
+  }
+
+  private noteNew(isNew: boolean): void {
+    this.newShare = this.newShare * 0.99 + (isNew ? 0.01 : 0);
+  }
+
+  /** Stage a batch in one transaction, each row as decideStage says. */
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
+    const s = this.s();
+    const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
+    const now = this.conn.now();
+    this.conn.db.transaction(() => {
+      for (const r of rows) {
+        const hash = this.hash(r.payload);
+        const incoming = { snapshot: r.snapshot, hash };
+        // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
+        // almost all known keys: look first. Which way goes by what the previous rows were.
+        let held: ExistingRow | undefined;
+        if (this.newShare > 0.5) {
+          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
+            addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
+            this.noteNew(true);
+            continue;
+          }
+          held = s.existing.get(dataset, r.key) as ExistingRow;
+        } else {
+          held = s.existing.get(dataset, r.key) as ExistingRow | undefined;
+        }
+        this.noteNew(held === undefined);
+        const d = decideStage(held, incoming, runId, policy);
+        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
+        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, held!.rowid);
+        addCounts(counts, d);
+      }
+    })();
+    return counts;
+  }
+
+  addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
+    const s = this.s();
+    this.conn.db.transaction(() => {
+      for (const r of rejects) s.reject.run(runId, dataset, r.file, r.line, r.field, r.reason);
+    })();
+  }
+
+  /**
+   * Rows that failed only because the gateway was in trouble get another chance in the next run, where their
+   * request body was kept (rows with personal data keep none: they come back when their file is read again).
+   */
+  reviveRetryable(dataset: string): number {
+    return this.conn.db
+      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND payload IS NOT NULL")
+      .run(this.conn.now(), dataset).changes;
+  }
+
+  stagedPlan(runId: number, dataset: string): { new: number; changed: number } {
+    const row = this.conn.db
+      .prepare(
+        `SELECT SUM(uploaded_snapshot IS NULL) AS fresh, SUM(uploaded_snapshot IS NOT NULL) AS changed
+         FROM records WHERE run_id = ? AND dataset = ? AND status = 'pending'`,
+      )
+      .get(runId, dataset) as { fresh: number | null; changed: number | null };
+    return { new: row.fresh ?? 0, changed: row.changed ?? 0 };
+  }
+
+  countPending(dataset: string): number {
+    return (this.conn.db.prepare("SELECT COUNT(*) AS n FROM records WHERE dataset = ? AND status = 'pending'").get(dataset) as { n: number }).n;
+  }
+
+  /**
+   * Forget the pending rows of a dataset that belong to another export session than `snapshot`: questions an
+   * abandoned (interrupted, not continued) export staged and never asked. They are asked again when a file
+   * names them; sent now, their answers would land in an export that did not ask for them.
+   */
+  dropPendingOutside(dataset: string, snapshot: string): number {
+    return this.conn.db.prepare("DELETE FROM records WHERE dataset = ? AND status = 'pending' AND snapshot <> ?").run(dataset, snapshot).changes;
+  }
+}

@@ -1,0 +1,100 @@
+import type { RecordStatus, StageCounts, StagePolicy } from './port.js';
+
+/**
+ * The staging rule: what to do with an incoming row, given what the ledger holds for its key. Pure (no I/O), so
+ * every adapter applies the same rule and test/ledger-staging-rule.test.ts checks it branch by branch.
+ *
+ * Per key the ledger keeps the newest snapshot, as Alipay does:
+ * - a new key is inserted;
+ * - policy `once`: a key once uploaded is done for good (unchanged), whatever the row says now;
+ * - policy `always`: a key once uploaded is sent again;
+ * - older than what Alipay holds (uploaded_snapshot) → superseded; identical to it → unchanged;
+ * - older than a row still to send (pending or failed, this run's or a leftover) → superseded;
+ * - the same snapshot with the same content as a row this run staged → superseded (a duplicate line);
+ * - otherwise the row is restaged: it replaces a row of this run (which then counts as superseded instead of
+ *   staged), takes over a leftover of an earlier run (resume, retry), or is a newer or changed snapshot of what
+ *   Alipay holds.
+ */
+
+/** The fields of the row the ledger holds for the key (the columns of `records`). */
+export interface HeldRecord {
+  status: RecordStatus;
+  snapshot: string;
+  hash: string;
+  run_id: number;
+  uploaded_snapshot: string | null;
+  uploaded_hash: string | null;
+}
+
+/** The incoming row: its snapshot and its content hash (LedgerPort.hash of its payload). */
+export interface IncomingRecord {
+  snapshot: string;
+  hash: string;
+}
+
+/** insert: a new key; restage: overwrite the held row with the incoming one; superseded / unchanged: write nothing. */
+export type StageAction = 'insert' | 'restage' | 'superseded' | 'unchanged';
+
+/** Which branch of the rule decided (for tests and for reading the rule). */
+export type StageRuleBranch =
+  | 'new-key'
+  | 'once-uploaded'
+  | 'always-uploaded'
+  | 'older-than-alipay'
+  | 'same-as-alipay'
+  | 'older-than-pending'
+  | 'duplicate-in-run'
+  | 'replaces-own'
+  | 'takes-over-leftover'
+  | 'newer-or-changed';
+
+export interface StageDecision {
+  action: StageAction;
+  branch: StageRuleBranch;
+  /** what to add to the batch's counts (replaces-own: staged +1 −1, superseded +1) */
+  counts: Readonly<StageCounts>;
+}
+
+function decision(action: StageAction, branch: StageRuleBranch, staged: number, superseded: number, unchanged: number): StageDecision {
+  return Object.freeze({ action, branch, counts: Object.freeze({ staged, superseded, unchanged }) });
+}
+
+// One frozen object per branch: staging a migration calls the rule per row, and allocates nothing for it.
+const NEW_KEY = decision('insert', 'new-key', 1, 0, 0);
+const ONCE_UPLOADED = decision('unchanged', 'once-uploaded', 0, 0, 1);
+const ALWAYS_UPLOADED = decision('restage', 'always-uploaded', 1, 0, 0);
+const OLDER_THAN_ALIPAY = decision('superseded', 'older-than-alipay', 0, 1, 0);
+const SAME_AS_ALIPAY = decision('unchanged', 'same-as-alipay', 0, 0, 1);
+const OLDER_THAN_PENDING = decision('superseded', 'older-than-pending', 0, 1, 0);
+const DUPLICATE_IN_RUN = decision('superseded', 'duplicate-in-run', 0, 1, 0);
+const REPLACES_OWN = decision('restage', 'replaces-own', 0, 1, 0);
+const TAKES_OVER_LEFTOVER = decision('restage', 'takes-over-leftover', 1, 0, 0);
+const NEWER_OR_CHANGED = decision('restage', 'newer-or-changed', 1, 0, 0);
+
+export function decideStage(held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: StagePolicy): StageDecision {
+  if (!held) return NEW_KEY;
+  if (held.status === 'uploaded') {
+    if (policy === 'once') return ONCE_UPLOADED;
+    if (policy === 'always') return ALWAYS_UPLOADED;
+  }
+  if (held.uploaded_snapshot !== null) {
+    if (incoming.snapshot < held.uploaded_snapshot) return OLDER_THAN_ALIPAY;
+    // Alipay holds exactly this. If a newer row is staged meanwhile it wins anyway.
+    if (incoming.snapshot === held.uploaded_snapshot && incoming.hash === held.uploaded_hash) return SAME_AS_ALIPAY;
+  }
+  if (held.status === 'uploaded') return NEWER_OR_CHANGED;
+  // Still to send (pending, or failed): this run's row, or a leftover of an earlier run (which is newer, and still
+  // wanted, when the incoming row is older).
+  if (incoming.snapshot < held.snapshot) return OLDER_THAN_PENDING;
+  const mine = held.run_id === runId;
+  if (!mine) return TAKES_OVER_LEFTOVER;
+  if (incoming.snapshot === held.snapshot && incoming.hash === held.hash) return DUPLICATE_IN_RUN;
+  return REPLACES_OWN;
+}
+
+/** Add a decision's counts to a batch's. */
+export function addCounts(into: StageCounts, d: StageDecision): void {
+  into.staged += d.counts.staged;
+  into.superseded += d.counts.superseded;
+  into.unchanged += d.counts.unchanged;
+}
