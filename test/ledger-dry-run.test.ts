@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger, type StageRow } from '../state/ledger.js';
-import { BackgroundStager } from '../state/stage-worker.js';
+import { BackgroundStager } from '../state/sqlite/stage-worker.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';

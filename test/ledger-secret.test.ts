@@ -5,7 +5,7 @@ import { hash as oneShotHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../state/ledger.js';
-import { BackgroundStager } from '../state/stage-worker.js';
+import { BackgroundStager } from '../state/sqlite/stage-worker.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';

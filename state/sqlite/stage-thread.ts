@@ -3,7 +3,8 @@
  * (main thread) and the ledger's upserts (here) then run on two cores instead of taking turns on one.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Ledger, type StageRow } from './ledger.js';
+import { Ledger } from '../ledger.js';
+import type { StageRow } from '../port.js';
 import { type StageBatchMessage, type StageThreadInit, type StageThreadReply } from './stage-protocol.js';
 
 const init = workerData as StageThreadInit;

@@ -1,5 +1,5 @@
 /** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
-import type { RejectRecord, StagePolicy } from './ledger.js';
+import type { RejectRecord, StagePolicy } from '../port.js';
 
 export interface StageThreadInit {
   ledgerPath: string;

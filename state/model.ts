@@ -1,0 +1,191 @@
+/**
+ * The data the ledger port exchanges (state/port.ts): rows staged, claimed and answered, runs, agreements, the
+ * lock and the target. Plain values, the same for every adapter; state/ledger.js re-exports them all.
+ */
+
+/** What is known of a key: pending (to send), uploaded (Alipay holds it), failed (refused, or given up). */
+export type RecordStatus = 'pending' | 'uploaded' | 'failed';
+
+export interface StageRow {
+  key: string;
+  snapshot: string;
+  /** biz_content text: kept only while the row still has to be sent */
+  payload: string;
+  file: string;
+  line: number;
+}
+
+/** What staging did with the rows of one batch (see LedgerStaging.stage and state/staging-rule.ts). */
+export interface StageCounts {
+  /** older than the snapshot Alipay already holds, or than another row of this run: never sent */
+  superseded: number;
+  /** identical to what Alipay already holds: never sent */
+  unchanged: number;
+  /** staged to be sent (a later row of the same run may still supersede it) */
+  staged: number;
+}
+
+/** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
+export type StagePolicy = 'snapshot' | 'once' | 'always';
+
+export interface PendingRecord {
+  /** the record's id in the ledger, increasing in staging order (SQLite's rowid; a bigserial elsewhere) */
+  rowid: number;
+  /** the run that staged it: another run's row is carried over */
+  run_id: number;
+  key: string;
+  snapshot: string;
+  payload: string;
+  attempts: number;
+  file: string | null;
+  line: number | null;
+}
+
+export interface AttemptRecord {
+  runId: number;
+  dataset: string;
+  key: string;
+  attempt: number;
+  kind: string;
+  code?: string | undefined;
+  subCode?: string | undefined;
+  durationMs?: number | undefined;
+}
+
+export interface ResultRecord {
+  rowid: number;
+  runId: number;
+  /** uploaded: success; failed: refused (retryable when it was only the gateway's trouble); pending: unknown, send again */
+  status: RecordStatus;
+  retryable?: boolean;
+  /** keep the request body (default: only while pending, or failed-but-retryable); rows with personal data pass false */
+  keepPayload?: boolean;
+  attempts: number;
+  code?: string | undefined;
+  subCode?: string | undefined;
+  subMsg?: string | undefined;
+  reason?: string | undefined;
+  /** answer fields worth keeping (JSON text), for datasets whose answers carry data */
+  result?: string | undefined;
+}
+
+export interface RejectRecord {
+  file: string;
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export interface AgreementInput {
+  agreement_no: string;
+  status: string;
+  alipay_user_id?: string | undefined;
+  personal_product_code?: string | undefined;
+  sign_scene?: string | undefined;
+  /** everything Alipay said of it (already free of personal data) */
+  fields: Record<string, unknown>;
+}
+
+export interface AgreementRow {
+  agreement_no: string;
+  status: string;
+  alipay_user_id: string | null;
+  personal_product_code: string | null;
+  sign_scene: string | null;
+  fields: Record<string, unknown>;
+  source: string;
+  /** every status it was seen in, and every notification received (applied or not), in the order received */
+  history: AgreementHistoryEntry[];
+  /** the order key of the state held (state/agreement-order.ts); null for a row stored before keys existed */
+  since: string | null;
+  told: string | null;
+}
+
+export interface AgreementHistoryEntry {
+  status: string;
+  source: string;
+  /** when the ledger stored it (ISO, the ledger's clock) */
+  at: string;
+  /** false for a notification older than the state held: kept, but it changed nothing */
+  applied: boolean;
+  notify_id: string | null;
+  notify_time: string | null;
+  /** when its status began, by its own time fields (the order key's first part) */
+  since: string | null;
+}
+
+/** What applyNotification did: applied (changed: the status moved), stale (older than the state held), resend. */
+export interface NotificationApplied {
+  result: 'applied' | 'stale' | 'resend';
+  changed: boolean;
+}
+
+export interface RunInfo {
+  id: number;
+  dataset: string;
+  command: string;
+  files: string[];
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string;
+  exitCode: number | null;
+  summary: Record<string, unknown> | null;
+  message: string | null;
+}
+
+/** Where the gateway sends a ledger's rows: a ledger's "uploaded" means uploaded there and nowhere else. */
+export interface LedgerTarget {
+  gateway: string;
+  appId: string;
+  /** the merchant an ISV acts for; stored only as a keyed hash */
+  appAuthToken?: string | undefined;
+}
+
+export interface BindResult {
+  /**
+   * new: nothing was bound yet; adopted: nothing comparable was bound, but the ledger has history (runs written
+   * by an older version, or a merchant hashed under a key since rebound); same; moved: nothing was ever confirmed
+   * at the old target, so the ledger follows the new one by itself; rebound: see `rebound`
+   */
+  state: 'new' | 'same' | 'adopted' | 'rebound' | 'moved';
+  /** the target the ledger was bound to before, as text (rebound, moved) */
+  previous?: string;
+  /** rows marked as not sent to the new target (rebound) */
+  rebound?: number;
+}
+
+export interface TookOver {
+  pid: number;
+  host: string;
+  since: string;
+  /** dead: its pid is gone; pid-reused: its pid now runs another process; lease-expired: another host stopped renewing */
+  reason: 'dead' | 'pid-reused' | 'lease-expired';
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  runId: number | null;
+  since: string;
+  procStart: string | null;
+  renewedAt: string | null;
+}
+
+/** How the hash secret was found when the ledger was opened. */
+export type SecretSource = 'created' | 'unwrapped' | 'wrapped-legacy' | 'rebound' | 'rebound-in-memory' | 'passed' | null;
+
+/** A failure grouped by the gateway's sub_code (or local code), for `status`. */
+export interface FailureGroup {
+  dataset: string;
+  subCode: string;
+  count: number;
+  /** one reason of the group (already free of personal data) */
+  example: string | null;
+}
+
+export interface StatusTotal {
+  dataset: string;
+  status: RecordStatus;
+  count: number;
+}
