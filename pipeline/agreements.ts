@@ -1,5 +1,7 @@
 import { closeSync, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { maskLogonId } from '../sources/agreement-effects.js';
+import { agreementQuery } from '../sources/agreement-query.js';
+import type { GatewayMethod } from '../sources/dataset.js';
 import type { AgreementInput, Ledger, PendingRecord } from '../state/ledger.js';
 import { csvCell, outputError, writeOrFail } from './rejects-file.js';
 import { openPartial } from './paths.js';
@@ -21,7 +23,7 @@ export interface ResultSink {
    * How to read a row's real state back when an answer leaves it unclear (outcome `reconcile`): the query to
    * send, and the status that means the row is done. Null: the row cannot be read back (it then fails).
    */
-  readBack?(row: PendingRecord): { method: string; bizContent: string; wanted: string } | null;
+  readBack?(row: PendingRecord): (GatewayMethod & { bizContent: string; wanted: string }) | null;
 }
 
 /** The fields of a sign.effect row that name one agreement for alipay.user.agreement.query. */
@@ -69,7 +71,7 @@ export function effectSink(): ResultSink {
       for (const k of QUERY_BY) if (effect[k]) q[k] = effect[k];
       // by number alone when there is one: it names the agreement exactly
       const biz = q.agreement_no ? { agreement_no: q.agreement_no } : q;
-      return { method: 'alipay.user.agreement.query', bizContent: JSON.stringify(biz), wanted: 'NORMAL' };
+      return { ...agreementQuery, bizContent: JSON.stringify(biz), wanted: 'NORMAL' };
     },
   };
 }

@@ -9,7 +9,7 @@ import { Ledger, type AttemptRecord, type LedgerTarget, type PendingRecord, type
 import { BackgroundStager } from '../state/stage-worker.js';
 import type { AlipayClient, CallResult } from './alipay/client.js';
 import { FailureStreak, type Outcome } from './alipay/classify.js';
-import { agreementStatus, policyFor } from './alipay/methods.js';
+import { agreementStatus } from '../sources/agreement-query.js';
 import { EXIT, SyncError, exitCodeFor } from './errors.js';
 import type { Logger } from './log.js';
 import { Progress, formatCount } from './progress.js';
@@ -386,7 +386,7 @@ interface SendState {
 async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Promise<SendState> {
   const { dataset, logger } = o;
   const client = o.client!;
-  const policy = policyFor(dataset.method);
+  const policy = dataset.answers;
   const redact = redactorFor(dataset);
   // A row with personal data keeps its request body in the ledger only while it is pending.
   const keepFailedPayload = !hasPersonalData(dataset);
@@ -457,7 +457,7 @@ async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Pro
     const question = o.sink?.readBack?.(row);
     if (!question) return { ...first, kind: 'row-fatal' };
     await limiter.take(halt.signal);
-    const q = await client.call(question.method, question.bizContent, { policy: policyFor(question.method) });
+    const q = await client.call(question.method, question.bizContent, { policy: question.answers });
     const was = `${first.subCode ?? first.code}`;
     if (q.kind === 'success' && q.fields) {
       const status = agreementStatus(q.fields);

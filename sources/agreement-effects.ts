@@ -7,7 +7,7 @@
  * alipay_logon_id is a person's email or mobile number: it is masked wherever a row is shown, and no
  * validation reason ever repeats it.
  */
-import type { Dataset, FieldError, FieldSpec, HeaderCheck } from './dataset.js';
+import type { AnswerRules, Dataset, FieldError, FieldSpec, HeaderCheck } from './dataset.js';
 import { buildBizContent, checkHeaderAgainst, oneOf, safeCellsFor, validateFields, type FieldValues } from './fields.js';
 import { maskPhone } from './mask.js';
 
@@ -136,11 +136,39 @@ function crossFieldErrors(values: Readonly<FieldValues>, errors: FieldError[]): 
   }
 }
 
+/** What the method's answers mean: the page's 业务错误码 table, and which answers leave the agreement unclear. */
+export const AGREEMENT_EFFECT_ANSWERS: AnswerRules = Object.freeze({
+  // Both leave the agreement's real state unclear: an earlier attempt whose answer was lost may already have
+  // made it effective. The caller reads it back with alipay.user.agreement.query (agreement-query.ts) before
+  // recording the row.
+  reconcileSubCodes: Object.freeze({
+    USER_AGREEMENT_STATUS_ABNORMAL:
+      'the agreement cannot be made effective in its current status (协议状态不正常): it may already be effective, or stopped; read its state back with alipay.user.agreement.query',
+    USER_AGREEMENT_PERIOD_CONFILICT:
+      'an effective agreement with another period exists (协议生效周期不匹配, a concurrency case per the API page): check whether it is already effective; read its state back with alipay.user.agreement.query',
+  }),
+  rowFailure: (fields: Record<string, unknown>) =>
+    fields.status === 'NORMAL' ? null : `the agreement is ${String(fields.status ?? 'without a status')} after the call, not NORMAL`,
+  meanings: Object.freeze({
+    USER_AGREEMENT_NOT_EXIST: 'no such agreement (用户协议不存在): check agreement_no, or external_agreement_no + sign_scene',
+    PRODUCT_CODE_NOT_SUPPORTED_ERROR: 'personal_product_code is not valid for this agreement (无效的个人产品码)',
+    INVALID_PARAMETER: 'a parameter is wrong (参数有误)',
+    USER_AGREEMENT_STATUS_ABNORMAL: 'the agreement cannot be made effective in its current status, it may be stopped (协议状态不正常)',
+    USER_AGREEMENT_SIGN_FAIL: 'Alipay could not make the agreement effective (用户协议签约生效失败)',
+    USER_AGREEMENT_PERIOD_CONFILICT: 'an effective agreement with another period exists (协议生效周期不匹配): check whether it is already effective, e.g. with agreements query',
+    MAX_SIGN_COUNT_CHECK_FAIL: 'the user has signed this scene too many times (用户最大签约次数检查失败)',
+    USER_NOT_EXIST_ERROR: 'no such Alipay user (用户信息不存在): check alipay_user_id / alipay_logon_id',
+    USER_NOT_EXSIT_ERROR: 'no such Alipay user (用户信息不存在): check alipay_user_id / alipay_logon_id',
+    AUTHOREE_IS_NOT_MATCH: 'the agreement was granted to another app (被授权方不匹配): check --app-id',
+  }),
+});
+
 export const agreementEffects: Dataset = {
   name: 'agreement-effects',
   // once NORMAL, done: a row already made effective is never sent again
   sendPolicy: 'once',
   method: 'alipay.user.agreement.sign.effect',
+  answers: AGREEMENT_EFFECT_ANSWERS,
   fields: FIELDS,
 
   checkHeader(columns) {

@@ -3,7 +3,7 @@
  * to export them. One CSV row is one question; the field table is the seed's 请求参数 table, in its order.
  * The user is named by alipay_user_id or alipay_logon_id (the seed: "不可同时为空"), checked per row.
  */
-import type { Dataset, FieldSpec } from './dataset.js';
+import type { AnswerRules, Dataset, FieldSpec } from './dataset.js';
 import { buildBizContent, validateFields } from './fields.js';
 import {
   checkAlipayUserId,
@@ -23,12 +23,22 @@ const FIELDS: readonly FieldSpec[] = Object.freeze([
   { name: 'product_code', required: false, maxLength: 64 },
 ]);
 
+/** What the method's answers mean: the page's 业务错误码 table. */
+export const AGREEMENT_QUERIES_ANSWERS: AnswerRules = Object.freeze({
+  meanings: Object.freeze({
+    USER_NOT_EXIST_ERROR: 'no such Alipay user (用户信息不存在)',
+    MERCHANT_AGREEMENT_IS_NOT_EXIST: 'the merchant agreement does not exist (商户协议不存在): check personal_product_code and product_code',
+    PRODUCT_CODE_NOT_SUPPORTED_ERROR: 'the product code is not valid (无效的产品码)',
+  }),
+});
+
 export const agreementQueries: Dataset = {
   name: 'agreement-queries',
   // every run asks again; the key may be built from a logon id (an email or phone number)
   sendPolicy: 'always',
   personalKey: true,
   method: 'alipay.user.agreement.batch.query',
+  answers: AGREEMENT_QUERIES_ANSWERS,
   fields: FIELDS,
 
   checkHeader(columns) {

@@ -3,7 +3,7 @@
  * on the 芝麻借还 map. The field table below is the seed's 请求参数 table, in its order, with its
  * 必选/可选 and 最大长度; the extra checks come from the table's 描述 column.
  */
-import type { Dataset, FieldSpec } from './dataset.js';
+import type { AnswerRules, Dataset, FieldSpec } from './dataset.js';
 import {
   buildBizContent,
   checkHeaderAgainst,
@@ -81,6 +81,16 @@ export function checkOfficeHours(value: string): string | null {
   return null;
 }
 
+/** What the method's answers mean: the page's 业务错误码 table (SYSTEM_ERROR, retried, is the protocol's). */
+export const BORROW_ENTITY_ANSWERS: AnswerRules = Object.freeze({
+  meanings: Object.freeze({
+    NULL_ARGUMENT: 'a required parameter is empty (参数为空)',
+    ILLEGAL_ARGUMENT: 'a parameter has an illegal format or length (参数格式或者长度非法)',
+    CATEGORY_CODE_ILLEGAL: 'category_code is not one Alipay accepts (类目code参数非法)',
+    INFOSEC_VERIFY_FAILED: 'Alipay found sensitive content in the text (信息含敏感内容): edit entity_name/address_desc/rent_desc',
+  }),
+});
+
 /** What borrowEntitiesWith can change. */
 export interface BorrowEntityOptions {
   /**
@@ -138,6 +148,7 @@ export function borrowEntitiesWith(o: BorrowEntityOptions = {}): Dataset {
   return {
     name: 'borrow-entities',
     method: 'zhima.merchant.borrow.entity.upload',
+    answers: BORROW_ENTITY_ANSWERS,
     fields,
 
     checkHeader(columns) {

@@ -1,7 +1,8 @@
 /**
- * What every dataset module provides: its field table (the seed's 请求参数 table as data) and the
- * rules that turn one CSV row into an upload (business key, snapshot, biz_content). The pipeline
- * only talks to datasets through this interface, so adding a dataset touches nothing else.
+ * What every dataset module provides: its field table (the seed's 请求参数 table as data), the rules that turn
+ * one CSV row into an upload (business key, snapshot, biz_content), and what its method's answers mean (the
+ * page's 业务错误码 table as data). The pipeline only talks to datasets through this interface, so adding a
+ * dataset is one module here and one line in index.ts.
  */
 
 export interface FieldSpec {
@@ -21,11 +22,35 @@ export type Validation = { ok: true; row: ValidRow } | { ok: false; errors: Fiel
 
 export interface HeaderCheck { missing: string[]; unknown: string[] }
 
+/**
+ * What one method's answers mean beyond the common protocol (the gateway codes, 40002's sub_codes, and
+ * `SYSTEM_ERROR`, which is always transient: pipeline/alipay/classify.ts knows those). Data only, read by the
+ * classifier; every sub_code is compared after any `xxx.` prefix (`ACQ.SYSTEM_ERROR` is `SYSTEM_ERROR`).
+ */
+export interface AnswerRules {
+  /** business sub_codes, besides SYSTEM_ERROR, that mean "try again" */
+  transientSubCodes?: readonly string[];
+  /**
+   * business sub_codes whose answer leaves the row's real state unclear, each with the reason: the outcome is
+   * `reconcile`, and the caller reads the row's state back before recording it
+   */
+  reconcileSubCodes?: Readonly<Record<string, string>>;
+  /** extra success test on a verified 10000 answer (e.g. `biz_success`): a reason when it is a row failure */
+  rowFailure?: (fields: Record<string, unknown>) => string | null;
+  /** what each business sub_code (code 40004) means, shown in status and errors: the page's 业务错误码 table */
+  meanings: Readonly<Record<string, string>>;
+}
+
+/** A gateway method this tool calls, with what its answers mean. */
+export interface GatewayMethod {
+  method: string;               // gateway method, e.g. 'zhima.merchant.borrow.entity.upload'
+  answers: AnswerRules;
+}
+
 export type SendPolicy = 'snapshot' | 'once' | 'always';
 
-export interface Dataset {
+export interface Dataset extends GatewayMethod {
   name: string;                 // CLI name, e.g. 'borrow-entities'
-  method: string;               // gateway method, e.g. 'zhima.merchant.borrow.entity.upload'
   fields: readonly FieldSpec[]; // in the seed table's order
   /** header check: required columns that are missing (a column with a default is not required), and unknown columns */
   checkHeader(columns: readonly string[]): HeaderCheck;

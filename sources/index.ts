@@ -14,13 +14,14 @@ export * from './fields.js';
 export * from './mask.js';
 export * from './csv.js';
 export {
-  borrowEntities, borrowEntitiesWith, BORROW_PRODUCT_CODE, checkContactNumber, checkOfficeHours, UPLOAD_TIME_SLACK_MS,
+  borrowEntities, borrowEntitiesWith, BORROW_PRODUCT_CODE, BORROW_ENTITY_ANSWERS, checkContactNumber, checkOfficeHours, UPLOAD_TIME_SLACK_MS,
   type BorrowEntityOptions,
 } from './borrow-entities.js';
-export { workerContracts, checkMobile, checkJsonText, checkFiles } from './worker-contracts.js';
+export { workerContracts, checkMobile, checkJsonText, checkFiles, WORKER_CONTRACT_ANSWERS } from './worker-contracts.js';
 export { checkIdCard, idCardCheckChar } from './id-card.js';
-export { agreementEffects, AGREEMENT_FIELDS, maskLogonId } from './agreement-effects.js';
-export { agreementQueries } from './agreement-queries.js';
+export { agreementEffects, AGREEMENT_FIELDS, AGREEMENT_EFFECT_ANSWERS, maskLogonId } from './agreement-effects.js';
+export { agreementQueries, AGREEMENT_QUERIES_ANSWERS } from './agreement-queries.js';
+export { agreementQuery, agreementStatus } from './agreement-query.js';
 
 /** Datasets `upload <dataset>` takes: the CSV exports that change what Alipay holds. */
 export const datasets: Record<string, Dataset> = { 'borrow-entities': borrowEntities, 'worker-contracts': workerContracts };

@@ -3,7 +3,7 @@
  * carry a person's real name, ID number and phone: the fields are marked personal, so every place that shows
  * a row (rejects file, messages) masks them, and no reason here ever repeats a personal value.
  */
-import type { Dataset, FieldSpec } from './dataset.js';
+import type { AnswerRules, Dataset, FieldSpec } from './dataset.js';
 import { buildBizContent, checkHeaderAgainst, isDateTime, safeCellsFor, validateFields } from './fields.js';
 import { checkIdCard } from './id-card.js';
 
@@ -75,9 +75,24 @@ const FIELDS: readonly FieldSpec[] = Object.freeze([
   { name: 'files', required: true, maxLength: 512, check: checkFiles },
 ]);
 
+/**
+ * What the method's answers mean. The official SDKs' response class for this method declares no fields: a 10000
+ * is the acceptance, and biz_success is often absent. Only an explicit false (boolean or string) fails the contract.
+ */
+export const WORKER_CONTRACT_ANSWERS: AnswerRules = Object.freeze({
+  rowFailure: (fields: Record<string, unknown>) =>
+    fields.biz_success === false || (typeof fields.biz_success === 'string' && fields.biz_success.trim().toLowerCase() === 'false')
+      ? `biz_success is ${JSON.stringify(fields.biz_success)}: Alipay did not accept the contract`
+      : null,
+  meanings: Object.freeze({
+    INVALID_PARAMETER: 'a parameter is wrong (参数有误): fix the row and upload it again',
+  }),
+});
+
 export const workerContracts: Dataset = {
   name: 'worker-contracts',
   method: 'alipay.ins.scene.contract.workersaas.upload',
+  answers: WORKER_CONTRACT_ANSWERS,
   fields: FIELDS,
 
   checkHeader(columns) {

@@ -10,7 +10,12 @@ import { generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypt
 import iconv from 'iconv-lite';
 import { AlipayClient, type ClientOptions } from '../pipeline/alipay/client.js';
 import { classifyAnswer, FailureStreak, type Outcome } from '../pipeline/alipay/classify.js';
-import { agreementStatus, policyFor } from '../pipeline/alipay/methods.js';
+import { agreementQuery, agreementStatus } from '../sources/agreement-query.js';
+import { agreementEffects } from '../sources/agreement-effects.js';
+import { agreementQueries } from '../sources/agreement-queries.js';
+import { borrowEntities } from '../sources/borrow-entities.js';
+import { workerContracts } from '../sources/worker-contracts.js';
+import type { AnswerRules } from '../sources/dataset.js';
 import { bodyExcerpt } from '../pipeline/alipay/excerpt.js';
 import { testKeys } from './helpers/sandbox.js';
 
@@ -18,6 +23,13 @@ const BORROW = 'zhima.merchant.borrow.entity.upload';
 const WORKER = 'alipay.ins.scene.contract.workersaas.upload';
 const EFFECT = 'alipay.user.agreement.sign.effect';
 const QUERY = 'alipay.user.agreement.query';
+
+/** The answer rules of a method, as its module in sources/ states them. */
+function answersOf(method: string): AnswerRules {
+  const found = [borrowEntities, workerContracts, agreementEffects, agreementQueries, agreementQuery].find((d) => d.method === method);
+  assert.ok(found, `no module in sources/ speaks ${method}`);
+  return found.answers;
+}
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -75,7 +87,7 @@ async function callWith(method: string, body: string | Buffer, o: { status?: num
   });
   try {
     const c = client(gw.url, o.client);
-    const out = await c.call(method, '{"k":"v"}', { policy: policyFor(method) });
+    const out = await c.call(method, '{"k":"v"}', { policy: answersOf(method) });
     await c.close();
     return out;
   } finally {
@@ -91,7 +103,7 @@ test('worker contract: a verified 10000 without biz_success is a success', async
 });
 
 test('worker contract: only an explicit biz_success false (boolean or string) fails the row', () => {
-  const policy = policyFor(WORKER);
+  const policy = answersOf(WORKER);
   const judge = (extra: Record<string, unknown>) => classifyAnswer({ code: '10000', msg: 'Success', ...extra }, true, policy).kind;
   assert.equal(judge({ biz_success: false }), 'row-fatal');
   assert.equal(judge({ biz_success: 'false' }), 'row-fatal');
@@ -173,7 +185,7 @@ test('alipay.user.agreement.query: a success carries the status; its business er
   const ok = await callWith(QUERY, signedBody(QUERY, '{"code":"10000","msg":"Success","agreement_no":"20245","status":"NORMAL","valid_time":"2024-01-01 00:00:00"}'));
   assert.equal(ok.kind, 'success', ok.reason);
   assert.equal(agreementStatus(ok.fields), 'NORMAL');
-  const policy = policyFor(QUERY);
+  const policy = answersOf(QUERY);
   assert.equal(classifyAnswer({ code: '10000' }, true, policy).kind, 'row-fatal', 'a success without status is not one');
   assert.equal(classifyAnswer({ code: '40004', sub_code: 'USER_AGREEMENT_NOT_EXIST' }, true, policy).kind, 'row-fatal');
   assert.match(classifyAnswer({ code: '40004', sub_code: 'USER_AGREEMENT_NOT_EXIST' }, true, policy).reason, /用户协议不存在/);

@@ -4,6 +4,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'undici';
 import { signString, signText, beijingTimestamp } from '../pipeline/alipay/sign.js';
 import { readAnswer } from '../pipeline/alipay/response.js';
+import { DEFAULT_ANSWERS, judge, judgeBody } from '../pipeline/alipay/classify.js';
+import { AnswerVerifier } from '../pipeline/alipay/verify.js';
 import type { FaultKind } from '../pipeline/sandbox/faults.js';
 import { startSandbox, testKeys } from './helpers/sandbox.js';
 
@@ -63,11 +65,30 @@ test('an answer signed by another key is run-fatal (client holds the wrong Alipa
 });
 
 test('a non-JSON 200 answer (an error page, a cut body) is transient; JSON that is not an answer is run-fatal', async () => {
-  const sb = await startSandbox();
-  const c = sb.client();
-  assert.deepEqual([c.judge('<html>oops</html>', METHOD).kind, c.judge('<html>oops</html>', METHOD).code], ['transient', 'NON_JSON']);
-  assert.equal(c.judge('{"a":1', METHOD).kind, 'transient');
-  assert.equal(c.judge('{"other_response":{"code":"10000"}}', METHOD).kind, 'run-fatal');
+  const judge = (text: string) => judgeBody(text, METHOD, DEFAULT_ANSWERS, () => true);
+  assert.deepEqual([judge('<html>oops</html>').kind, judge('<html>oops</html>').code], ['transient', 'NON_JSON']);
+  assert.equal(judge('{"a":1').kind, 'transient');
+  assert.equal(judge('{"other_response":{"code":"10000"}}').kind, 'run-fatal');
+});
+
+test('judge is the one place outcomes are built: no answer, an HTTP status, an answer too large, a body', () => {
+  const never = () => assert.fail('nothing to verify');
+  const timeout = judge({ failed: true, error: new Error('aborted'), timedOut: true }, METHOD, DEFAULT_ANSWERS, never);
+  assert.deepEqual([timeout.kind, timeout.code], ['transient', 'TIMEOUT']);
+  const reset = judge({ failed: true, error: Object.assign(new Error('reset'), { code: 'ECONNRESET' }), timedOut: false }, METHOD, DEFAULT_ANSWERS, never);
+  assert.deepEqual([reset.kind, reset.code, reset.subCode], ['transient', 'NETWORK', 'ECONNRESET']);
+  const denied = judge({ status: 403, text: '<h1>denied 13812345678</h1>' }, METHOD, DEFAULT_ANSWERS, never);
+  assert.deepEqual([denied.kind, denied.httpStatus], ['run-fatal', 403]);
+  assert.doesNotMatch(denied.reason, /13812345678/, 'the excerpt is masked');
+  const big = judge({ status: 200, text: '', over: true, maxBytes: 4 }, METHOD, DEFAULT_ANSWERS, never);
+  assert.deepEqual([big.kind, big.code], ['transient', 'TOO_LARGE']);
+  assert.match(big.reason, /larger than 4 bytes/);
+  const body = '{"zhima_merchant_borrow_entity_upload_response":{"code":"10000","msg":"Success"},"sign":"c2ln"}';
+  assert.equal(judge({ status: 200, text: body }, METHOD, DEFAULT_ANSWERS, (raw, sign) => raw === '{"code":"10000","msg":"Success"}' && sign === 'c2ln').kind, 'success');
+  const forged = judge({ status: 200, text: body }, METHOD, DEFAULT_ANSWERS, () => false);
+  assert.deepEqual([forged.kind, forged.code], ['run-fatal', 'UNVERIFIED']);
+  const unsigned = judge({ status: 200, text: '{"zhima_merchant_borrow_entity_upload_response":{"code":"10000","msg":"Success"}}' }, METHOD, DEFAULT_ANSWERS, never);
+  assert.deepEqual([unsigned.kind, unsigned.code], ['run-fatal', 'UNVERIFIED']);
 });
 
 // ---- the classification table of alipay-protocol.md, one row each, against the sandbox's switches
@@ -97,7 +118,8 @@ test('40001 missing common parameter → run-fatal', async () => {
   const u = new URL(url);
   u.searchParams.delete('timestamp');
   const res = await request(u, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  const outcome = c.judge(await res.body.text(), METHOD);
+  const verifier = new AnswerVerifier(sb.keys.alipayPublicKey);
+  const outcome = judgeBody(await res.body.text(), METHOD, DEFAULT_ANSWERS, (raw, sign) => verifier.verify(raw, sign));
   assert.equal(outcome.kind, 'run-fatal');
   assert.equal(outcome.code, '40001');
   assert.equal(outcome.subCode, 'isv.missing-timestamp');

@@ -9,8 +9,14 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'undici';
 import type { CallResult, ClientOptions } from '../pipeline/alipay/client.js';
-import type { Outcome, OutcomeKind } from '../pipeline/alipay/classify.js';
-import { agreementStatus, policyFor } from '../pipeline/alipay/methods.js';
+import { DEFAULT_ANSWERS, judgeBody, type Outcome, type OutcomeKind } from '../pipeline/alipay/classify.js';
+import { AnswerVerifier } from '../pipeline/alipay/verify.js';
+import { agreementQuery, agreementStatus } from '../sources/agreement-query.js';
+import { agreementEffects } from '../sources/agreement-effects.js';
+import { agreementQueries } from '../sources/agreement-queries.js';
+import { borrowEntities } from '../sources/borrow-entities.js';
+import { workerContracts } from '../sources/worker-contracts.js';
+import type { AnswerRules } from '../sources/dataset.js';
 import type { SandboxOptions } from '../pipeline/sandbox/server.js';
 import type { FaultKind } from '../pipeline/sandbox/faults.js';
 import { startSandbox } from './helpers/sandbox.js';
@@ -20,6 +26,12 @@ const BORROW = 'zhima.merchant.borrow.entity.upload';
 const WORKER = 'alipay.ins.scene.contract.workersaas.upload';
 const EFFECT = 'alipay.user.agreement.sign.effect';
 const QUERY = 'alipay.user.agreement.query';
+
+/** The answer rules of a method, as its module in sources/ states them (a method none speaks: the protocol's alone). */
+function answersOf(method: string): AnswerRules {
+  const found = [borrowEntities, workerContracts, agreementEffects, agreementQueries, agreementQuery].find((d) => d.method === method);
+  return found?.answers ?? DEFAULT_ANSWERS;
+}
 const P = 'GENERAL_WITHHOLDING_P';
 
 let n = 0;
@@ -198,7 +210,7 @@ for (const row of rows) {
     const started = Date.now();
     let res: CallResult;
     try {
-      res = await sb.client(row.client).call(method, (row.biz ?? entity)(), { policy: policyFor(method) });
+      res = await sb.client(row.client).call(method, (row.biz ?? entity)(), { policy: answersOf(method) });
     } finally {
       await sb.stop();
     }
@@ -217,6 +229,7 @@ test('40001 isv.missing-timestamp (a request without timestamp) → run', { time
   const u = new URL(url);
   u.searchParams.delete('timestamp');
   const res = await request(u, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  const outcome = c.judge(await res.body.text(), BORROW);
+  const verifier = new AnswerVerifier(sb.keys.alipayPublicKey);
+  const outcome = judgeBody(await res.body.text(), BORROW, answersOf(BORROW), (raw, sign) => verifier.verify(raw, sign));
   assert.deepEqual([outcome.kind, outcome.code, outcome.subCode], ['run-fatal', '40001', 'isv.missing-timestamp']);
 });

@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import iconv from 'iconv-lite';
 import { Agent, type Dispatcher, request } from 'undici';
-import { classifyAnswer, classifyHttpStatus, DEFAULT_POLICY, networkOutcome, type MethodPolicy, type Outcome } from './classify.js';
-import { bodyExcerpt } from './excerpt.js';
-import { readAnswer, ResponseShapeError } from './response.js';
-import { beijingTimestamp, signString, signText, verifyBytes, type SignType } from './sign.js';
+import type { AnswerRules } from '../../sources/dataset.js';
+import { DEFAULT_ANSWERS, judge, type Exchange, type Outcome } from './classify.js';
+import { beijingTimestamp, signString, signText, type SignType } from './sign.js';
+import { AnswerVerifier } from './verify.js';
 
 /**
  * The largest answer body read: 4 MiB. The answers of the methods spoken here are a few hundred bytes
@@ -72,7 +72,8 @@ export interface ClientOptions {
 
 export interface CallOptions {
   notifyUrl?: string;
-  policy?: MethodPolicy;
+  /** what the method's answers mean: its dataset's `answers` (default: the protocol's rules alone) */
+  policy?: AnswerRules;
   signal?: AbortSignal;
 }
 
@@ -81,8 +82,9 @@ export interface CallResult extends Outcome {
 }
 
 /**
- * The OpenAPI v2 gateway client. Keys are parsed once (KeyObject), the connection pool is kept alive, and every
- * answer is verified before it can count: a `10000` without a valid signature is not a success.
+ * The OpenAPI v2 gateway client: signing, HTTP and answer verification. Keys are parsed once (KeyObject), the
+ * connection pool is kept alive, and every answer is verified before it can count: a `10000` without a valid
+ * signature is not a success. What an exchange means is decided by classify.ts's `judge`, not here.
  */
 export class AlipayClient {
   readonly gateway: URL;
@@ -93,7 +95,7 @@ export class AlipayClient {
   private readonly ownsDispatcher: boolean;
   private readonly clock: () => number;
   private readonly maxAnswerBytes: number;
-  private readonly verifiedAnswers = new Set<string>();
+  private readonly verifier: AnswerVerifier;
 
   constructor(options: ClientOptions) {
     this.gateway = new URL(options.gateway);
@@ -112,6 +114,7 @@ export class AlipayClient {
       new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 30_000, pipelining: 1 });
     this.clock = options.clock ?? Date.now;
     this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+    this.verifier = new AnswerVerifier(this.opts.alipayPublicKey, this.opts.signType);
   }
 
   /** The signed parameters of one call, split as the gateway expects: common params in the query, biz_content in the body. */
@@ -144,11 +147,14 @@ export class AlipayClient {
   async call(method: string, bizContent: string, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
     const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl);
-    const outcome = await this.send(url, body, method, options);
+    const exchange = await this.send(url, body, options.signal);
+    const charset = exchange.failed ? 'utf-8' : exchange.charset;
+    const outcome: Outcome = judge(exchange, method, options.policy ?? DEFAULT_ANSWERS, (raw, sign) => this.verifier.verify(raw, sign, charset));
     return { ...outcome, durationMs: Math.round(performance.now() - started) };
   }
 
-  private async send(url: string, body: string, method: string, options: CallOptions): Promise<Outcome> {
+  /** POST one request and read its answer, decoded by the charset it declares; no judgement here. */
+  private async send(url: string, body: string, outer: AbortSignal | undefined): Promise<Exchange & { charset?: string }> {
     // One deadline for the whole request: undici's headersTimeout/bodyTimeout only bound idle time, so a gateway
     // that trickles its answer a byte at a time would hold the request (and the run, and SIGTERM) forever.
     const timeout = this.opts.requestTimeoutMs;
@@ -158,7 +164,6 @@ export class AlipayClient {
       timedOut = true;
       deadline.abort();
     }, timeout);
-    const outer = options.signal;
     const onOuter = () => deadline.abort(outer?.reason);
     if (outer) {
       if (outer.aborted) onOuter();
@@ -182,100 +187,14 @@ export class AlipayClient {
       read = await readCapped(res.body, this.maxAnswerBytes, headerText(res.headers['content-length']));
     } catch (err) {
       const code = (err as { code?: string } | null)?.code;
-      return networkOutcome(err, timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT');
+      return { failed: true, error: err, timedOut: timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' };
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuter);
     }
-    if (status !== 200) return classifyHttpStatus(status, bodyExcerpt(decode(read.bytes, charset)));
-    if (read.over) {
-      return {
-        kind: 'transient', code: 'TOO_LARGE', httpStatus: 200, verified: false,
-        reason: `the answer is larger than ${this.maxAnswerBytes} bytes: not read, outcome unknown, will retry`,
-      };
-    }
-    return this.judge(decode(read.bytes, charset), method, options.policy ?? DEFAULT_POLICY, charset);
-  }
-
-  /**
-   * Verify and classify one answer body, given as the text of its bytes decoded by the charset the answer declared
-   * (`charset`, utf-8 by default). Public so the rules can be tested on crafted bodies.
-   */
-  judge(text: string, method: string, policy: MethodPolicy = DEFAULT_POLICY, charset = 'utf-8'): Outcome {
-    let answer;
-    try {
-      answer = readAnswer(text, method);
-    } catch (err) {
-      let json = true;
-      try {
-        JSON.parse(text);
-      } catch {
-        json = false;
-      }
-      if (!json) {
-        // An HTML error page or a cut answer from a proxy or load balancer: not Alipay's word, outcome unknown.
-        const excerpt = bodyExcerpt(text);
-        return {
-          kind: 'transient', code: 'NON_JSON', httpStatus: 200, verified: false,
-          reason: `the gateway answered HTTP 200 with something that is not JSON${excerpt ? `: "${excerpt}"` : ''}: outcome unknown, will retry`,
-        };
-      }
-      const why = err instanceof ResponseShapeError ? err.message : 'not an answer';
-      return {
-        kind: 'run-fatal',
-        code: 'BAD_ANSWER',
-        verified: false,
-        reason: `the gateway's answer cannot be trusted (${why}): outcome unknown`,
-      };
-    }
-    if (answer.sign !== undefined) {
-      if (!this.verified(answer.raw, answer.sign, charset)) {
-        return {
-          kind: 'run-fatal',
-          code: 'UNVERIFIED',
-          subCode: typeof answer.fields.sub_code === 'string' ? answer.fields.sub_code : undefined,
-          verified: false,
-          reason: 'the answer\'s signature does not verify with --alipay-public-key: outcome unknown (wrong key, or the answer was altered)',
-        };
-      }
-      return classifyAnswer(answer.fields, true, policy);
-    }
-    // Unsigned: only a failure can be taken at its word (a success needs a signature; classifyAnswer enforces it).
-    return classifyAnswer(answer.fields, false, policy);
-  }
-
-  /**
-   * Verify an answer's signature, remembering pairs that verified. Sound because verification is a pure function
-   * of (text, signature, key); worth it because most answers are the same text with the same signature
-   * (`{"code":"10000","msg":"Success"}`, signed deterministically), so a migration would otherwise spend an RSA
-   * operation per row re-proving one fact. Only successes are remembered, and only a bounded number.
-   *
-   * Answers are signed with the app's sign type (RSA2, or RSA = SHA1withRSA when the app signs with RSA), as the
-   * official SDKs verify them. When the first check fails and the text holds `\/`, it is checked once more with
-   * `\/` read as `/`, as the Java and PHP SDKs do: a JSON writer may escape the slash after Alipay signed the text
-   * (a URL, "5元/小时").
-   */
-  private verified(raw: string, sign: string, charset: string): boolean {
-    const id = sign + '\u0000' + raw;
-    if (this.verifiedAnswers.has(id)) return true;
-    let ok = this.verifyOnce(raw, sign, charset);
-    if (!ok && raw.includes('\\/')) ok = this.verifyOnce(raw.replaceAll('\\/', '/'), sign, charset);
-    if (ok && raw.length <= 4096) {
-      if (this.verifiedAnswers.size >= 1024) this.verifiedAnswers.clear();
-      this.verifiedAnswers.add(id);
-    }
-    return ok;
-  }
-
-  /**
-   * The signature covers the text's bytes in our request charset (utf-8), as the Java SDK checks it; an answer
-   * declared in another charset (Alipay answers some errors in GBK) is also checked over that charset's bytes,
-   * i.e. exactly the bytes that came.
-   */
-  private verifyOnce(text: string, sign: string, charset: string): boolean {
-    const { alipayPublicKey, signType } = this.opts;
-    if (verifyBytes(Buffer.from(text, 'utf8'), sign, alipayPublicKey, signType)) return true;
-    return charset !== 'utf-8' && verifyBytes(iconv.encode(text, charset), sign, alipayPublicKey, signType);
+    // A 200 past the cap is judged by its size alone: its cut text is not decoded.
+    const text = read.over && status === 200 ? '' : decode(read.bytes, charset);
+    return { status, text, over: read.over, maxBytes: this.maxAnswerBytes, charset };
   }
 
   private closed = false;
