@@ -24,6 +24,7 @@ export function maskLookAlikes(text: string): string {
 /** The first characters of `text` (white space collapsed, control characters dropped), masked. */
 export function bodyExcerpt(text: string, max = EXCERPT_CHARS): string {
   // Mask a longer prefix first, so a number cut by the truncation is still recognised (masks keep the length).
+  // eslint-disable-next-line no-control-regex -- dropping control characters is the point of this pattern
   const head = text.slice(0, max * 4).replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   const masked = maskLookAlikes(head);
   return masked.length > max ? masked.slice(0, max) + '…' : masked;

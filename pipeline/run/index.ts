@@ -1,0 +1,147 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { maskLookAlike } from '../../sources/mask.js';
+import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
+import { Ledger } from '../../state/ledger.js';
+import { SyncError, exitCodeFor } from '../errors.js';
+import { formatCount } from '../progress.js';
+import { RejectsFile } from '../rejects-file.js';
+import { hasPersonalData } from '../redact.js';
+import { sendPending, type SendState } from './send.js';
+import { sessionOf } from './session.js';
+import { stageAll } from './stage.js';
+import { exitCodeOf, summarize } from './summary.js';
+import type { UploadOptions, UploadResult } from './types.js';
+
+export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
+
+/** The whole job for one dataset: check headers, stage every row into the ledger, send what is pending, report. */
+export async function runUpload(o: UploadOptions): Promise<UploadResult> {
+  const clock = o.clock ?? Date.now;
+  const started = clock();
+  const { dataset, logger } = o;
+  const encoding = o.encoding ?? 'utf8';
+
+  // 1. Every file's encoding and header, before the ledger is touched: a wrong --encoding or a missing column
+  // stops the run with nothing sent (not a million rejects).
+  // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
+  const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
+  for (const file of o.files) {
+    if (zeroBytes.has(file)) continue;
+    const enc = await checkEncoding(file, encoding);
+    if (!enc.ok) throw new SyncError('SYNC_SOURCE_READ', enc.message, { file, line: enc.line });
+    // Read as GBK, a UTF-8 file's Chinese text turns into other Chinese text that validates: it would be sent
+    // garbled. A stop, like the reverse case.
+    if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
+    const columns = await readCsvHeader(file, { encoding });
+    const { missing, unknown } = dataset.checkHeader(columns);
+    if (missing.length) {
+      throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
+    }
+    if (unknown.length) logger.warn(`${file}: ignoring unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+  }
+  if (!o.dryRun && !o.client) throw new SyncError('SYNC_CONFIG_INVALID', 'no gateway client configured');
+
+  // A dry run leaves no trace: without a ledger yet, it plans against a throw-away one (every row is new).
+  let scratch: string | null = null;
+  let ledgerPath = o.ledgerPath;
+  if (o.dryRun && !existsSync(ledgerPath)) {
+    scratch = mkdtempSync(join(tmpdir(), 'alipay-sync-dry-run-'));
+    ledgerPath = join(scratch, 'ledger.db');
+  }
+  // The ledger can hold personal data until rows are sent: an existing one readable by others is made private
+  // (SQLite gives its -wal and -shm the ledger's own mode).
+  if (existsSync(ledgerPath) && (statSync(ledgerPath).mode & 0o077) !== 0) {
+    chmodSync(ledgerPath, 0o600);
+    logger.warn(`${ledgerPath} was readable by other users: made it 0600 (its -wal and -shm follow)`);
+  }
+  let ledger: Ledger | null = null;
+  let rejectsFile: RejectsFile | null = null;
+  let sinkOpen = Boolean(o.sink);
+  let runId = 0;
+  try {
+    ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
+    if (ledger.secretSource === 'wrapped-legacy') logger.info('the ledger\'s hash secret is now kept wrapped under the app private key (it was stored in clear by an older version)');
+    const { tookOver } = ledger.acquireLock();
+    if (tookOver) {
+      const why = tookOver.reason === 'lease-expired' ? `its lease on host ${tookOver.host} ran out` : tookOver.reason === 'pid-reused' ? 'its pid now belongs to another process' : 'it is gone';
+      logger.warn(`taking over the ledger from an earlier run (pid ${tookOver.pid} on ${tookOver.host}, since ${tookOver.since}) that did not finish: ${why}; its unsent rows will be sent`);
+    }
+    const bound = ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    if (bound.state === 'moved') logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
+    if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
+    // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
+    if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), o.files, logger);
+    if (session !== null && !o.dryRun) {
+      const dropped = ledger.dropPendingOutside(dataset.name, session);
+      if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
+    }
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
+
+    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
+    // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
+    const rejectsDone = rejectsFile;
+    rejectsFile = null;
+    await rejectsDone?.close();
+    for (const f of staged.emptyFiles) {
+      if (o.allowEmpty) logger.info(`${f}: no data rows (allowed by --allow-empty)`);
+      else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
+    }
+
+    if (o.dryRun) {
+      const plan = staged.plan ?? { new: 0, changed: 0 };
+      const summary = summarize({
+        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
+        carried: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
+      });
+      return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
+    }
+
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+    if (!staged.interrupted) {
+      const revived = ledger.reviveRetryable(dataset.name);
+      if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
+      sendState = await sendPending(o, ledger, runId);
+    }
+    if (sendState.stop?.kind === 'error') {
+      const err = sendState.stop.error;
+      const sqlite = typeof (err as { code?: unknown })?.code === 'string' && String((err as { code: string }).code).startsWith('SQLITE_');
+      throw sqlite ? new SyncError('SYNC_OUTPUT', `cannot write the ledger ${o.ledgerPath}: ${(err as Error).message}; rows not recorded stay pending`, {}, { cause: err }) : err;
+    }
+
+    sinkOpen = false;
+    const note = await o.sink?.close({ complete: !staged.interrupted && !sendState.stop, ledger, dataset: dataset.name, session: session ?? '' });
+    if (note && note.note) logger.info(note.note);
+    // ('error' threw above: what is left is an abort or an interrupt)
+    const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
+    const summary = summarize({
+      runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
+    });
+    const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
+    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
+    return { summary, exitCode };
+  } catch (err) {
+    // An output that cannot be written, a ledger error, a bug: the run is recorded as failed (not left
+    // "running"), and what it staged stays pending for the next run.
+    if (ledger && runId) {
+      try {
+        ledger.finishRun(runId, 'failed', exitCodeFor(err), {}, (err as Error).message);
+      } catch {
+        // the ledger itself may be what failed
+      }
+    }
+    throw err;
+  } finally {
+    if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
+    rejectsFile?.abandon();
+    if (ledger) {
+      ledger.releaseLock();
+      ledger.close();
+    }
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+import type { OutcomeKind } from '../alipay/classify.js';
+
+/**
+ * What one answer means for its row and for the run: the whole decision, as a pure function of the outcome's
+ * kind and the row's attempts, so it can be read (and tested) as a table. send.ts carries it out.
+ *
+ * | outcome                     | the row                                    | the run                          |
+ * | success                     | uploaded                                   | streak of alike failures reset   |
+ * | row-fatal                   | failed, not retried, body dropped          | counts towards a streak          |
+ * | run-fatal                   | stays pending (outcome unknown)            | stops (exit 3)                   |
+ * | transient, attempts left    | retried after a backoff                    | —                                |
+ * | transient, none left        | failed, retryable by the next run          | counts towards "unreachable"     |
+ * | reconcile (not read back)   | failed, not retried                        | counts towards a streak          |
+ */
+export type RowAction =
+  | { kind: 'uploaded' }
+  | { kind: 'failed'; retryable: boolean; keepPayload: boolean; giveUp: boolean }
+  | { kind: 'pending'; stopRun: true }
+  | { kind: 'retry' };
+
+export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; maxAttempts: number; keepRetryablePayload: boolean }): RowAction {
+  switch (o.kind) {
+    case 'success':
+      return { kind: 'uploaded' };
+    // a reconcile that could not be read back is as good as a refusal: its state is unknown, its content was refused
+    case 'reconcile':
+    case 'row-fatal':
+      return { kind: 'failed', retryable: false, keepPayload: false, giveUp: false };
+    case 'run-fatal':
+      return { kind: 'pending', stopRun: true };
+    case 'transient':
+      if (o.attemptsHere < o.maxAttempts) return { kind: 'retry' };
+      // Only the gateway's trouble: the next run tries it again (with its body, unless it holds personal data).
+      return { kind: 'failed', retryable: true, keepPayload: o.keepRetryablePayload, giveUp: true };
+  }
+}

@@ -1,0 +1,86 @@
+import type { Dataset } from '../../sources/dataset.js';
+import type { Encoding } from '../../sources/csv.js';
+import type { LedgerTarget } from '../../state/ledger.js';
+import type { AlipayClient } from '../alipay/client.js';
+import type { ResultSink } from '../agreements.js';
+import type { Logger } from '../log.js';
+
+/** What a run of one dataset takes and gives back (runUpload, in run/index.ts). */
+
+export interface UploadOptions {
+  dataset: Dataset;
+  files: string[];
+  ledgerPath: string;
+  /** null only for a dry run */
+  client: AlipayClient | null;
+  /** where rows go: the ledger remembers it and refuses another (see Ledger.bindTarget) */
+  target: LedgerTarget;
+  /** key material the ledger's hash secret is wrapped with (the app private key's DER bytes) */
+  hashKey: Buffer;
+  /** bind a ledger used with another target or key to this one */
+  rebind?: boolean;
+  encoding?: Encoding;
+  dryRun?: boolean;
+  rejectsPath?: string;
+  /** a file with no data rows is fine (otherwise: a warning, and exit 1) */
+  allowEmpty?: boolean;
+  /** datasets that ask again every run (queries): ask everyone, not only those an interrupted run left */
+  fresh?: boolean;
+  qps?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  backoffMs?: number;
+  notifyUrl?: string;
+  logger: Logger;
+  progressStream?: NodeJS.WritableStream & { isTTY?: boolean };
+  progressIntervalMs?: number;
+  /** Ctrl-C: stop taking rows, settle the ones in flight, record them */
+  signal?: AbortSignal;
+  /** how the run is named in the ledger (the command line, without secrets) */
+  command?: string;
+  clock?: () => number;
+  /** what to do with a verified success beyond recording it (agreements keep the answer) */
+  sink?: ResultSink;
+  /** how many rows in a row may give up on transient errors before the run stops as "gateway unreachable" */
+  giveUpStreak?: number;
+  /** how many rows in a row may fail with one sub_code before the run stops as "probably configuration" */
+  failureStreak?: number;
+}
+
+export interface UploadSummary {
+  run_id: number;
+  dataset: string;
+  read: number;
+  rejected: number;
+  superseded: number;
+  skipped: number;
+  uploaded: number;
+  failed: number;
+  pending: number;
+  duration_ms: number;
+  status: 'done' | 'aborted' | 'interrupted' | 'dry-run';
+  dry_run: boolean;
+  /** dry run only: of the rows that would be sent, how many keys are new to Alipay and how many change */
+  plan?: { new: number; changed: number };
+  /** rows staged by earlier runs (left pending by a crash, abort or gateway trouble) that this run sent */
+  carried_over: { uploaded: number; failed: number; pending: number };
+  retries: number;
+  /** input files that held no data row (an empty export usually means the export broke) */
+  empty_files: string[];
+  /** the run-fatal reason when status is aborted */
+  abort_reason?: string;
+  /** why the run stopped before the end (aborted), for machines: the gateway's code and sub_code, and the reason */
+  stop?: { code: string; sub_code?: string; message: string };
+}
+
+export interface UploadResult {
+  summary: UploadSummary;
+  exitCode: number;
+}
+
+/** rows per batch handed to the staging thread: small enough that a batch dies young in the garbage collector */
+export const STAGE_BATCH = 1000;
+export const CLAIM_BATCH = 512;
+export const SHOW_FIRST = 20;
+/** how long an interrupted query run may be resumed: after that, everyone is asked again */
+export const RESUME_WINDOW_MS = 24 * 3600_000;
