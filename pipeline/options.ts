@@ -1,0 +1,63 @@
+/**
+ * Every option of every command, as data: its type, its help, its default, and whether its value is a secret.
+ * settings.ts reads it to merge flags, environment and config; commands/ pick the options each command has.
+ */
+export type OptionType = 'string' | 'number' | 'boolean' | 'list';
+
+export interface OptionSpec {
+  type: OptionType;
+  describe: string;
+  group?: string;
+  /** shown in --help and used when no source gives a value */
+  default?: string | number | boolean;
+  /** a value that must never be printed or recorded (keys, tokens); also always read as this option's value */
+  secret?: boolean;
+}
+
+export const SENDING = 'Sending (each also as ALIPAY_SYNC_<NAME>, e.g. ALIPAY_SYNC_APP_ID, or a --config key):';
+export const RUN = 'Run:';
+
+export const OPTIONS = {
+  gateway: { type: 'string', group: SENDING, describe: 'gateway URL, or "production" / "sandbox" (Alipay\'s own)', default: 'production' },
+  'app-id': { type: 'string', group: SENDING, describe: 'your Alipay app id' },
+  'private-key': { type: 'string', group: SENDING, secret: true, describe: 'app private key file (PEM, or the one-line body from Alipay\'s key tool); prefer a file or the env twin: a key given as a value is visible in `ps`' },
+  'alipay-public-key': { type: 'string', group: SENDING, secret: true, describe: 'Alipay public key file (not your app public key), to verify every answer' },
+  'sign-type': { type: 'string', group: SENDING, describe: 'RSA2 (SHA256withRSA) or legacy RSA', default: 'RSA2' },
+  'app-auth-token': { type: 'string', group: SENDING, secret: true, describe: 'app_auth_token, when calling on behalf of a merchant (ISV mode); prefer ALIPAY_SYNC_APP_AUTH_TOKEN' },
+  qps: { type: 'number', group: SENDING, describe: 'request rate ceiling per second, 0 for none; lowered by itself on 40005', default: 50 },
+  concurrency: { type: 'number', group: SENDING, describe: 'requests in flight at most', default: 8 },
+  'max-attempts': { type: 'number', group: SENDING, describe: 'attempts per row for transient failures (20000, 40005, timeouts, 5xx)', default: 5 },
+  'request-timeout': { type: 'number', group: SENDING, describe: 'seconds to wait for one answer', default: 15 },
+  'backoff-ms': { type: 'number', group: SENDING, describe: 'base of the exponential retry backoff (full jitter), in ms', default: 500 },
+  ledger: { type: 'string', group: RUN, describe: 'SQLite ledger file: what was sent, what Alipay answered, what it holds', default: './alipay-sync.db' },
+  'rebind-ledger': { type: 'boolean', group: RUN, describe: 'bind a ledger used with another gateway/app id/app private key to this one (what it holds as uploaded elsewhere is sent again when its files are read)', default: false },
+  encoding: { type: 'string', group: RUN, describe: 'CSV encoding: utf8 (BOM or not), gbk, gb18030', default: 'utf8' },
+  rejects: { type: 'string', group: RUN, describe: 'write rejected rows here as CSV (line,field,reason,file, then the row), mode 0600' },
+  'allow-test-category': { type: 'boolean', group: RUN, describe: 'borrow-entities: accept category_code "test", which Alipay requires in joint testing (联调); never in production', default: false },
+  'allow-empty': { type: 'boolean', group: RUN, describe: 'a file with no data rows is fine (otherwise: a warning and exit 1, since an empty export usually means the export broke)', default: false },
+  'dry-run': { type: 'boolean', group: RUN, describe: 'validate, check every setting and plan (new, changed, stale, unchanged, rejected); send nothing, change nothing', default: false },
+  json: { type: 'boolean', group: RUN, describe: 'print a JSON object as the last line of stdout, on every exit (errors too)', default: false },
+  verbose: { type: 'boolean', group: RUN, describe: 'log every request\'s outcome (personal data stays masked), and the stack of an internal error', default: false },
+  progress: { type: 'boolean', group: RUN, describe: 'progress on stderr (a live line on a terminal, a line every 10 s otherwise); --no-progress to hide', default: true },
+  config: { type: 'string', group: RUN, describe: 'JSON file of settings (same names as the flags); flags and env win over it' },
+  'notify-url': { type: 'string', describe: 'effect: where Alipay sends dut_user_sign notifications (see notify serve)' },
+  out: { type: 'string', describe: 'query: write every agreement found here (mode 0600), CSV, or JSON Lines when the name ends in .jsonl' },
+  fresh: { type: 'boolean', describe: 'query: ask every user again, even those an interrupted run of the last 24 h already asked', default: false },
+  port: { type: 'number', describe: 'port to listen on' },
+  host: { type: 'string', describe: 'address to listen on (put it behind your HTTPS reverse proxy; 0.0.0.0 for all)', default: '127.0.0.1' },
+  runs: { type: 'number', describe: 'how many recent runs to show', default: 10 },
+  'app-public-key': { type: 'string', describe: 'the app public key that request signatures are checked with' },
+  'alipay-private-key': { type: 'string', secret: true, describe: '"Alipay\'s" private key that answers are signed with' },
+  'keys-dir': { type: 'string', describe: 'where its keys live: reused when present, made (mode 0600) when not', default: './sandbox-keys' },
+  fault: { type: 'list', describe: 'inject faults, repeatable: KIND=SHARE, KIND one of unavailable, limited, system_error, http502, drop, slow, tamper, wrong_key, unsigned, duplicate_key, gbk_error, invalid_parameter, http403, http407, http408, http413, http429, html200, trickle, oversized' },
+  behave: { type: 'list', describe: 'switch on a behaviour of the real gateway, repeatable: noBizSuccess, effectAgainSucceeds, unescapedSlash' },
+  'slow-ms': { type: 'number', describe: 'delay of a "slow" answer', default: 3000 },
+  'fault-seed': { type: 'number', describe: 'seed of the fault dice', default: 1 },
+  'fault-max-per-request': { type: 'number', describe: 'at most this many faults for one identical request' },
+  agreements: { type: 'string', describe: 'JSON file of user agreements it holds: [{"agreement_no","alipay_user_id","personal_product_code","sign_scene","status":"TEMP|NORMAL|STOP"},…]' },
+  quota: { type: 'number', describe: 'requests per second it accepts before answering 40005' },
+  examples: { type: 'string', describe: 'folder of sample CSVs [default: the package\'s examples/]' },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionName = keyof typeof OPTIONS;
+
