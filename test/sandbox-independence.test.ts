@@ -1,9 +1,11 @@
 /**
  * Issue 10: the sandbox must be an independent model of Alipay. If it shared the client's field tables or its
  * reading of answers, a wrong rule would be accepted by both sides and no test could show it. So nothing the
- * sandbox loads, directly or through another module, may come from sources/ or from the client's rule tables and
- * answer classification (pipeline/alipay/classify.ts, methods.ts, response.ts). Pure crypto and protocol
- * primitives (pipeline/alipay/sign.ts) are shared on purpose.
+ * sandbox loads, directly or through another module, may come from sources/ (each dataset's fields and answer
+ * rules) or from the client's rule code in pipeline/alipay/: classify.ts (the judge of answers), common-codes.ts,
+ * verify.ts, response.ts, retry.ts, failure-streak.ts, excerpt.ts, client.ts, or any module added there later.
+ * Only pipeline/alipay/sign.ts (crypto: signing, verifying, the sign string, Beijing timestamps) and keys.ts (key
+ * parsing) are shared, on purpose.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +14,15 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { REPO } from './helpers/cli.js';
 
 const SANDBOX = join(REPO, 'pipeline', 'sandbox');
-const FORBIDDEN = [/^sources\//, /^pipeline\/alipay\/(classify|methods|response)\.ts$/];
+/** The client modules the sandbox may load: pure crypto and key parsing. */
+const ALIPAY_SHARED = new Set(['pipeline/alipay/sign.ts', 'pipeline/alipay/keys.ts']);
+/** The client's rule code, named so that a rename or a removal shows here rather than passing unnoticed. */
+const CLIENT_RULES = ['classify', 'common-codes', 'verify', 'response', 'retry', 'failure-streak', 'excerpt', 'client'];
+
+/** Whether the sandbox must not load `rel` (a path from the repository's root): sources/**, pipeline/alipay/* but the shared two. */
+function forbidden(rel: string): boolean {
+  return rel.startsWith('sources/') || (rel.startsWith('pipeline/alipay/') && !ALIPAY_SHARED.has(rel));
+}
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -37,7 +47,17 @@ function resolveTs(from: string, spec: string): string | undefined {
   return undefined;
 }
 
-test('pipeline/sandbox/**/*.ts import nothing from sources/ or pipeline/alipay/{classify,methods,response}, directly or transitively', () => {
+test('the rule: sources/** and the client\'s rule code are forbidden, pipeline/alipay/sign.ts and keys.ts allowed', () => {
+  for (const name of CLIENT_RULES) {
+    const rel = `pipeline/alipay/${name}.ts`;
+    assert.ok(existsSync(join(REPO, rel)), `${rel} exists (update CLIENT_RULES if it moved)`);
+    assert.ok(forbidden(rel), `${rel} is forbidden`);
+  }
+  assert.ok(forbidden('sources/dataset.ts') && forbidden('sources/agreement-query.ts'));
+  for (const rel of ALIPAY_SHARED) assert.ok(existsSync(join(REPO, rel)) && !forbidden(rel), `${rel} is shared`);
+});
+
+test('pipeline/sandbox/**/*.ts import nothing from sources/ or the client\'s rule code in pipeline/alipay/, directly or transitively', () => {
   const files = tsFiles(SANDBOX);
   assert.ok(files.length >= 10, `found the sandbox's files (${files.length})`);
   const bad: string[] = [];
@@ -49,7 +69,7 @@ test('pipeline/sandbox/**/*.ts import nothing from sources/ or pipeline/alipay/{
       const target = resolveTs(file, spec);
       const rel = relative(REPO, target ?? resolve(dirname(file), spec)).split('\\').join('/');
       const path = [...chain, rel];
-      if (FORBIDDEN.some((re) => re.test(rel))) bad.push(path.join(' → '));
+      if (forbidden(rel)) bad.push(path.join(' → '));
       else if (target) walk(target, path);
     }
   };

@@ -1,0 +1,125 @@
+/**
+ * The one store of agreements that sign.effect, batch.query and agreement.query share: what one method changes
+ * the others see, as on Alipay. It is seeded (agreement-seed.ts) since the sandbox has no page.sign to create
+ * TEMP agreements with.
+ *
+ * An agreement the user cancelled (`unsign`, the admin endpoint's dut_user_unsign) is kept with status UNSIGN for
+ * the record, and is gone for every method: Alipay answers USER_AGREEMENT_NOT_EXIST for it.
+ */
+import { beijingTimestamp } from '../../alipay/sign.js';
+import { checkSeed, type SeedAgreement } from './agreement-seed.js';
+
+/** An agreement as the store holds it: the seed with Alipay's defaults filled in. */
+export interface AgreementRecord extends SeedAgreement {
+  /** "默认为PARTNER" */
+  third_party_type: string;
+  sign_time: string;
+  /** '' while TEMP and never effective ("协议未生效过") */
+  valid_time: string;
+  invalid_time: string;
+  /** when the user cancelled it (status UNSIGN) */
+  unsign_time?: string;
+  /** its invalid_time while it was live, kept when it is cancelled */
+  signed_invalid_time?: string;
+}
+
+/** Alipay's agreements run "forever": a far-future end, as in its own examples. */
+export const DEFAULT_INVALID_TIME = '2115-02-01 00:00:00';
+
+function toRecord(a: SeedAgreement, now: number): AgreementRecord {
+  const r: AgreementRecord = {
+    agreement_no: a.agreement_no,
+    alipay_user_id: a.alipay_user_id,
+    personal_product_code: a.personal_product_code,
+    sign_scene: a.sign_scene,
+    status: a.status,
+    third_party_type: a.third_party_type || 'PARTNER',
+    sign_time: a.sign_time || beijingTimestamp(now),
+    // A TEMP agreement has never been effective, so it has no start yet; any other has one.
+    valid_time: a.valid_time || (a.status === 'TEMP' ? '' : a.sign_time || beijingTimestamp(now)),
+    invalid_time: a.invalid_time || DEFAULT_INVALID_TIME,
+  };
+  if (a.alipay_logon_id) r.alipay_logon_id = a.alipay_logon_id;
+  if (a.external_agreement_no) r.external_agreement_no = a.external_agreement_no;
+  if (a.external_logon_id) r.external_logon_id = a.external_logon_id;
+  return r;
+}
+
+/** The agreements the methods work on. Everything handed out is a copy: only the store changes its records. */
+export class AgreementStore {
+  private readonly seed: SeedAgreement[];
+  private readonly records = new Map<string, AgreementRecord>();
+
+  constructor(seed: SeedAgreement[] = [], private readonly clock: () => number = Date.now) {
+    this.seed = checkSeed(seed);
+    this.reset();
+  }
+
+  all(): AgreementRecord[] {
+    return [...this.records.values()].map((r) => ({ ...r }));
+  }
+
+  get(agreementNo: string): AgreementRecord | undefined {
+    const r = this.records.get(agreementNo);
+    return r && { ...r };
+  }
+
+  /** By the merchant's number within a scene, for a user (given by id, else by logon id). */
+  findExternal(externalNo: string, signScene: string, user: { userId?: string; logonId?: string }): AgreementRecord | undefined {
+    for (const r of this.records.values()) {
+      if (r.status === 'UNSIGN') continue;
+      if (r.external_agreement_no !== externalNo || r.sign_scene !== signScene) continue;
+      if (user.userId !== undefined ? r.alipay_user_id === user.userId : r.alipay_logon_id === user.logonId) return { ...r };
+    }
+    return undefined;
+  }
+
+  /**
+   * A user's agreements. A logon id names the user (like Alipay, which resolves it to the account): every
+   * agreement of the user id that any agreement with this logon id belongs to.
+   */
+  forUser(user: { userId?: string; logonId?: string }): AgreementRecord[] {
+    const all = this.all().filter((r) => r.status !== 'UNSIGN');
+    const userId = user.userId ?? all.find((r) => r.alipay_logon_id !== undefined && r.alipay_logon_id === user.logonId)?.alipay_user_id;
+    return userId === undefined ? [] : all.filter((r) => r.alipay_user_id === userId);
+  }
+
+  /** Add or replace one agreement (tests stage situations with it). */
+  set(agreement: SeedAgreement): AgreementRecord {
+    const [checked] = checkSeed([agreement]);
+    const r = toRecord(checked as SeedAgreement, this.clock());
+    this.records.set(r.agreement_no, r);
+    return { ...r };
+  }
+
+  /** An agreement the methods can see: held, and not cancelled by its user. */
+  live(agreementNo: string): AgreementRecord | undefined {
+    const r = this.records.get(agreementNo);
+    return r && r.status !== 'UNSIGN' ? { ...r } : undefined;
+  }
+
+  /** The user cancels the agreement (解约): status UNSIGN, invalid from now. Throws for one the store does not hold. */
+  unsign(agreementNo: string, now: number = this.clock()): AgreementRecord {
+    const r = this.records.get(agreementNo);
+    if (!r) throw new Error(`no agreement ${agreementNo} in the sandbox store`);
+    if (r.status !== 'UNSIGN') {
+      Object.assign(r, { status: 'UNSIGN', signed_invalid_time: r.invalid_time, invalid_time: beijingTimestamp(now), unsign_time: beijingTimestamp(now) });
+    }
+    return { ...r };
+  }
+
+  /** Change an agreement's state, e.g. TEMP → NORMAL; throws for an agreement the store does not hold. */
+  update(agreementNo: string, change: Partial<Pick<AgreementRecord, 'status' | 'valid_time' | 'invalid_time'>>): AgreementRecord {
+    const r = this.records.get(agreementNo);
+    if (!r) throw new Error(`no agreement ${agreementNo} in the sandbox store`);
+    Object.assign(r, change);
+    return { ...r };
+  }
+
+  /** Back to the seed: what `/_sandbox/reset` means for a seeded store. */
+  reset(): void {
+    this.records.clear();
+    const now = this.clock();
+    for (const a of this.seed) this.records.set(a.agreement_no, toRecord(a, now));
+  }
+}

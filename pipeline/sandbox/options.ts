@@ -1,0 +1,48 @@
+/** How a SandboxGateway is set up, and what it logs of each request. */
+import type { KeyObject } from 'node:crypto';
+import type { Behaviours } from './behaviours.js';
+import type { FaultKind, FaultOptions } from './faults.js';
+import type { SeedAgreement } from './methods/agreements.js';
+
+export interface SandboxOptions {
+  host?: string;
+  port?: number;
+  /** the app this gateway knows; requests from any other app_id get isv.invalid-app-id */
+  appId?: string;
+  /** the app's public key: request signatures are checked with it */
+  appPublicKey: KeyObject;
+  /** "Alipay's" private key: answers are signed with it */
+  alipayPrivateKey: KeyObject;
+  /** accepted app_auth_tokens; a request carrying any other token gets 20001 */
+  appAuthTokens?: string[];
+  /** how far a request's timestamp may be from the gateway's Beijing clock */
+  timestampToleranceMs?: number;
+  /** the user agreements it holds (TEMP / NORMAL / STOP), for sign.effect and batch.query */
+  agreements?: SeedAgreement[];
+  /** how many times a notification is sent until the receiver says `success` (Alipay: about 8 over 25 h) */
+  notifyAttempts?: number;
+  /** requests per second the app may make (sliding one-second window); beyond it: 40005 isv.app-call-limited */
+  quota?: number;
+  /** methods this app has no permission for: they get 40006 */
+  forbiddenMethods?: string[];
+  /** when set, answers carry alipay_cert_sn like certificate mode */
+  certSn?: string;
+  faults?: FaultOptions;
+  /** behaviours of the real gateway that are off unless switched on here (see behaviours.ts) */
+  behaviours?: Behaviours;
+  /** text in a borrow entity's name/address that triggers INFOSEC_VERIFY_FAILED */
+  sensitiveWord?: string;
+  clock?: () => number;
+}
+
+export interface LoggedRequest {
+  /** arrival, ms since epoch (the sandbox's clock) */
+  at: number;
+  method: string;
+  key?: string;
+  code: string;
+  subCode?: string;
+  fault?: FaultKind;
+}
+
+export const DEFAULT_SANDBOX_APP_ID = '2021000000000001';
