@@ -14,6 +14,7 @@ import { CLI, lastJson, runCli, spawnCli } from './helpers/cli.js';
 import { startSandbox, testKeys, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, toCsv } from './helpers/borrow.js';
+import { waitUntil } from './helpers/wait.js';
 import { CONTRACT_COLUMNS, contract, idCard } from './helpers/people.js';
 import { oneLine } from '../pipeline/sandbox/keys.js';
 
@@ -399,8 +400,7 @@ test('agreements query interrupted part-way: the next run asks only the users it
   const out = join(dir, 'agreements.csv');
   const args = ['agreements', 'query', csv, ...sb.flags, '--ledger', join(dir, 'l.db'), '--out', out, '--json', '--no-progress'];
   const { child, done } = spawnCli([...args, '--qps', '100'], { timeoutMs: 60_000 });
-  const deadline = Date.now() + 30_000;
-  while (sent(sb, Q) < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitUntil(() => sent(sb, Q) >= 60, { ms: 30_000, what: '60 questions at the gateway', child });
   child.kill('SIGINT');
   const first = await done;
   assert.equal(first.code, 130, first.stderr);

@@ -7,6 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { lastJson, runCli, spawnCli } from './helpers/cli.js';
 import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
+import { waitUntil } from './helpers/wait.js';
 import { COLUMNS, entity, entities, toCsv, type Row } from './helpers/borrow.js';
 
 const METHOD = 'zhima.merchant.borrow.entity.upload';
@@ -125,7 +126,7 @@ test('kill -9 mid-run, then the same command: complete, and re-sent rows bounded
   const concurrency = 6;
   const args = ['upload', 'borrow-entities', csv, ...sb.flags, '--ledger', join(dir, 'ledger.db'), '--json', '--qps', '0', '--concurrency', String(concurrency)];
   const { child, done } = spawnCli(args);
-  while (sb.gateway.requests.length < 60) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => sb.gateway.requests.length >= 60, { ms: 20_000, what: '60 requests at the gateway', child });
   child.kill('SIGKILL');
   const killed = await done;
   assert.equal(killed.signal, 'SIGKILL');
@@ -242,7 +243,7 @@ test('Ctrl-C settles the requests in flight, records them and exits 130; the rer
   const csv = writeFile(dir, 'rows.csv', toCsv(entities(80)));
   const args = ['upload', 'borrow-entities', csv, ...sb.flags, '--ledger', join(dir, 'ledger.db'), '--json', '--concurrency', '4', '--qps', '0'];
   const { child, done } = spawnCli(args);
-  while (sb.gateway.requests.length < 8) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => sb.gateway.requests.length >= 8, { ms: 20_000, what: '8 requests at the gateway', child });
   child.kill('SIGINT');
   const r = await done;
   assert.equal(r.code, 130, r.stderr);
@@ -264,7 +265,7 @@ test('a second run on the same ledger refuses with exit 2 while the first is run
   const csv = writeFile(dir, 'rows.csv', toCsv(entities(40)));
   const args = ['upload', 'borrow-entities', csv, ...sb.flags, '--ledger', join(dir, 'ledger.db'), '--concurrency', '2'];
   const first = spawnCli(args);
-  while (sb.gateway.requests.length < 2) await new Promise((r) => setTimeout(r, 10));
+  await waitUntil(() => sb.gateway.requests.length >= 2, { ms: 20_000, what: 'the first run to send', child: first.child });
   const second = await runCli(args);
   assert.equal(second.code, 2, second.stderr);
   assert.match(second.stderr, /in use by another alipay-sync run/);
