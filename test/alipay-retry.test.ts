@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Outcome, OutcomeKind } from '../pipeline/alipay/classify.js';
-import { retryDelay, retryPolicy, shouldRetry, withRetries, type RetryPolicy } from '../pipeline/alipay/retry.js';
+import { retryDelay, retryPolicy, shouldRetry } from '../pipeline/alipay/retry.js';
 
 const outcome = (kind: OutcomeKind): Outcome => ({ kind, code: kind === 'transient' ? '20000' : '40004', reason: kind, verified: kind === 'success' });
 
@@ -25,38 +25,4 @@ test('retryDelay: full jitter under base·2^(n-1), capped', () => {
   assert.equal(retryDelay(3, retryPolicy, () => 0.5), 1000);
   assert.equal(retryDelay(20, retryPolicy, () => 0.999999), 29_999);
   assert.equal(retryDelay(4, retryPolicy, () => 0), 0);
-});
-
-test('withRetries: retries transient outcomes with the policy\'s waits, stops at the first final one', async () => {
-  const kinds: OutcomeKind[] = ['transient', 'transient', 'success'];
-  const waits: number[] = [];
-  const retried: number[] = [];
-  const { outcome: last, attempts } = await withRetries(async (n) => outcome(kinds[n - 1]!), {
-    random: () => 0.5,
-    sleep: async (ms) => void waits.push(ms),
-    onRetry: (_o, n) => void retried.push(n),
-  });
-  assert.deepEqual([last.kind, attempts], ['success', 3]);
-  assert.deepEqual(waits, [250, 500]);
-  assert.deepEqual(retried, [1, 2]);
-});
-
-test('withRetries: gives up after maxAttempts with the last transient outcome; never retries a row failure', async () => {
-  const policy: RetryPolicy = { ...retryPolicy, maxAttempts: 3 };
-  let calls = 0;
-  const gaveUp = await withRetries(async () => (calls++, outcome('transient')), { policy, sleep: async () => {} });
-  assert.deepEqual([gaveUp.outcome.kind, gaveUp.attempts, calls], ['transient', 3, 3]);
-  calls = 0;
-  const row = await withRetries(async () => (calls++, outcome('row-fatal')), { sleep: async () => {} });
-  assert.deepEqual([row.outcome.kind, row.attempts, calls], ['row-fatal', 1, 1]);
-});
-
-test('withRetries: an aborted signal ends the waiting, not with another attempt', async () => {
-  const halt = new AbortController();
-  let calls = 0;
-  const res = await withRetries(async () => (calls++, outcome('transient')), {
-    signal: halt.signal,
-    sleep: async () => halt.abort(),
-  });
-  assert.deepEqual([res.outcome.kind, res.attempts, calls], ['transient', 1, 1]);
 });

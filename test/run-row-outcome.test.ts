@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rowAction, type RowAction } from '../pipeline/run/row-outcome.js';
 import type { OutcomeKind } from '../pipeline/alipay/classify.js';
+import { retryPolicy } from '../pipeline/alipay/retry.js';
 
 const cases: [OutcomeKind, number, number, boolean, RowAction][] = [
   ['success', 1, 5, true, { kind: 'uploaded' }],
@@ -20,6 +21,6 @@ const cases: [OutcomeKind, number, number, boolean, RowAction][] = [
 
 for (const [kind, attemptsHere, maxAttempts, keepRetryablePayload, want] of cases) {
   test(`${kind}, attempt ${attemptsHere} of ${maxAttempts}${keepRetryablePayload ? '' : ', personal data'} → ${want.kind}`, () => {
-    assert.deepEqual(rowAction({ kind, attemptsHere, maxAttempts, keepRetryablePayload }), want);
+    assert.deepEqual(rowAction({ kind, attemptsHere, policy: { ...retryPolicy, maxAttempts }, keepRetryablePayload }), want);
   });
 }

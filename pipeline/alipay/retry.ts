@@ -1,12 +1,12 @@
 /**
  * Retrying as a small step of its own, modelled on undici's retry interceptor: which outcomes are tried again, how
- * many attempts a row gets, and how long to wait in between are data (`retryPolicy`), and the step that applies
- * them (`withRetries`) wraps any single attempt. The defaults are the README's: transient outcomes are retried with
+ * many attempts a row gets, and how long to wait in between are data (`retryPolicy`), and the run applies them
+ * one attempt at a time (pipeline/run/row-outcome.ts decides, pipeline/run/send.ts waits). The defaults are the README's: transient outcomes are retried with
  * exponential backoff and full jitter, up to 5 attempts per row (`--max-attempts`), from a 500 ms base, waits
  * capped at 30 s. Row and run failures are never retried; a reconcile is read back, not retried.
  */
 import type { Outcome, OutcomeKind } from './classify.js';
-import { backoffDelay, sleep as pause } from '../rate-limit.js';
+import { backoffDelay } from '../rate-limit.js';
 
 export interface RetryPolicy {
   /** outcome kinds that are tried again (undici: statusCodes / errorCodes) */
@@ -34,35 +34,4 @@ export function shouldRetry(outcome: Pick<Outcome, 'kind'>, attempt: number, pol
 /** How long to wait after attempt `attempt` (1 = the first) before the next: full jitter (pipeline/rate-limit.ts). */
 export function retryDelay(attempt: number, policy: RetryPolicy = retryPolicy, random: () => number = Math.random): number {
   return backoffDelay(attempt, policy.backoffBaseMs, policy.backoffCapMs, random);
-}
-
-export interface RetryOptions<T extends Outcome> {
-  policy?: RetryPolicy;
-  /** stops the waiting (not an attempt in flight): the last outcome is returned as it is */
-  signal?: AbortSignal;
-  /** called before each wait, e.g. to record the attempt and slow the rate down */
-  onRetry?: (outcome: T, attempt: number, delayMs: number) => void | Promise<void>;
-  /** injectable for tests */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random?: () => number;
-}
-
-/**
- * Run `attemptOnce` (given the attempt's number, 1 first) until its outcome is not to be retried, attempts run out,
- * or `signal` is aborted. Returns the last outcome and how many attempts were made.
- */
-export async function withRetries<T extends Outcome>(
-  attemptOnce: (attempt: number) => Promise<T>,
-  options: RetryOptions<T> = {},
-): Promise<{ outcome: T; attempts: number }> {
-  const policy = options.policy ?? retryPolicy;
-  const wait = options.sleep ?? pause;
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await attemptOnce(attempt);
-    if (!shouldRetry(outcome, attempt, policy) || options.signal?.aborted) return { outcome, attempts: attempt };
-    const delayMs = retryDelay(attempt, policy, options.random);
-    await options.onRetry?.(outcome, attempt, delayMs);
-    await wait(delayMs, options.signal);
-    if (options.signal?.aborted) return { outcome, attempts: attempt };
-  }
 }

@@ -1,4 +1,5 @@
 import type { OutcomeKind } from '../alipay/classify.js';
+import { shouldRetry, type RetryPolicy } from '../alipay/retry.js';
 
 /**
  * What one answer means for its row and for the run: the whole decision, as a pure function of the outcome's
@@ -18,7 +19,7 @@ export type RowAction =
   | { kind: 'pending'; stopRun: true }
   | { kind: 'retry' };
 
-export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; maxAttempts: number; keepRetryablePayload: boolean }): RowAction {
+export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: RetryPolicy; keepRetryablePayload: boolean }): RowAction {
   switch (o.kind) {
     case 'success':
       return { kind: 'uploaded' };
@@ -29,7 +30,7 @@ export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; maxAttem
     case 'run-fatal':
       return { kind: 'pending', stopRun: true };
     case 'transient':
-      if (o.attemptsHere < o.maxAttempts) return { kind: 'retry' };
+      if (shouldRetry({ kind: o.kind }, o.attemptsHere, o.policy)) return { kind: 'retry' };
       // Only the gateway's trouble: the next run tries it again (with its body, unless it holds personal data).
       return { kind: 'failed', retryable: true, keepPayload: o.keepRetryablePayload, giveUp: true };
   }

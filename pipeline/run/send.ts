@@ -4,7 +4,8 @@ import type { AttemptRecord, Ledger, PendingRecord, ResultRecord } from '../../s
 import type { CallResult } from '../alipay/client.js';
 import { FailureStreak, type Outcome } from '../alipay/classify.js';
 import { Progress, formatCount } from '../progress.js';
-import { RateLimiter, backoffDelay, sleep } from '../rate-limit.js';
+import { RateLimiter, sleep } from '../rate-limit.js';
+import { retryDelay, retryPolicy, type RetryPolicy } from '../alipay/retry.js';
 import { hasPersonalData, redactorFor } from '../redact.js';
 import { rowAction } from './row-outcome.js';
 import { CLAIM_BATCH, SHOW_FIRST, type UploadOptions } from './types.js';
@@ -30,8 +31,9 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   // A row with personal data keeps its request body in the ledger only while it is pending.
   const keepFailedPayload = !hasPersonalData(dataset);
   const concurrency = o.concurrency ?? 8;
-  const maxAttempts = o.maxAttempts ?? 5;
-  const backoffMs = o.backoffMs ?? 500;
+  // When to try a row again and how long to wait: the retry policy's data, with this run's settings.
+  const retry: RetryPolicy = { ...retryPolicy, maxAttempts: o.maxAttempts ?? retryPolicy.maxAttempts, backoffBaseMs: o.backoffMs ?? retryPolicy.backoffBaseMs };
+  const maxAttempts = retry.maxAttempts;
   const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
   const limiter = new RateLimiter({ qps: o.qps ?? 0 });
   const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
@@ -124,7 +126,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
-      const action = rowAction({ kind: res.kind, attemptsHere: startedHere, maxAttempts, keepRetryablePayload: keepFailedPayload });
+      const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryablePayload: keepFailedPayload });
       if (action.kind === 'uploaded') {
         // A sink keeps what it returns (made free of personal data); other datasets keep the answer's fields.
         const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
@@ -156,7 +158,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       }
       ledger.recordAttempt(attempt);
       state.retries++;
-      await sleep(backoffDelay(startedHere, backoffMs), halt.signal);
+      await sleep(retryDelay(startedHere, retry), halt.signal);
     }
   };
 
