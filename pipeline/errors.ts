@@ -52,14 +52,12 @@ export interface ErrorContext {
   subCode?: string;
 }
 
-export class SyncError extends Error implements ErrorContext {
+// The class gets the context fields by declaration merging (set by Object.assign below), not by repeating them.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging
+export interface SyncError extends ErrorContext {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class SyncError extends Error {
   readonly code: SyncErrorCode;
-  file?: string;
-  line?: number;
-  field?: string;
-  key?: string;
-  attempt?: number;
-  subCode?: string;
   constructor(code: SyncErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SyncError';

@@ -10,26 +10,11 @@ import { generateKeyPairSync, sign as rsaSign, type KeyObject } from 'node:crypt
 import iconv from 'iconv-lite';
 import { AlipayClient, type ClientOptions } from '../pipeline/alipay/client.js';
 import { classifyAnswer, FailureStreak, type Outcome } from '../pipeline/alipay/classify.js';
-import { agreementQuery, agreementStatus } from '../sources/agreement-query.js';
-import { agreementEffects } from '../sources/agreement-effects.js';
-import { agreementQueries } from '../sources/agreement-queries.js';
-import { borrowEntities } from '../sources/borrow-entities.js';
-import { workerContracts } from '../sources/worker-contracts.js';
-import type { AnswerRules } from '../sources/dataset.js';
+import { agreementStatus } from '../sources/agreement-query.js';
+import { BORROW, EFFECT, QUERY, WORKER, answersOf } from './helpers/answers.js';
 import { bodyExcerpt } from '../pipeline/alipay/excerpt.js';
 import { testKeys } from './helpers/sandbox.js';
 
-const BORROW = 'zhima.merchant.borrow.entity.upload';
-const WORKER = 'alipay.ins.scene.contract.workersaas.upload';
-const EFFECT = 'alipay.user.agreement.sign.effect';
-const QUERY = 'alipay.user.agreement.query';
-
-/** The answer rules of a method, as its module in sources/ states them. */
-function answersOf(method: string): AnswerRules {
-  const found = [borrowEntities, workerContracts, agreementEffects, agreementQueries, agreementQuery].find((d) => d.method === method);
-  assert.ok(found, `no module in sources/ speaks ${method}`);
-  return found.answers;
-}
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

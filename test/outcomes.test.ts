@@ -9,29 +9,15 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'undici';
 import type { CallResult, ClientOptions } from '../pipeline/alipay/client.js';
-import { DEFAULT_ANSWERS, judgeBody, type Outcome, type OutcomeKind } from '../pipeline/alipay/classify.js';
+import { judgeBody, type Outcome, type OutcomeKind } from '../pipeline/alipay/classify.js';
 import { AnswerVerifier } from '../pipeline/alipay/verify.js';
-import { agreementQuery, agreementStatus } from '../sources/agreement-query.js';
-import { agreementEffects } from '../sources/agreement-effects.js';
-import { agreementQueries } from '../sources/agreement-queries.js';
-import { borrowEntities } from '../sources/borrow-entities.js';
-import { workerContracts } from '../sources/worker-contracts.js';
-import type { AnswerRules } from '../sources/dataset.js';
+import { agreementStatus } from '../sources/agreement-query.js';
+import { BORROW, EFFECT, QUERY, WORKER, answersOf } from './helpers/answers.js';
 import type { SandboxOptions } from '../pipeline/sandbox/server.js';
 import type { FaultKind } from '../pipeline/sandbox/faults.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { contract } from './helpers/people.js';
 
-const BORROW = 'zhima.merchant.borrow.entity.upload';
-const WORKER = 'alipay.ins.scene.contract.workersaas.upload';
-const EFFECT = 'alipay.user.agreement.sign.effect';
-const QUERY = 'alipay.user.agreement.query';
-
-/** The answer rules of a method, as its module in sources/ states them (a method none speaks: the protocol's alone). */
-function answersOf(method: string): AnswerRules {
-  const found = [borrowEntities, workerContracts, agreementEffects, agreementQueries, agreementQuery].find((d) => d.method === method);
-  return found?.answers ?? DEFAULT_ANSWERS;
-}
 const P = 'GENERAL_WITHHOLDING_P';
 
 let n = 0;
