@@ -109,7 +109,7 @@ export function resolveSendSettings(raw: RawSettings, o: SettingOrigins = {}): S
   origins = o;
   const gateway = resolveGateway(raw.gateway);
   const appId = (raw.appId ?? '').trim();
-  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID): a dry run checks every setting the real run needs');
+  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)');
   if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) bad(`${from('app-id')} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`);
   const signType = (raw.signType ?? 'RSA2').toUpperCase();
   if (!isSignType(signType)) bad(`--sign-type must be RSA2 or RSA (got ${raw.signType})`);
