@@ -56,7 +56,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       parser.command(
         spec.command,
         spec.describe,
-        (y) => (spec.build ? spec.build(addOptions(y, spec.uses)) : addOptions(y, spec.uses)),
+        (y) => (spec.build ? spec.build(addOptions(y, spec.uses, spec.fromEnv)) : addOptions(y, spec.uses, spec.fromEnv)),
         (a) => {
           const m = settle(spec.uses, a, spec.fromEnv);
           return set(spec.run({ values: m.values, origins: m.origins, args: a, command, state }));

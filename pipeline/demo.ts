@@ -11,6 +11,7 @@ import { AlipayClient } from './alipay/client.js';
 import type { Logger } from './log.js';
 import { generateKeyPairs, readKeyFiles, writeKeyFiles } from './sandbox/keys.js';
 import { checkLedgerPath } from './paths.js';
+import { SyncError } from './errors.js';
 import { targetGateway } from './config.js';
 import { SandboxGateway } from './sandbox/server.js';
 import { humanSummary } from './summary.js';
@@ -34,6 +35,11 @@ export const PACKAGE_EXAMPLES = fileURLToPath(new URL('../../examples/', import.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
   const examples = o.examplesDir ?? PACKAGE_EXAMPLES;
+  // A wrong --examples must not look like a demo that ran: the folder must hold at least one sample file.
+  const samples = [...Object.keys(datasets).map((n) => `${n}.csv`), 'agreement-effects.csv', 'agreement-queries.csv'];
+  if (!samples.some((f) => existsSync(join(examples, f)))) {
+    throw new SyncError('SYNC_SOURCE_READ', `--examples ${examples}: no sample file there (expected some of ${samples.join(', ')})`);
+  }
   // The demo's keys live beside its ledger (0600), made once: the ledger's hash secret is wrapped with the app
   // private key, and a second `npm start` must find what the first one recorded.
   mkdirSync(dirname(o.ledgerPath), { recursive: true });
@@ -51,7 +57,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   // The merchant's side of notifications, on the same ledger: the sandbox announces agreements made effective.
   const notify = new NotifyServer({ ledgerPath: o.ledgerPath, alipayPublicKey, appId: gateway.appId, logger: o.logger });
   const notifyUrl = await notify.start();
-  const say = (s: string) => o.out.write(s + '\n');
+  // With --json, stdout carries only JSON (one summary a run, then the demo's own as the last line); the
+  // human text goes to stderr.
+  const say = (s: string) => (o.json ? process.stderr.write(s + '\n') : o.out.write(s + '\n'));
+  const runs: unknown[] = [];
   say(`alipay-sync demo: sandbox gateway on ${url} (fresh RSA2 keys; answers are signed and verified)`);
   say(`ledger: ${o.ledgerPath}; notify receiver on ${notifyUrl}\n`);
   const client = new AlipayClient({ gateway: url, appId: gateway.appId, privateKey, alipayPublicKey, connections: 8 });
@@ -75,7 +84,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         logger: o.logger, command: `demo ${dataset.name}`, sink, notifyUrl: job.notifyUrl,
       });
       say(humanSummary(summary, rejectsPath));
-      if (o.json) say(JSON.stringify(summary));
+      if (o.json) {
+        o.out.write(JSON.stringify({ ...summary, exit_code: exitCode }) + '\n');
+        runs.push({ dataset: summary.dataset, run_id: summary.run_id, status: summary.status, exit_code: exitCode });
+      }
       const sent = gateway.requestCounts(dataset.method).size;
       if (dataset === agreementDatasets.query) say(`  export: ${exportPath}`);
       else say(`  the sandbox gateway received ${sent} key(s) for it in this session`);
@@ -93,5 +105,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   say('The sample files hold a few invalid rows on purpose (rejected with file, line, field and reason), and a few agreements that cannot be made effective (stopped, unknown).');
   say('Run `npm start` again: the ledger knows what Alipay holds, so no upload is sent twice (queries ask again every run).');
   say(`See the runs with: npx alipay-sync status --ledger ${o.ledgerPath}`);
+  if (o.json) o.out.write(JSON.stringify({ status: 'done', exit_code: worst, runs }) + '\n');
   return worst;
 }

@@ -25,7 +25,7 @@ export function printStatus(o: StatusOptions): number {
     const totals = ledger.totals();
     const failures = ledger.failuresBySubCode();
     if (o.json) {
-      o.out.write(JSON.stringify({ runs, totals, failures }) + '\n');
+      o.out.write(JSON.stringify({ runs, totals, failures, exit_code: 0 }) + '\n');
       return 0;
     }
     if (runs.length === 0) {

@@ -66,7 +66,7 @@ export function interruptSignal(logger: Logger, json: () => boolean): AbortSigna
 }
 
 /** The options of a command, as yargs options (help text, groups); values are merged and checked by settings.ts. */
-export function addOptions<T>(y: Argv<T>, uses: readonly OptionUse[]): Argv<T> {
+export function addOptions<T>(y: Argv<T>, uses: readonly OptionUse[], fromEnv = true): Argv<T> {
   for (const u of uses) {
     const spec = OPTIONS[u.name];
     const def = u.default ?? ('default' in spec ? spec.default : undefined);
@@ -76,7 +76,8 @@ export function addOptions<T>(y: Argv<T>, uses: readonly OptionUse[]): Argv<T> {
       type: spec.type === 'boolean' ? 'boolean' : 'string',
       ...(spec.type === 'list' ? { array: true } : {}),
       describe,
-      ...('group' in spec && spec.group ? { group: spec.group } : {}),
+      // the groups' titles speak of environment twins and config keys: only for commands that read them
+      ...(fromEnv && 'group' in spec && spec.group ? { group: spec.group } : {}),
     });
   }
   return y;

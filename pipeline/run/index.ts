@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { maskLookAlike } from '../../sources/mask.js';
 import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
 import { Ledger } from '../../state/ledger.js';
-import { SyncError, exitCodeFor } from '../errors.js';
+import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
 import { hasPersonalData } from '../redact.js';
@@ -60,6 +60,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   let rejectsFile: RejectsFile | null = null;
   let sinkOpen = Boolean(o.sink);
   let runId = 0;
+  let removeExitHook = () => {};
   try {
     ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
@@ -74,6 +75,20 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
     if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    // A second Ctrl-C quits at once (process.exit): the run is still recorded as interrupted, not left "running".
+    // better-sqlite3 is synchronous, so an exit handler can write.
+    const onExit = () => {
+      try {
+        ledger?.finishRun(runId, 'interrupted', EXIT.INTERRUPTED, {}, 'quit at once by a second interrupt: rows in flight stay pending');
+        ledger?.releaseLock();
+      } catch {
+        // the process is ending: nothing more to do
+      }
+    };
+    if (runId) {
+      process.once('exit', onExit);
+      removeExitHook = () => process.off('exit', onExit);
+    }
     const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), o.files, logger);
     if (session !== null && !o.dryRun) {
       const dropped = ledger.dropPendingOutside(dataset.name, session);
@@ -92,10 +107,10 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
 
     if (o.dryRun) {
-      const plan = staged.plan ?? { new: 0, changed: 0 };
+      const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
         runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
-        carried: { uploaded: 0, failed: 0, pending: ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
+        carried: { uploaded: 0, failed: 0, pending: carried ?? ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
       });
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
@@ -136,6 +151,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
     throw err;
   } finally {
+    removeExitHook();
     if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
     rejectsFile?.abandon();
     if (ledger) {

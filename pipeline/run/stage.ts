@@ -18,7 +18,7 @@ export interface StageTotals {
   unchanged: number;
   interrupted: boolean;
   /** dry run: what would be sent */
-  plan: { new: number; changed: number } | null;
+  plan: { new: number; changed: number; carried?: number } | null;
 }
 
 export async function stageAll(

@@ -29,6 +29,6 @@ export interface StageBatchMessage {
 export type StageThreadReply =
   | { type: 'ready' }
   | { type: 'staged'; unchanged: number }
-  | { type: 'done'; plan: { new: number; changed: number } | null }
+  | { type: 'done'; plan: { new: number; changed: number; carried?: number } | null }
   | { type: 'error'; message: string };
 

@@ -37,7 +37,10 @@ port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
       if (msg.rejects.length) ledger.addRejects(init.runId, init.dataset, msg.rejects);
       port.postMessage({ type: 'staged', unchanged: counts.unchanged } satisfies StageThreadReply);
     } else {
-      const plan = init.dryRun ? ledger.stagedPlan(init.runId, init.dataset) : null;
+      // A dry run's plan, and the rows pending from earlier runs that it did not take over (seen inside its own
+      // transaction: the main connection cannot see which ones this run restaged).
+      const staged = init.dryRun ? ledger.stagedPlan(init.runId, init.dataset) : null;
+      const plan = staged ? { ...staged, carried: ledger.countPending(init.dataset) - staged.new - staged.changed } : null;
       ledger.close(); // rolls a dry run back
       ledger = null;
       port.postMessage({ type: 'done', plan } satisfies StageThreadReply);

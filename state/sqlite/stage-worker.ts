@@ -16,8 +16,8 @@ export class BackgroundStager {
   /** terminate() makes the thread exit with code 1: that is us ending it, not a failure */
   private ending = false;
   private readonly ready: Promise<void>;
-  private finished: Promise<{ new: number; changed: number } | null> | null = null;
-  private onDone: ((plan: { new: number; changed: number } | null) => void) | null = null;
+  private finished: Promise<{ new: number; changed: number; carried?: number } | null> | null = null;
+  private onDone: ((plan: { new: number; changed: number; carried?: number } | null) => void) | null = null;
   /** fail() releases ready() too, so a thread that dies before it is ready cannot hang the run */
   private readonly readyResolve: () => void;
 
@@ -77,13 +77,13 @@ export class BackgroundStager {
   }
 
   /** Wait for every batch, close the worker's connection (a dry run is rolled back there) and end the thread. */
-  async finish(): Promise<{ unchanged: number; plan: { new: number; changed: number } | null }> {
+  async finish(): Promise<{ unchanged: number; plan: { new: number; changed: number; carried?: number } | null }> {
     if (!this.finished) {
       this.finished = (async () => {
         await this.ready;
         while (this.inFlight > 0 && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
         this.check();
-        const plan = await new Promise<{ new: number; changed: number } | null>((resolve) => {
+        const plan = await new Promise<{ new: number; changed: number; carried?: number } | null>((resolve) => {
           this.onDone = resolve;
           this.worker.postMessage({ type: 'finish' });
         });
