@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { maskLogonId } from '../sources/agreement-effects.js';
 import { agreementQuery } from '../sources/agreement-query.js';
 import type { GatewayMethod } from '../sources/dataset.js';
@@ -140,12 +140,9 @@ export function querySink(outPath: string): ResultSink {
         if (failed) throw outputError(outPath, failed);
         renameSync(partial, outPath);
       } catch (err) {
+        // the stream owns the descriptor (autoClose): destroying it closes it; closing it here as well could
+        // close a number the process has meanwhile reused
         out.destroy();
-        try {
-          closeSync(fd);
-        } catch {
-          // already closed by the stream
-        }
         rmSync(partial, { force: true });
         throw err;
       }

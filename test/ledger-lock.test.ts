@@ -8,20 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger } from '../state/ledger.js';
 import { parseProcStatStart, procStartOf } from '../state/process-identity.js';
 import { SCHEMA_VERSION } from '../state/sqlite/schema.js';
+import { waitUntil } from './helpers/wait.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';
 const T0 = Date.parse('2025-03-01T00:00:00.000Z');
 const busy = (re: RegExp) => (e: Error & { code?: string }) => e.code === 'SYNC_LEDGER_BUSY' && re.test(e.message);
-
-/** Poll `check` every few ms until it holds, failing after `ms`: no test waits without a bound. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 test('a lock from another host whose lease was not renewed is taken over (lease-expired); its run is marked crashed', () => {
   const path = join(tempDir(), 'l.db');
@@ -82,7 +74,7 @@ test('a real holder: refused while it runs, taken over (dead) once it is killed 
   try {
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    await until(() => out.includes('locked'), 15_000, 'the child to take the lock');
+    await waitUntil(() => out.includes('locked'), { ms: 15_000, what: 'the child to take the lock' });
     const mine = new Ledger(path);
     assert.throws(() => mine.acquireLock(), busy(new RegExp(`pid ${child.pid} on `)));
     child.kill('SIGKILL');
@@ -102,7 +94,7 @@ test('while held, the lease is renewed every quarter of it; a busy database skip
   const l = new Ledger(path, { leaseMs: 40 });
   l.acquireLock();
   const first = l.lockHolder()!.renewedAt;
-  await until(() => l.lockHolder()!.renewedAt !== first, 3_000, 'a renewal');
+  await waitUntil(() => l.lockHolder()!.renewedAt !== first, { ms: 3_000, what: 'a renewal' });
   // Another connection holds the write lock for a while: renewals must neither throw nor wait.
   const other = new Database(path);
   other.exec('BEGIN IMMEDIATE');
@@ -113,7 +105,7 @@ test('while held, the lease is renewed every quarter of it; a busy database skip
   assert.equal(l.lockHolder()!.renewedAt, held, 'no renewal while another connection writes');
   other.exec('COMMIT');
   other.close();
-  await until(() => l.lockHolder()!.renewedAt !== held, 3_000, 'the renewals to resume');
+  await waitUntil(() => l.lockHolder()!.renewedAt !== held, { ms: 3_000, what: 'the renewals to resume' });
   l.releaseLock();
   assert.equal(l.lockHolder(), null);
   l.close();

@@ -6,18 +6,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../state/ledger.js';
 import { BackgroundStager } from '../state/sqlite/stage-worker.js';
+import { meta } from './helpers/ledger.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';
 
-function meta(path: string): Record<string, string> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-  } finally {
-    db.close();
-  }
-}
 
 /** Every byte of the ledger's files (.db, and -wal/-shm if any). */
 function ledgerBytes(dir: string): Buffer {

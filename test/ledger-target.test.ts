@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Ledger, type LedgerTarget, type StagePolicy, type StageRow } from '../state/ledger.js';
+import { meta } from './helpers/ledger.js';
 import { tempDir } from './helpers/tmp.js';
 
 const D = 'borrow-entities';
@@ -15,14 +15,6 @@ function row(key: string, snapshot: string, payload = `{"k":"${key}","t":"${snap
 }
 function open(path = join(tempDir(), 'l.db'), key = randomBytes(32), rebind = false) {
   return new Ledger(path, { hashKey: key, rebind });
-}
-function meta(path: string): Record<string, string> {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return Object.fromEntries((db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
-  } finally {
-    db.close();
-  }
 }
 /** Stage rows in a run and record them all as uploaded, except the keys listed as refused. */
 function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], policy: StagePolicy = 'snapshot'): number {

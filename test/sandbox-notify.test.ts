@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { sign as rsaSign, verify as rsaVerify } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from './helpers/wait.js';
 import { startSandbox, testKeys, type TestSandbox } from './helpers/sandbox.js';
 
 const P = 'GENERAL_WITHHOLDING_P';
@@ -56,13 +57,6 @@ async function admin(sb: TestSandbox, body: unknown): Promise<{ status: number; 
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('POST /_sandbox/notify type "unsign": a signed dut_user_unsign (status UNSIGN, invalid_time now), and the agreement is gone', T, async () => {
   const sb = await startSandbox({ agreements: SEED });
@@ -70,7 +64,7 @@ test('POST /_sandbox/notify type "unsign": a signed dut_user_unsign (status UNSI
   const before = Date.now();
   const res = await admin(sb, { url: r.url, agreement_no: '20240501000000000001', type: 'unsign' });
   assert.equal(res.status, 200, JSON.stringify(res.json));
-  await until(() => r.got.length === 1);
+  await waitUntil(() => r.got.length === 1, { ms: 5000, what: '1 notice(s) at the receiver' });
   const f = r.got[0]!.form;
   assert.equal(verifies(f), true);
   assert.equal(f.notify_type, 'dut_user_unsign');
@@ -101,7 +95,7 @@ test('an older notice after a newer one: "notices" with age_ms and delay_ms arri
     notices: [{ type: 'unsign' }, { type: 'sign', age_ms: 3_600_000, delay_ms: 150 }],
   });
   assert.equal(res.status, 200, JSON.stringify(res.json));
-  await until(() => r.got.length === 2);
+  await waitUntil(() => r.got.length === 2, { ms: 5000, what: '2 notice(s) at the receiver' });
   const [first, second] = r.got.map((g) => g.form) as [Record<string, string>, Record<string, string>];
   assert.equal(first.notify_type, 'dut_user_unsign');
   assert.equal(second.notify_type, 'dut_user_sign');
@@ -117,9 +111,9 @@ test('resends are not ordered: a sign notice the receiver failed arrives again a
   const sb = await startSandbox({ agreements: SEED });
   const r = await receiver(1);
   assert.equal((await admin(sb, { url: r.url, agreement_no: '20240501000000000001', type: 'sign' })).status, 200);
-  await until(() => r.got.length === 1);
+  await waitUntil(() => r.got.length === 1, { ms: 5000, what: '1 notice(s) at the receiver' });
   assert.equal((await admin(sb, { url: r.url, agreement_no: '20240501000000000001', type: 'unsign', age_ms: 0 })).status, 200);
-  await until(() => r.got.length === 3);
+  await waitUntil(() => r.got.length === 3, { ms: 5000, what: '3 notice(s) at the receiver' });
   assert.deepEqual(r.got.map((g) => g.form.notify_type), ['dut_user_sign', 'dut_user_unsign', 'dut_user_sign']);
   const [failed, unsign, resent] = r.got.map((g) => g.form) as [Record<string, string>, Record<string, string>, Record<string, string>];
   assert.equal(resent.notify_id, failed.notify_id, 'a resend is the same notice');
@@ -144,7 +138,7 @@ test('sign.effect with notify_url: dut_user_sign carries charset, version, notif
   params.sign = rsaSign('sha256', Buffer.from(text, 'utf8'), testKeys().keys.appPrivateKey).toString('base64');
   const res = await fetch(sb.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' }, body: new URLSearchParams(params).toString() });
   assert.match(await res.text(), /"code":"10000"/);
-  await until(() => r.got.length === 1);
+  await waitUntil(() => r.got.length === 1, { ms: 5000, what: '1 notice(s) at the receiver' });
   const f = r.got[0]!.form;
   assert.equal(verifies(f), true);
   assert.equal(f.notify_type, 'dut_user_sign');

@@ -12,23 +12,24 @@ import { RESUME_WINDOW_MS } from './types.js';
  */
 export function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number, fresh: boolean, files: readonly string[], logger: Logger): string | null {
   if (dataset.sendPolicy !== 'always') return null;
-  let session: string | null = null;
+  let session = '';
   let resumed: RunInfo | null = null;
   let mine = new Date(now).toISOString();
   for (const r of ledger.recentRuns(100, dataset.name)) {
     if (r.id === runId) {
       // this run's own start, exactly as recorded: the next run may continue its session
       mine = r.startedAt;
+      if (fresh) break;
       continue;
     }
-    if (fresh || r.dryRun) continue;
+    if (r.dryRun) continue;
     if (r.status === 'done' || now - Date.parse(r.startedAt) > RESUME_WINDOW_MS) break;
     // Only the same question continues: another set of files (tonight's list of users) starts a new export.
     if (!sameFiles(r.files, files)) break;
     session = r.startedAt;
     resumed ??= r;
   }
-  if (fresh || !session || !resumed) return mine;
+  if (fresh || !resumed) return mine;
   logger.info(`continuing run ${resumed.id} of ${session.replace('T', ' ').slice(0, 19)} UTC, which did not finish (${resumed.status}): rows it already sent are not sent again (--fresh to send every row)`);
   return session;
 }

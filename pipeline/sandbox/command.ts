@@ -72,7 +72,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
     try {
       existing = readKeyFiles(keysDir);
     } catch (err) {
-      throw new SyncError('SYNC_KEY_INVALID', `--keys-dir ${keysDir}: its key files cannot be read (${(err as NodeJS.ErrnoException).code ?? 'not keys'}); remove them or name another folder`);
+      throw new SyncError('SYNC_KEY_INVALID', `--keys-dir ${keysDir}: its key files cannot be read (${err instanceof SyncError ? 'not keys' : (err as NodeJS.ErrnoException).code ?? 'not keys'}); remove them or name another folder`);
     }
     const keys = existing?.keys ?? (fresh = generateKeyPairs());
     appPublicKey = keys.appPublicKey;

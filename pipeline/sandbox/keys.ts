@@ -1,6 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parsePrivateKey, parsePublicKey } from '../alipay/keys.js';
 
 export interface KeyPairs {
   appPrivateKey: KeyObject;
@@ -60,13 +61,6 @@ export function writeKeyFiles(dir: string, keys: KeyPairs): KeyFiles {
   return files;
 }
 
-function fromText(text: string, type: 'private' | 'public'): KeyObject {
-  const t = text.trim();
-  if (t.includes('-----BEGIN')) return type === 'private' ? createPrivateKey(t) : createPublicKey(t);
-  const der = Buffer.from(t, 'base64');
-  return type === 'private' ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: der, format: 'der', type: 'spki' });
-}
-
 /** The four key files of a folder written by writeKeyFiles, or null when it does not hold all four. */
 export function readKeyFiles(dir: string): { keys: KeyPairs; files: KeyFiles } | null {
   const files = keyFilesIn(dir);
@@ -75,10 +69,11 @@ export function readKeyFiles(dir: string): { keys: KeyPairs; files: KeyFiles } |
   return {
     files,
     keys: {
-      appPrivateKey: fromText(read(files.appPrivateKey), 'private'),
-      appPublicKey: fromText(read(files.appPublicKey), 'public'),
-      alipayPrivateKey: fromText(read(files.alipayPrivateKey), 'private'),
-      alipayPublicKey: fromText(read(files.alipayPublicKey), 'public'),
+      // the same parsing a user's key files go through (PEM or the one-line bodies)
+      appPrivateKey: parsePrivateKey(read(files.appPrivateKey), files.appPrivateKey),
+      appPublicKey: parsePublicKey(read(files.appPublicKey), files.appPublicKey),
+      alipayPrivateKey: parsePrivateKey(read(files.alipayPrivateKey), files.alipayPrivateKey),
+      alipayPublicKey: parsePublicKey(read(files.alipayPublicKey), files.alipayPublicKey),
     },
   };
 }
