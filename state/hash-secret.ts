@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { LedgerError } from './errors.js';
 
 /**
  * The ledger's hash secret, kept only wrapped. Keyed hashes (content hashes, hashed logon ids) are only as
@@ -46,4 +47,41 @@ export function unwrapSecret(wrapped: string, hashKey: Buffer): Buffer | 'wrong-
   } catch {
     return 'wrong-key';
   }
+}
+
+/** What a ledger's open does with the stored wrapped secret (see decideSecret). */
+export interface SecretDecision {
+  secret: Buffer | null;
+  source: 'unwrapped' | 'created' | 'rebound' | 'rebound-in-memory' | null;
+  /** wrapped text to store (a secret made now) */
+  store?: string;
+}
+
+/**
+ * The secret rule, the same for every adapter: the stored wrapped secret unwraps with the key (`unwrapped`); it
+ * does not, and `rebind` starts afresh with a new one (`rebound`; a dry run keeps it in memory only), else the
+ * open is refused (SYNC_LEDGER_KEY); none stored yet, a new one is made (`created`; read-only: none).
+ */
+export function decideSecret(
+  wrapped: string | undefined, key: Buffer, o: { rebind?: boolean; dryRun?: boolean; readonly: boolean; where: string },
+): SecretDecision {
+  if (wrapped !== undefined) {
+    const got = unwrapSecret(wrapped, key);
+    if (Buffer.isBuffer(got)) return { secret: got, source: 'unwrapped' };
+    if (!o.rebind || o.readonly) {
+      throw got === 'wrong-key'
+        ? new LedgerError(
+          'SYNC_LEDGER_KEY',
+          `ledger ${o.where} was written with another app private key: its content hashes cannot be checked with this one. ` +
+            'Use the key it was written with, or pass --rebind-ledger to start comparing afresh (every row then counts as changed and is sent once more)',
+        )
+        : new LedgerError('SYNC_LEDGER', `ledger ${o.where}: its stored hash secret is damaged; pass --rebind-ledger to start comparing afresh (every row then counts as changed and is sent once more)`);
+    }
+    const fresh = newSecret();
+    if (o.dryRun) return { secret: fresh, source: 'rebound-in-memory' };
+    return { secret: fresh, source: 'rebound', store: wrapSecret(fresh, key) };
+  }
+  if (o.readonly) return { secret: null, source: null };
+  const fresh = newSecret();
+  return { secret: fresh, source: 'created', store: wrapSecret(fresh, key) };
 }

@@ -13,5 +13,4 @@ export function deleteMeta(db: Database.Database, key: string): void {
   db.prepare('DELETE FROM meta WHERE key = ?').run(key);
 }
 
-/** A merchant hash made with a secret that has since been replaced: it can no longer be compared. */
-export const MERCHANT_UNKNOWN = '*';
+export { MERCHANT_UNKNOWN } from '../target-rule.js';

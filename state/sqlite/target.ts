@@ -1,19 +1,11 @@
-import { LedgerError } from '../errors.js';
 import type { BindResult, LedgerTarget, LedgerTargetBinding, SecretSource } from '../port.js';
-import { MERCHANT_UNKNOWN, getMeta, setMeta } from './meta.js';
+import { decideBind, decideMove, reboundReasons } from '../target-rule.js';
+import { getMeta, setMeta } from './meta.js';
 import type { SqliteConnection } from './open.js';
 
-function describeTarget(gateway: string, appId: string, merchant: string): string {
-  const who = merchant === '' ? 'no app_auth_token'
-    : merchant === MERCHANT_UNKNOWN ? 'a merchant hashed under a replaced key'
-    : `merchant #${merchant.slice(0, 8)}`;
-  return `${gateway} (app ${appId}, ${who})`;
-}
-
 /**
- * The target a ledger is bound to (meta target_gateway, target_app_id, target_merchant). "Uploaded" in a ledger
- * means "Alipay holds it" for one gateway, app and merchant only: the same ledger pointed at another app would
- * skip every row as already there.
+ * The target a ledger is bound to (meta target_gateway, target_app_id, target_merchant), as the target rule
+ * (state/target-rule.ts) decides, in one BEGIN IMMEDIATE transaction.
  */
 export class SqliteTargetBinding implements LedgerTargetBinding {
   constructor(
@@ -27,68 +19,43 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
    * new target. Call it before startRun (a ledger with runs but no target was written by an older version).
    */
   bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): BindResult {
-    // (see also: `moved`, below: a ledger that never had a row confirmed at its target follows a new app id)
     const { db, path } = this.conn;
-    const merchant = t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '';
-    const next = describeTarget(t.gateway, t.appId, merchant);
+    const wanted = { gateway: t.gateway, appId: t.appId, merchant: t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '' };
+    const opts = { ...o, secretSource: this.secretSource, where: path };
     return db.transaction((): BindResult => {
       const store = () => {
-        setMeta(db, 'target_gateway', t.gateway);
-        setMeta(db, 'target_app_id', t.appId);
-        setMeta(db, 'target_merchant', merchant);
+        setMeta(db, 'target_gateway', wanted.gateway);
+        setMeta(db, 'target_app_id', wanted.appId);
+        setMeta(db, 'target_merchant', wanted.merchant);
       };
-      const gateway = getMeta(db, 'target_gateway');
-      const appId = getMeta(db, 'target_app_id');
-      const stored = getMeta(db, 'target_merchant') ?? '';
-      // A dry run that rebinds the key hashes with a secret it keeps in memory: the stored merchant cannot be compared.
-      const held = this.secretSource === 'rebound-in-memory' && stored !== '' ? MERCHANT_UNKNOWN : stored;
-      if (gateway === undefined || appId === undefined) {
-        const hasRuns = db.prepare('SELECT 1 FROM runs LIMIT 1').get() !== undefined;
-        if (!o.dryRun) store();
-        return { state: hasRuns ? 'adopted' : 'new' };
+      const stored = { gateway: getMeta(db, 'target_gateway'), appId: getMeta(db, 'target_app_id'), merchant: getMeta(db, 'target_merchant') ?? '' };
+      const hasRuns = db.prepare('SELECT 1 FROM runs LIMIT 1').get() !== undefined;
+      const step = decideBind(stored, wanted, hasRuns, opts);
+      if (step.kind === 'done') {
+        if (step.store) store();
+        return step.result;
       }
-      const sameApp = gateway === t.gateway && appId === t.appId;
-      if (sameApp && held === merchant) return { state: 'same' };
-      if (sameApp && held === MERCHANT_UNKNOWN) {
-        // The secret was replaced (a rebound key): every row counts as changed anyway, nothing to mark.
-        if (!o.dryRun) store();
-        return { state: 'adopted' };
-      }
-      const previous = describeTarget(gateway, appId, held);
-      // Nothing was ever confirmed uploaded there (say, a first run with a mistyped app id that the gateway
-      // refused): the ledger holds nothing another target lacks, so it follows the new gateway or app id by
-      // itself, its pending rows kept. Not across merchants: pending rows hold one merchant's data.
       const confirmed = db.prepare("SELECT 1 FROM records WHERE status = 'uploaded' OR uploaded_snapshot IS NOT NULL LIMIT 1").get() !== undefined;
-      if (!confirmed && held === merchant && !o.dryRun) {
-        store();
-        return { state: 'moved', previous };
-      }
-      if (!o.rebind || o.dryRun) {
-        throw new LedgerError(
-          'SYNC_LEDGER_TARGET',
-          `ledger ${path} records what was sent to ${previous}, not to ${next}: ` +
-            `use another --ledger for this target, or pass --rebind-ledger to bind this ledger to ${next} ` +
-            `(rows it holds as uploaded to ${previous}, or still pending for it, are then marked as not sent to the new target, and are sent when their files are read again)` +
-            (o.rebind ? '. A dry run cannot show the plan of a rebind: run without --dry-run to rebind' : ''),
-        );
-      }
+      const move = decideMove(step, wanted, confirmed, opts);
       store();
+      if (move === 'moved') return { state: 'moved', previous: step.previous };
       const now = this.conn.now();
+      const why = reboundReasons(step.previous, step.next);
       const rebound = db
         .prepare(
           `UPDATE records SET status = 'failed', retryable = 0, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
              last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
         )
-        .run(`not sent to ${next} yet (ledger rebound from ${previous}): read its file again to send it`, now).changes;
+        .run(why.uploaded, now).changes;
       // Rows still pending (or waiting for a retry) were staged for the old target — another app, or another
       // merchant's data: they must not go to the new one unless a file names them again. Their bodies go too.
       db.prepare(
         `UPDATE records SET status = 'failed', retryable = 0, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
            last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
-      ).run(`staged for ${previous}, not sent to ${next} (ledger rebound): read its file again to send it`, now);
+      ).run(why.pending, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
       db.prepare('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL').run();
-      return { state: 'rebound', previous, rebound };
+      return { state: 'rebound', previous: step.previous, rebound };
     }).immediate();
   }
 }
