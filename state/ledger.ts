@@ -36,6 +36,9 @@ const DEFAULT_LEASE_MS = 120_000;
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
+  /** one run at a time (the run lock): no leases, no shared rate limit */
+  readonly shared = false;
+  readonly rates = null;
   /** how the hash secret was found: lets the CLI say that a rebind made every row count as changed */
   readonly secretSource: SecretSource;
   private readonly conn: SqliteConnection;
@@ -154,6 +157,9 @@ export class Ledger implements LedgerPort {
     return this.staging.dropPendingOutside(dataset, snapshot);
   }
 
+  /** One run at a time: nobody waits for this run's staging. */
+  stagingDone(): void {}
+
   // ---------------------------------------------------------------- sending (sqlite/sending.ts)
 
   claimPending(dataset: string, afterRowid: number, limit: number): PendingRecord[] {
@@ -170,6 +176,11 @@ export class Ledger implements LedgerPort {
 
   recordResult(r: ResultRecord, attempt?: AttemptRecord): void {
     this.sending.recordResult(r, attempt);
+  }
+
+  /** One writer: nothing is leased elsewhere, and no other run stages meanwhile. */
+  outstanding(dataset: string): { pending: number; staging: number } {
+    return { pending: this.staging.countPending(dataset), staging: 0 };
   }
 
   // ---------------------------------------------------------------- agreements (sqlite/agreements.ts)

@@ -1,7 +1,8 @@
 /**
  * The ledger as the pipeline sees it: what was staged, claimed, sent and answered, the runs, the run lock, the
  * target a ledger is bound to, agreements and notifications, and the reports `status` prints. No SQL here and no
- * file: state/sqlite/ is the one adapter today (class Ledger in state/ledger.ts); a PostgreSQL adapter is planned.
+ * file: state/sqlite/ is the adapter of a local file (class Ledger in state/ledger.ts), state/postgres/ the adapter of a
+ * PostgreSQL database that several workers share (class PgLedger); state/open-ledger.ts picks one from --ledger.
  *
  * ## Sync today, async tomorrow: `LedgerPort<M>`
  *
@@ -10,11 +11,11 @@
  * await a SQLite call that never waits, the port is generic in its mode:
  *
  * - `LedgerPort<'sync'>` (the default, what `Ledger` implements): methods return `T`, iterators are `Iterable`;
- * - `LedgerPort<'async'>` (a PostgreSQL adapter): the same methods return `Promise<T>`, iterators are
- *   `AsyncIterable` (a server-side cursor);
+ * - `LedgerPort<'async'>` (the PostgreSQL adapter): the same methods return `Promise<T>`, iterators are
+ *   `AsyncIterable` (pages read by key);
  * - `LedgerPort<Mode>` (code that must run on either): `T | Promise<T>`; such code `await`s every call and walks
  *   iterators with `for await` (both work on a plain value and a sync iterable), so it compiles and runs against
- *   either adapter. Today's pipeline holds a `Ledger` (sync) and needs no change.
+ *   either adapter. The pipeline holds a `LedgerPort<Mode>`.
  *
  * Method names and arguments are the same in both modes; only where an async adapter needs more than a return
  * type (leases, transactions) is said at the method, under "Async/several writers".
@@ -137,6 +138,11 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
   countPending(dataset: string): Returns<M, number>;
   /** Forget the pending rows of a dataset that belong to another export session than `snapshot`; returns how many. */
   dropPendingOutside(dataset: string, snapshot: string): Returns<M, number>;
+  /**
+   * This run has staged everything it will (its files are read). Several writers: others waiting for the
+   * dataset's rows (LedgerSending.outstanding) stop counting it as a run that may still add rows. SQLite: nothing.
+   */
+  stagingDone(runId: number): Returns<M, void>;
 }
 
 export interface LedgerSending<M extends Mode = 'sync'> {
@@ -163,6 +169,36 @@ export interface LedgerSending<M extends Mode = 'sync'> {
   recordResult(r: ResultRecord, attempt?: AttemptRecord): Returns<M, void>;
   /** Several outcomes in one transaction (group commit); with leases, each ends its own claim as in recordResult. */
   recordResults(items: readonly { result: ResultRecord; attempt?: AttemptRecord | undefined }[]): Returns<M, void>;
+  /**
+   * What a run still waits for once it can claim nothing more: the dataset's rows still pending, and other live
+   * runs of the dataset still staging. With one writer (SQLite) nothing is leased elsewhere, and a run ends when
+   * its claims run dry; with several, rows leased by others (or by a writer that died, until its lease expires)
+   * are still to come back, so a run ends only when both are 0 (see pipeline/run/send.ts).
+   */
+  outstanding(dataset: string, runId: number): Returns<M, { pending: number; staging: number }>;
+}
+
+/** A limit of the shared rate: its key (e.g. app, merchant, method) and the ceiling the caller runs under (0: none). */
+export interface RateLimitKey {
+  key: string;
+  qps: number;
+}
+
+/**
+ * A rate limit several processes share (only a shared ledger has one: `LedgerPort.rates`). Times are the
+ * database's, so the writers' clocks need not agree; only the waits they are told are theirs to keep.
+ */
+export interface LedgerRates<M extends Mode = 'sync'> {
+  /** Reserve the next start slot under every limit named at once: how many ms from now it starts. */
+  reserveSlot(limits: readonly RateLimitKey[]): Returns<M, number>;
+  /**
+   * The gateway said 40005 (or 429) to a request started `sentAgoMs` ago: halve `key`'s rate for every writer
+   * (unless that answer says nothing new: see the in-process RateLimiter.slowDown). The new rate, or null when
+   * it was not lowered.
+   */
+  slowDown(key: string, o: { ceiling: number; observed: number; sentAgoMs: number; holdMs: number }): Returns<M, number | null>;
+  /** The rate in force for `key`: null when nothing was learned (the ceiling applies). */
+  currentRate(key: string): Returns<M, number | null>;
 }
 
 /** Agreements as Alipay answered of them, and the notifications it sent. */
@@ -201,5 +237,12 @@ export interface LedgerReports<M extends Mode = 'sync'> {
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
     LedgerAgreements<M>, LedgerReports<M> {
+  /**
+   * Several processes may send from this ledger at once (PostgreSQL): claims are leases, a run waits for rows in
+   * flight elsewhere before it ends, and the rate limit is shared (`rates`). False for SQLite (one run at a time).
+   */
+  readonly shared: boolean;
+  /** The shared rate limit, on a shared ledger; null where each run keeps its own (SQLite). */
+  readonly rates: LedgerRates<M> | null;
   close(): Returns<M, void>;
 }

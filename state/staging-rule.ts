@@ -11,6 +11,8 @@ import type { RecordStatus, StageCounts, StagePolicy } from './port.js';
  * - older than what Alipay holds (uploaded_snapshot) → superseded; identical to it → unchanged;
  * - older than a row still to send (pending or failed, this run's or a leftover) → superseded;
  * - the same snapshot with the same content as a row this run staged → superseded (a duplicate line);
+ * - the same snapshot with the same content as a row another run still running staged (several writers on one
+ *   ledger reading the same file) → unchanged: it stays that run's, and whichever writer claims it sends it once;
  * - otherwise the row is restaged: it replaces a row of this run (which then counts as superseded instead of
  *   staged), takes over a leftover of an earlier run (resume, retry), or is a newer or changed snapshot of what
  *   Alipay holds.
@@ -24,6 +26,11 @@ export interface HeldRecord {
   run_id: number;
   uploaded_snapshot: string | null;
   uploaded_hash: string | null;
+  /**
+   * The run that staged it is still running (another writer of a shared ledger; never the case with SQLite,
+   * whose run lock keeps one run at a time): its rows are its own, not leftovers to take over.
+   */
+  live?: boolean;
 }
 
 /** The incoming row: its snapshot and its content hash (LedgerPort.hash of its payload). */
@@ -44,6 +51,7 @@ export type StageRuleBranch =
   | 'same-as-alipay'
   | 'older-than-pending'
   | 'duplicate-in-run'
+  | 'staged-by-running'
   | 'replaces-own'
   | 'takes-over-leftover'
   | 'newer-or-changed';
@@ -67,6 +75,7 @@ const OLDER_THAN_ALIPAY = decision('superseded', 'older-than-alipay', 0, 1, 0);
 const SAME_AS_ALIPAY = decision('unchanged', 'same-as-alipay', 0, 0, 1);
 const OLDER_THAN_PENDING = decision('superseded', 'older-than-pending', 0, 1, 0);
 const DUPLICATE_IN_RUN = decision('superseded', 'duplicate-in-run', 0, 1, 0);
+const STAGED_BY_RUNNING = decision('unchanged', 'staged-by-running', 0, 0, 1);
 const REPLACES_OWN = decision('restage', 'replaces-own', 0, 1, 0);
 const TAKES_OVER_LEFTOVER = decision('restage', 'takes-over-leftover', 1, 0, 0);
 const NEWER_OR_CHANGED = decision('restage', 'newer-or-changed', 1, 0, 0);
@@ -86,9 +95,9 @@ export function decideStage(held: HeldRecord | undefined, incoming: IncomingReco
   // Still to send (pending, or failed): this run's row, or a leftover of an earlier run (which is newer, and still
   // wanted, when the incoming row is older).
   if (incoming.snapshot < held.snapshot) return OLDER_THAN_PENDING;
-  const mine = held.run_id === runId;
-  if (!mine) return TAKES_OVER_LEFTOVER;
-  if (incoming.snapshot === held.snapshot && incoming.hash === held.hash) return DUPLICATE_IN_RUN;
+  const same = incoming.snapshot === held.snapshot && incoming.hash === held.hash;
+  if (held.run_id !== runId) return same && held.live ? STAGED_BY_RUNNING : TAKES_OVER_LEFTOVER;
+  if (same) return DUPLICATE_IN_RUN;
   return REPLACES_OWN;
 }
 

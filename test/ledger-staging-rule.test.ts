@@ -77,6 +77,10 @@ const CASES: Case[] = [
   { name: 'the same row as a pending leftover: this run takes it over (resume)', held: held({ run_id: OTHER }), incoming: [T2, 'h2'], action: 'restage', branch: 'takes-over-leftover', counts: [1, 0, 0] },
   { name: 'newer than a pending leftover', held: held({ run_id: OTHER }), incoming: [T3, 'h3'], action: 'restage', branch: 'takes-over-leftover', counts: [1, 0, 0] },
   { name: 'the same row as a failed leftover: tried again (retry)', held: held({ status: 'failed', run_id: OTHER }), incoming: [T2, 'h2'], action: 'restage', branch: 'takes-over-leftover', counts: [1, 0, 0] },
+  // several writers on one ledger (PostgreSQL): a row another running run staged stays its own
+  { name: 'the same row as one another running writer staged: left to it', held: held({ run_id: OTHER, live: true }), incoming: [T2, 'h2'], action: 'unchanged', branch: 'staged-by-running', counts: [0, 0, 1] },
+  { name: 'the same row as one another running writer staged, that failed: not tried again in the same job', held: held({ status: 'failed', run_id: OTHER, live: true }), incoming: [T2, 'h2'], action: 'unchanged', branch: 'staged-by-running', counts: [0, 0, 1] },
+  { name: 'a newer row than another running writer staged: this one wins (its claim ends)', held: held({ run_id: OTHER, live: true }), incoming: [T3, 'h3'], action: 'restage', branch: 'takes-over-leftover', counts: [1, 0, 0] },
   { name: 'the same row as a failed row of this run (a retry within the run)', held: held({ status: 'failed' }), incoming: [T2, 'h2'], action: 'superseded', branch: 'duplicate-in-run', counts: [0, 1, 0] },
 
   // the policies once and always change only what happens to an uploaded key
@@ -97,7 +101,7 @@ for (const c of CASES) {
 
 test('staging rule: the table covers every branch', () => {
   const all = { 'new-key': true, 'once-uploaded': true, 'always-uploaded': true, 'older-than-alipay': true, 'same-as-alipay': true,
-    'older-than-pending': true, 'duplicate-in-run': true, 'replaces-own': true, 'takes-over-leftover': true, 'newer-or-changed': true,
+    'older-than-pending': true, 'duplicate-in-run': true, 'staged-by-running': true, 'replaces-own': true, 'takes-over-leftover': true, 'newer-or-changed': true,
   } satisfies Record<StageRuleBranch, true>;
   assert.deepEqual(new Set(CASES.map((c) => c.branch)), new Set(Object.keys(all)));
 });

@@ -1,5 +1,6 @@
 import type { LedgerReports, LedgerRuns, RunInfo } from '../port.js';
 import type { SqliteConnection } from './open.js';
+import { toRunInfo } from '../run-info.js';
 
 /** The runs table: one row per run, named on the lock while it runs. (Dry runs: SqliteConnection.beginDryRun.) */
 export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports, 'recentRuns'> {
@@ -28,18 +29,6 @@ export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDry
         ? db.prepare('SELECT * FROM runs WHERE dataset = ? ORDER BY id DESC LIMIT ?').all(dataset, limit)
         : db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit)
     ) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      id: r.id as number,
-      dataset: r.dataset as string,
-      command: r.command as string,
-      files: JSON.parse(r.files as string) as string[],
-      dryRun: r.dry_run === 1,
-      startedAt: r.started_at as string,
-      finishedAt: (r.finished_at as string | null) ?? null,
-      status: r.status as string,
-      exitCode: (r.exit_code as number | null) ?? null,
-      summary: r.summary ? (JSON.parse(r.summary as string) as Record<string, unknown>) : null,
-      message: (r.message as string | null) ?? null,
-    }));
+    return rows.map(toRunInfo);
   }
 }

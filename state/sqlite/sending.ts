@@ -5,7 +5,7 @@ import type { SqliteConnection } from './open.js';
  * Claiming pending rows and recording what the gateway answered. The run lock makes this run the only sender,
  * so a claim is a cursor over rowids (no lease), and a result is one UPDATE of the row.
  */
-export class SqliteSending implements LedgerSending {
+export class SqliteSending implements Omit<LedgerSending, 'outstanding'> {
   private readonly s;
 
   constructor(private readonly conn: SqliteConnection) {

@@ -7,7 +7,7 @@ interface ExistingRow extends HeldRecord {
 }
 
 /** Staging rows read from files: the newest snapshot per key (state/staging-rule.ts), rejects, the plan. */
-export class SqliteStaging implements LedgerStaging {
+export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
   private readonly s;
   /** a moving estimate of the share of new keys among the rows staged lately */
   private newShare = 0.5;

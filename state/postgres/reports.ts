@@ -1,0 +1,50 @@
+import type { FailureGroup, LedgerReports, RecordStatus, StatusTotal } from '../port.js';
+import type { PgConnection } from './connection.js';
+
+/** What `status`, run summaries and exports read from the records table (runs: runs.ts). */
+export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns'> {
+  constructor(private readonly c: PgConnection) {}
+
+  async runOutcomes(runId: number, dataset: string): Promise<Record<RecordStatus, number>> {
+    const out: Record<RecordStatus, number> = { pending: 0, uploaded: 0, failed: 0 };
+    const rows = await this.c.query<{ status: RecordStatus; n: number }>(
+      'SELECT status, count(*) AS n FROM records WHERE run_id = $1 AND dataset = $2 GROUP BY status', [runId, dataset],
+    );
+    for (const r of rows) out[r.status] = r.n;
+    return out;
+  }
+
+  async failuresBySubCode(dataset?: string): Promise<FailureGroup[]> {
+    const rows = await this.c.query<{ dataset: string; sub: string; n: number; example: string | null }>(
+      `SELECT dataset, COALESCE(last_sub_code, last_code, 'unknown') AS sub, count(*) AS n, MIN(last_reason) AS example
+       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = $1' : ''} GROUP BY dataset, sub ORDER BY n DESC, sub`,
+      dataset ? [dataset] : [],
+    );
+    return rows.map((r) => ({ dataset: r.dataset, subCode: r.sub, count: r.n, example: r.example }));
+  }
+
+  totals(): Promise<StatusTotal[]> {
+    return this.c.query<StatusTotal>('SELECT dataset, status, count(*) AS count FROM records GROUP BY dataset, status ORDER BY dataset, status');
+  }
+
+  /** The kept results of the rows uploaded with one snapshot, in staging order, read in pages (an export can be large). */
+  async *sessionResults(dataset: string, snapshot: string): AsyncIterableIterator<string | null> {
+    for (let after = 0; ;) {
+      const page = await this.c.query<{ id: number; result: string | null }>(
+        "SELECT id, result FROM records WHERE dataset = $1 AND status = 'uploaded' AND uploaded_snapshot = $2 AND id > $3 ORDER BY id LIMIT 1000",
+        [dataset, snapshot, after],
+      );
+      for (const r of page) yield r.result;
+      if (page.length < 1000) return;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** One record's stored columns by name (rowid: its id; retryable as 0/1, as the SQLite adapter gives it). */
+  async record(dataset: string, key: string): Promise<Record<string, unknown> | undefined> {
+    const [r] = await this.c.query<Record<string, unknown>>(
+      'SELECT id AS rowid, *, retryable::int AS retryable FROM records WHERE dataset = $1 AND key = $2', [dataset, key],
+    );
+    return r;
+  }
+}

@@ -1,0 +1,101 @@
+import type { AttemptRecord, LedgerSending, PendingRecord, ResultRecord } from '../port.js';
+import type { PgConnection, Query } from './connection.js';
+
+type Item = { result: ResultRecord; attempt?: AttemptRecord | undefined };
+
+/**
+ * Claims as leases, and results that end them. claimPending marks the rows it hands out as this writer's until
+ * now() + the lease (renewed by the worker's heartbeat while it lives: workers.ts), skipping rows another writer
+ * is claiming this instant (FOR UPDATE SKIP LOCKED) or holds under a live lease. A result is written only while
+ * the row is still claimed by this writer, in the transaction that ends the claim: an outcome that arrives after
+ * the lease went to another writer is kept as an attempt and changes nothing else.
+ */
+export class PgSending implements LedgerSending<'async'> {
+  constructor(private readonly c: PgConnection) {}
+
+  /** The cursor is the SQLite adapter's: here a claim is what keeps a row from being handed out twice. */
+  async claimPending(dataset: string, _afterRowid: number, limit: number): Promise<PendingRecord[]> {
+    const rows = await this.c.query<PendingRecord>(
+      `UPDATE records r SET claimed_by = $2, claim_expires_at = now() + $4 * interval '1 millisecond'
+       FROM (SELECT id FROM records WHERE dataset = $1 AND status = 'pending' AND (claimed_by IS NULL OR claim_expires_at < now())
+             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+       WHERE r.id = c.id
+       RETURNING r.id AS rowid, r.run_id, r.key, r.snapshot, r.payload, r.attempts, r.file, r.line`,
+      [dataset, this.c.worker, limit, this.c.leaseMs],
+    );
+    return rows.sort((a, b) => a.rowid - b.rowid);
+  }
+
+  async recordAttempt(a: AttemptRecord): Promise<void> {
+    await insertAttempts(this.c.query, [a]);
+  }
+
+  recordResult(r: ResultRecord, attempt?: AttemptRecord): Promise<void> {
+    return this.recordResults([{ result: r, attempt }]);
+  }
+
+  /** Several outcomes in one transaction (group commit), each conditional on this writer's claim. */
+  recordResults(items: readonly Item[]): Promise<void> {
+    const me = this.c.worker;
+    return this.c.tx(async (q) => {
+      await insertAttempts(q, items.flatMap((it) => (it.attempt ? [it.attempt] : [])));
+      const up = items.filter((it) => it.result.status === 'uploaded').map((it) => it.result);
+      const other = items.filter((it) => it.result.status !== 'uploaded').map((it) => it.result);
+      const col = (rs: ResultRecord[], f: (r: ResultRecord) => unknown) => rs.map((r) => f(r) ?? null);
+      if (up.length) {
+        await q(
+          `UPDATE records r SET status = 'uploaded', payload = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
+             last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
+             uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, updated_at = now(),
+             claimed_by = NULL, claim_expires_at = NULL
+           FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
+             AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result)
+           WHERE r.id = u.id AND r.claimed_by = $1`,
+          [me, col(up, (r) => r.rowid), col(up, (r) => r.attempts), col(up, (r) => r.code), col(up, (r) => r.subCode), col(up, (r) => r.subMsg),
+            col(up, (r) => r.reason), col(up, (r) => r.runId), col(up, (r) => r.result)],
+        );
+      }
+      if (other.length) {
+        // The payload is kept only where the row will be sent again without re-reading its file.
+        const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable));
+        await q(
+          `UPDATE records r SET status = u.status, payload = CASE WHEN u.keep THEN r.payload END, attempts = u.attempts,
+             retryable = u.retryable, last_code = u.code, last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason,
+             last_run_id = u.run_id, result = COALESCE(u.result, r.result), updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
+           FROM unnest($2::bigint[], $3::text[], $4::boolean[], $5::int[], $6::boolean[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
+             AS u(id, status, keep, attempts, retryable, code, sub_code, sub_msg, reason, run_id, result)
+           WHERE r.id = u.id AND r.claimed_by = $1`,
+          [me, col(other, (r) => r.rowid), col(other, (r) => r.status), other.map(keep), col(other, (r) => r.attempts), other.map((r) => Boolean(r.retryable)),
+            col(other, (r) => r.code), col(other, (r) => r.subCode), col(other, (r) => r.subMsg), col(other, (r) => r.reason), col(other, (r) => r.runId),
+            col(other, (r) => r.result)],
+        );
+      }
+    });
+  }
+
+  /**
+   * What a writer waits for before its run ends (several writers): rows of the dataset still pending (some may be
+   * leased by others, or by a writer that died, until its lease expires), and other live runs of the dataset still
+   * staging (they may add rows).
+   */
+  async outstanding(dataset: string, runId: number): Promise<{ pending: number; staging: number }> {
+    const [r] = await this.c.query<{ pending: number; staging: number }>(
+      `SELECT (SELECT count(*) FROM records WHERE dataset = $1 AND status = 'pending') AS pending,
+              (SELECT count(*) FROM runs ru WHERE ru.dataset = $1 AND ru.id <> $2 AND ru.status = 'running' AND ru.phase = 'staging'
+                 AND EXISTS (SELECT 1 FROM workers w WHERE w.run_id = ru.id AND w.expires_at >= now())) AS staging`,
+      [dataset, runId],
+    );
+    return { pending: r?.pending ?? 0, staging: r?.staging ?? 0 };
+  }
+}
+
+async function insertAttempts(q: Query, as: readonly AttemptRecord[]): Promise<void> {
+  if (!as.length) return;
+  const col = (f: (a: AttemptRecord) => unknown) => as.map((a) => f(a) ?? null);
+  await q(
+    `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[])`,
+    [col((a) => a.runId), col((a) => a.dataset), col((a) => a.key), col((a) => a.attempt), col((a) => a.kind), col((a) => a.code),
+      col((a) => a.subCode), col((a) => (a.durationMs === undefined ? undefined : Math.round(a.durationMs)))],
+  );
+}

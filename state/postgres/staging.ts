@@ -1,0 +1,138 @@
+import type { LedgerStaging, RejectRecord, StageCounts, StagePolicy, StageRow } from '../port.js';
+import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
+import type { PgConnection } from './connection.js';
+
+interface HeldRow extends HeldRecord {
+  key: string;
+}
+
+/**
+ * Staging on a shared ledger: the same rule as every adapter (state/staging-rule.ts), applied to a batch in one
+ * transaction with three statements: the batch's new keys inserted (ON CONFLICT DO NOTHING: a key another writer
+ * inserted meanwhile waits for it, then counts as held), the held rows read FOR UPDATE in key order (two writers
+ * staging the same file serialise per key instead of deciding on what the other is changing), then the restaged
+ * rows written at once. Keys are always taken in sorted order, so two writers' batches do not deadlock in
+ * practice; when they do, the transaction runs again (PgConnection.tx).
+ *
+ * Restaging a row ends any claim on it, unless the row is the same snapshot with the same content: then the
+ * request in flight at another writer is this very row, and its result still counts.
+ */
+export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
+  constructor(
+    private readonly c: PgConnection,
+    private readonly hash: (text: string) => string,
+  ) {}
+
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): Promise<StageCounts> {
+    const hashes = rows.map((r) => this.hash(r.payload));
+    const first = new Map<string, number>();
+    rows.forEach((r, i) => {
+      if (!first.has(r.key)) first.set(r.key, i);
+    });
+    const keys = [...first.keys()].sort();
+    return this.c.tx(async (q) => {
+      const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
+      const at = keys.map((k) => first.get(k)!);
+      const inserted = new Set(
+        (await q<{ key: string }>(
+          `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line)
+           SELECT $1, k, 'pending', s, h, p, $2, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(k, s, h, p, f, l)
+           ON CONFLICT (dataset, key) DO NOTHING RETURNING key`,
+          [dataset, runId, keys, at.map((i) => rows[i]!.snapshot), at.map((i) => hashes[i]), at.map((i) => rows[i]!.payload), at.map((i) => rows[i]!.file), at.map((i) => rows[i]!.line)],
+        )).map((r) => r.key),
+      );
+      const state = new Map<string, HeldRecord | undefined>();
+      const others = keys.filter((k) => !inserted.has(k));
+      if (others.length) {
+        const held = await q<HeldRow>(
+          `SELECT key, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash,
+             (run_id <> $3 AND run_id IN (SELECT run_id FROM workers WHERE run_id IS NOT NULL AND expires_at >= now())) AS live
+           FROM records WHERE dataset = $1 AND key = ANY($2::text[]) ORDER BY key FOR UPDATE`,
+          [dataset, others, runId],
+        );
+        for (const h of held) state.set(h.key, h);
+      }
+      /** the row (index) each restaged key ends with */
+      const restaged = new Map<string, number>();
+      rows.forEach((r, i) => {
+        const incoming = { snapshot: r.snapshot, hash: hashes[i]! };
+        if (i === first.get(r.key) && inserted.has(r.key)) {
+          addCounts(counts, decideStage(undefined, incoming, runId, policy));
+          state.set(r.key, { status: 'pending', ...incoming, run_id: runId, uploaded_snapshot: null, uploaded_hash: null });
+          return;
+        }
+        const held = state.get(r.key);
+        const d = decideStage(held, incoming, runId, policy);
+        addCounts(counts, d);
+        if (d.action === 'insert' || d.action === 'restage') {
+          // ('insert' here: a key that conflicted but is gone again, deleted meanwhile: written back below)
+          restaged.set(r.key, i);
+          state.set(r.key, { status: 'pending', ...incoming, run_id: runId, uploaded_snapshot: held?.uploaded_snapshot ?? null, uploaded_hash: held?.uploaded_hash ?? null });
+        }
+      });
+      if (restaged.size) {
+        const ks = [...restaged.keys()].sort();
+        const ix = ks.map((k) => restaged.get(k)!);
+        const args = [dataset, runId, ks, ix.map((i) => rows[i]!.snapshot), ix.map((i) => hashes[i]), ix.map((i) => rows[i]!.payload), ix.map((i) => rows[i]!.file), ix.map((i) => rows[i]!.line)];
+        await q(
+          `UPDATE records r SET status = 'pending', snapshot = u.s, hash = u.h, payload = u.p, run_id = $2, file = u.f, line = u.l,
+             attempts = 0, retryable = false, updated_at = now(),
+             claimed_by = CASE WHEN r.status = 'pending' AND r.snapshot = u.s AND r.hash = u.h THEN r.claimed_by END,
+             claim_expires_at = CASE WHEN r.status = 'pending' AND r.snapshot = u.s AND r.hash = u.h THEN r.claim_expires_at END
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(k, s, h, p, f, l)
+           WHERE r.dataset = $1 AND r.key = u.k`,
+          args,
+        );
+        await q(
+          `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line)
+           SELECT $1, k, 'pending', s, h, p, $2, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(k, s, h, p, f, l)
+           WHERE NOT EXISTS (SELECT 1 FROM records WHERE dataset = $1 AND key = u.k) ON CONFLICT (dataset, key) DO NOTHING`,
+          args,
+        );
+      }
+      return counts;
+    });
+  }
+
+  async addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Promise<void> {
+    if (!rejects.length) return;
+    await this.c.query(
+      `INSERT INTO rejects (run_id, dataset, file, line, field, reason)
+       SELECT $1, $2, f, l, fi, r FROM unnest($3::text[], $4::int[], $5::text[], $6::text[]) AS u(f, l, fi, r)`,
+      [runId, dataset, rejects.map((r) => r.file), rejects.map((r) => r.line), rejects.map((r) => r.field), rejects.map((r) => r.reason)],
+    );
+  }
+
+  /** Failed-but-retryable rows whose request body was kept become pending again (see the SQLite adapter). */
+  async reviveRetryable(dataset: string): Promise<number> {
+    const [r] = await this.c.query<{ n: number }>(
+      `WITH u AS (UPDATE records SET status = 'pending', retryable = false, attempts = 0, updated_at = now()
+         WHERE dataset = $1 AND status = 'failed' AND retryable AND payload IS NOT NULL RETURNING 1)
+       SELECT count(*) AS n FROM u`,
+      [dataset],
+    );
+    return r?.n ?? 0;
+  }
+
+  async stagedPlan(runId: number, dataset: string): Promise<{ new: number; changed: number }> {
+    const [r] = await this.c.query<{ fresh: number; changed: number }>(
+      `SELECT count(*) FILTER (WHERE uploaded_snapshot IS NULL) AS fresh, count(*) FILTER (WHERE uploaded_snapshot IS NOT NULL) AS changed
+       FROM records WHERE run_id = $1 AND dataset = $2 AND status = 'pending'`,
+      [runId, dataset],
+    );
+    return { new: r?.fresh ?? 0, changed: r?.changed ?? 0 };
+  }
+
+  async countPending(dataset: string): Promise<number> {
+    const [r] = await this.c.query<{ n: number }>("SELECT count(*) AS n FROM records WHERE dataset = $1 AND status = 'pending'", [dataset]);
+    return r?.n ?? 0;
+  }
+
+  async dropPendingOutside(dataset: string, snapshot: string): Promise<number> {
+    const [r] = await this.c.query<{ n: number }>(
+      "WITH d AS (DELETE FROM records WHERE dataset = $1 AND status = 'pending' AND snapshot <> $2 RETURNING 1) SELECT count(*) AS n FROM d",
+      [dataset, snapshot],
+    );
+    return r?.n ?? 0;
+  }
+}

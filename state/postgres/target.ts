@@ -1,0 +1,64 @@
+import { LedgerError } from '../errors.js';
+import type { BindResult, LedgerTarget, LedgerTargetBinding, SecretSource } from '../port.js';
+import { decideBind, decideMove, reboundReasons } from '../target-rule.js';
+import type { PgConnection } from './connection.js';
+import { getMeta, holdSetupLock, setMeta } from './meta.js';
+
+/**
+ * The target a ledger is bound to, as the target rule says (state/target-rule.ts), in one transaction under the
+ * ledger's setup lock, so that workers binding at once agree. A rebind while other workers are running is refused:
+ * it would pull their rows away under them.
+ */
+export class PgTargetBinding implements LedgerTargetBinding<'async'> {
+  constructor(
+    private readonly c: PgConnection,
+    private readonly hash: (text: string) => string,
+    private readonly secretSource: SecretSource,
+  ) {}
+
+  bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): Promise<BindResult> {
+    const c = this.c;
+    const wanted = { gateway: t.gateway, appId: t.appId, merchant: t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '' };
+    const opts = { ...o, secretSource: this.secretSource, where: c.where };
+    return c.tx(async (q): Promise<BindResult> => {
+      await holdSetupLock(q, c.schema, 'target');
+      const store = async () => {
+        await setMeta(q, 'target_gateway', wanted.gateway);
+        await setMeta(q, 'target_app_id', wanted.appId);
+        await setMeta(q, 'target_merchant', wanted.merchant);
+      };
+      const stored = { gateway: await getMeta(q, 'target_gateway'), appId: await getMeta(q, 'target_app_id'), merchant: (await getMeta(q, 'target_merchant')) ?? '' };
+      const hasRuns = (await q('SELECT 1 FROM runs LIMIT 1')).length > 0;
+      const step = decideBind(stored, wanted, hasRuns, opts);
+      if (step.kind === 'done') {
+        if (step.store) await store();
+        return step.result;
+      }
+      const confirmed = (await q("SELECT 1 FROM records WHERE status = 'uploaded' OR uploaded_snapshot IS NOT NULL LIMIT 1")).length > 0;
+      const move = decideMove(step, wanted, confirmed, opts);
+      if (move === 'rebind') {
+        const [others] = await q<{ n: number }>('SELECT count(*) AS n FROM workers WHERE id <> $1 AND expires_at > now()', [c.worker]);
+        if (others && others.n > 0) {
+          throw new LedgerError('SYNC_LEDGER_BUSY', `ledger ${c.where}: ${others.n} other worker(s) are running on it; stop them before --rebind-ledger`);
+        }
+      }
+      await store();
+      if (move === 'moved') return { state: 'moved', previous: step.previous };
+      const why = reboundReasons(step.previous, step.next);
+      const [rebound] = await q<{ n: number }>(
+        `WITH u AS (UPDATE records SET status = 'failed', retryable = false, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
+           last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = $1, updated_at = now() WHERE status = 'uploaded' RETURNING 1)
+         SELECT count(*) AS n FROM u`,
+        [why.uploaded],
+      );
+      await q(
+        `UPDATE records SET status = 'failed', retryable = false, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+           last_reason = $1, updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
+         WHERE status = 'pending' OR (status = 'failed' AND retryable)`,
+        [why.pending],
+      );
+      await q('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL');
+      return { state: 'rebound', previous: step.previous, rebound: rebound?.n ?? 0 };
+    });
+  }
+}
