@@ -2,7 +2,8 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { maskLogonId } from '../sources/agreement-effects.js';
 import { agreementQuery } from '../sources/agreement-query.js';
 import type { GatewayMethod } from '../sources/dataset.js';
-import type { AgreementInput, Ledger, PendingRecord } from '../state/ledger.js';
+import type { AgreementInput, PendingRecord } from '../state/ledger.js';
+import type { AnyLedger } from '../state/open-ledger.js';
 import { csvCell, outputError, writeOrFail } from './rejects-file.js';
 import { openPartial } from './paths.js';
 
@@ -13,12 +14,12 @@ import { openPartial } from './paths.js';
  * (free of personal data); without it nothing of the answer is kept.
  */
 export interface ResultSink {
-  success(ctx: { ledger: Ledger; runId: number; row: PendingRecord; fields: Record<string, unknown> }): string | undefined | Promise<string | undefined>;
+  success(ctx: { ledger: AnyLedger; runId: number; row: PendingRecord; fields: Record<string, unknown> }): string | undefined | Promise<string | undefined>;
   /**
    * The run is over; `complete` when every row was tried (not aborted or interrupted). `session` names the rows
    * whose answers belong to this run's export: those uploaded with that snapshot (see runUpload).
    */
-  close(ctx: { complete: boolean; ledger: Ledger; dataset: string; session: string }): Promise<{ note?: string } | void>;
+  close(ctx: { complete: boolean; ledger: AnyLedger; dataset: string; session: string }): Promise<{ note?: string } | void>;
   /**
    * How to read a row's real state back when an answer leaves it unclear (outcome `reconcile`): the query to
    * send, and the status that means the row is done. Null: the row cannot be read back (it then fails).
@@ -56,10 +57,10 @@ export function agreementFromAnswer(item: Record<string, unknown>): AgreementInp
 /** agreements effect: each success stores the agreement's new state (status, valid/invalid time, principal…). */
 export function effectSink(): ResultSink {
   return {
-    success({ ledger, runId, fields }) {
+    async success({ ledger, runId, fields }) {
       const a = agreementFromAnswer(fields);
       if (!a) return undefined;
-      ledger.upsertAgreement(a, 'effect', runId);
+      await ledger.upsertAgreement(a, 'effect', runId);
       return JSON.stringify(a.fields);
     },
     async close() {},
@@ -95,7 +96,7 @@ type ExportLine = Record<(typeof EXPORT_COLUMNS)[number], string>;
 export function querySink(outPath: string): ResultSink {
   const jsonl = /\.jsonl$/i.test(outPath);
   return {
-    success({ ledger, runId, row, fields }) {
+    async success({ ledger, runId, row, fields }) {
       const asked = JSON.parse(row.payload) as Record<string, string>;
       const list = Array.isArray(fields.usage_agreement_info_list) ? (fields.usage_agreement_info_list as Record<string, unknown>[]) : [];
       const lines: ExportLine[] = [];
@@ -103,7 +104,7 @@ export function querySink(outPath: string): ResultSink {
         const a = agreementFromAnswer(item);
         if (!a) continue;
         if (!a.alipay_user_id && asked.alipay_user_id) a.alipay_user_id = asked.alipay_user_id;
-        ledger.upsertAgreement(a, 'query', runId);
+        await ledger.upsertAgreement(a, 'query', runId);
         const line: Record<string, string> = {
           ...a.fields,
           alipay_user_id: asked.alipay_user_id ?? a.alipay_user_id ?? '',
@@ -126,7 +127,7 @@ export function querySink(outPath: string): ResultSink {
       const seen = new Set<string>();
       try {
         if (!jsonl) await writeOrFail(out, EXPORT_COLUMNS.join(',') + '\n', outPath, () => failed);
-        for (const result of ledger.sessionResults(dataset, session)) {
+        for await (const result of ledger.sessionResults(dataset, session)) {
           if (!result) continue;
           for (const line of JSON.parse(result) as ExportLine[]) {
             if (seen.has(line.agreement_no)) continue;

@@ -2,6 +2,7 @@ import { accessSync, constants, lstatSync, openSync, readdirSync, statSync } fro
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Ledger } from '../state/ledger.js';
+import { DEFAULT_SCHEMA, checkLocation, checkSchemaName, isPostgresLocation } from '../state/postgres/location.js';
 import { SyncError } from './errors.js';
 
 /**
@@ -144,7 +145,13 @@ function writableDir(flag: string, path: string): void {
  * a directory, a file that is not an alipay-sync ledger, an unwritable place — is refused before anything.
  * A dry run never creates a ledger, so an absent one needs no writable directory.
  */
-export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: boolean; mustExist?: string }): 'absent' | 'ledger' {
+export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: boolean; mustExist?: string; schema?: string }): 'absent' | 'ledger' {
+  // A PostgreSQL ledger: the URL and schema must make sense; whether it exists is the server's to say, at open.
+  if (isPostgresLocation(path)) {
+    checkLocation(path);
+    checkSchemaName(o.schema ?? DEFAULT_SCHEMA);
+    return 'ledger';
+  }
   const seen = Ledger.inspect(path);
   switch (seen.kind) {
     case 'directory':

@@ -34,7 +34,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export class RateLimiter {
+/** What the sending loop needs of a rate limit: this process's own (RateLimiter) or one shared through the ledger. */
+export interface Limiter {
+  /** Wait for the next start slot; resolves early (without a slot) when `signal` aborts. */
+  take(signal?: AbortSignal): Promise<void>;
+  /** the limiter's clock, to stamp when a request started (pass it back to slowDown) */
+  now(): number;
+  /** the gateway said 40005 (or 429) to a request that started at `sentAt` */
+  slowDown(sentAt?: number): void;
+  readonly slowDowns: number;
+  readonly currentRate: number;
+}
+
+export class RateLimiter implements Limiter {
   readonly ceiling: number;
   private rate: number;
   private nextFree = 0;

@@ -150,10 +150,17 @@ const SECRET_NAMES = new Set(Object.entries(SPECS).filter(([, s]) => s.secret).m
  * The command line as it may be shown or recorded: the value of every secret option is left out, whatever the
  * spelling (`--privateKey X`, `--private_key=X`). Also applied to command lines read back from older ledgers.
  */
+/** A password in a PostgreSQL URL (`postgres://user:secret@host/db`, or `?password=`): never recorded or shown. */
+export function redactUrlPassword(text: string): string {
+  return text
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1…@')
+    .replace(/(postgres(?:ql)?:\/\/\S*[?&]password=)[^&\s]*/gi, '$1…');
+}
+
 export function redactArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = redactUrlPassword(argv[i]!);
     if (!arg.startsWith('--')) {
       out.push(looksLikeKeyMaterial(arg) ? '…' : arg);
       continue;

@@ -1,9 +1,11 @@
-import { Ledger } from '../state/ledger.js';
+import { describeLocation, isPostgresLocation, openLedger } from '../state/open-ledger.js';
 import { formatCount } from './progress.js';
 import { redactCommandText } from './settings.js';
 
 export interface StatusOptions {
   ledgerPath: string;
+  /** PostgreSQL: the schema (default alipay_sync) */
+  schema?: string;
   runs: number;
   json: boolean;
   out: { write(text: string): unknown };
@@ -17,22 +19,24 @@ function table(rows: string[][]): string {
 }
 
 /** `alipay-sync status`: recent runs and their counts, what the ledger holds, and failures by sub_code. */
-export function printStatus(o: StatusOptions): number {
-  const ledger = new Ledger(o.ledgerPath, { readonly: true });
+export async function printStatus(o: StatusOptions): Promise<number> {
+  const ledger = await openLedger(o.ledgerPath, { readonly: true, schema: o.schema });
+  // (a PostgreSQL URL is named without its password)
+  const name = isPostgresLocation(o.ledgerPath) ? describeLocation(o.ledgerPath, o.schema ?? 'alipay_sync') : o.ledgerPath;
   try {
     // Older versions recorded some spellings of secret flags with their values: never show those.
-    const runs = ledger.recentRuns(o.runs).map((r) => ({ ...r, command: redactCommandText(r.command) }));
-    const totals = ledger.totals();
-    const failures = ledger.failuresBySubCode();
+    const runs = (await ledger.recentRuns(o.runs)).map((r) => ({ ...r, command: redactCommandText(r.command) }));
+    const totals = await ledger.totals();
+    const failures = await ledger.failuresBySubCode();
     if (o.json) {
       o.out.write(JSON.stringify({ runs, totals, failures, exit_code: 0 }) + '\n');
       return 0;
     }
     if (runs.length === 0) {
-      o.out.write(`${o.ledgerPath}: no runs yet\n`);
+      o.out.write(`${name}: no runs yet\n`);
       return 0;
     }
-    o.out.write(`Recent runs (${o.ledgerPath}):\n`);
+    o.out.write(`Recent runs (${name}):\n`);
     const rows = [['run', 'dataset', 'started (UTC)', 'status', 'exit', ...COUNTS]];
     for (const r of runs) {
       const s = r.summary ?? {};
@@ -53,6 +57,6 @@ export function printStatus(o: StatusOptions): number {
     }
     return 0;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }

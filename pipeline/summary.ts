@@ -13,7 +13,7 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   }
   const c = s.carried_over;
   if (c.uploaded + c.failed + (s.dry_run ? 0 : c.pending) > 0) {
-    lines.push(`  from earlier runs: uploaded ${formatCount(c.uploaded)}, failed ${formatCount(c.failed)}, still pending ${formatCount(c.pending)}`);
+    lines.push(`  from earlier or other runs: uploaded ${formatCount(c.uploaded)}, failed ${formatCount(c.failed)}, still pending ${formatCount(c.pending)}`);
   } else if (s.dry_run && c.pending > 0) {
     lines.push(`  ${formatCount(c.pending)} row(s) left pending by earlier runs would be sent too`);
   }

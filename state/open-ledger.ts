@@ -16,6 +16,8 @@ export interface OpenLedgerOptions {
   readonly?: boolean;
   /** PostgreSQL: how long claims and heartbeats last unless renewed, in ms */
   leaseMs?: number;
+  /** PostgreSQL: the schema must hold a ledger already (notify serve: a mistyped one must not answer Alipay `success`) */
+  mustExist?: boolean;
 }
 
 /**

@@ -40,11 +40,11 @@ function agreementIn(path: string) {
 }
 
 test('dut_user_unsign is applied: a cancelled agreement is UNSIGN in the ledger, not NORMAL', { timeout: 30_000 }, async () => {
-  await withServer((server, path) => {
-    assert.equal(server.handle(signed({ status: 'NORMAL', notify_time: '2024-05-01 10:00:06', extra: SIGN_FIELDS })).result, 'applied');
+  await withServer(async (server, path) => {
+    assert.equal((await server.handle(signed({ status: 'NORMAL', notify_time: '2024-05-01 10:00:06', extra: SIGN_FIELDS }))).result, 'applied');
     // a real unsign notice: status UNSIGN and unsign_time, no valid_time
     const unsign = signed({ status: 'UNSIGN', notify_time: '2024-05-03 09:00:01', extra: { unsign_time: '2024-05-03 09:00:00', sign_time: SIGN_FIELDS.sign_time } });
-    assert.deepEqual(server.handle(unsign), { status: 200, body: 'success', result: 'applied' });
+    assert.deepEqual(await server.handle(unsign), { status: 200, body: 'success', result: 'applied' });
     const a = agreementIn(path)!;
     assert.equal(a.status, 'UNSIGN');
     assert.equal(a.fields.unsign_time, '2024-05-03 09:00:00');
@@ -54,12 +54,12 @@ test('dut_user_unsign is applied: a cancelled agreement is UNSIGN in the ledger,
 });
 
 test('a late resend of the sign notice (fresh notify_time) does not bring back NORMAL; it is kept as history, not applied', { timeout: 30_000 }, async () => {
-  await withServer((server, path) => {
+  await withServer(async (server, path) => {
     // the sign notice was never answered success (receiver down); the unsign came through first
     const unsign = signed({ status: 'UNSIGN', notify_time: '2024-05-03 09:00:01', extra: { unsign_time: '2024-05-03 09:00:00' } });
-    assert.equal(server.handle(unsign).result, 'applied');
+    assert.equal((await server.handle(unsign)).result, 'applied');
     const late = signed({ notify_id: 'sign-1', status: 'NORMAL', notify_time: '2024-05-03 20:00:00', extra: SIGN_FIELDS });
-    assert.deepEqual(server.handle(late), { status: 200, body: 'success', result: 'stale' }, 'answered success: resending it helps nothing');
+    assert.deepEqual(await server.handle(late), { status: 200, body: 'success', result: 'stale' }, 'answered success: resending it helps nothing');
     const a = agreementIn(path)!;
     assert.equal(a.status, 'UNSIGN');
     assert.equal(a.fields.unsign_time, '2024-05-03 09:00:00', 'the fields of the newer state stay too');
@@ -69,17 +69,17 @@ test('a late resend of the sign notice (fresh notify_time) does not bring back N
       { status: 'NORMAL', applied: false, notify_id: 'sign-1', notify_time: '2024-05-03 20:00:00', since: '2024-05-01 10:00:05' },
     );
     // its own resend (same notify_id) changes nothing at all, not even history
-    assert.equal(server.handle(late).result, 'resend');
+    assert.equal((await server.handle(late)).result, 'resend');
     assert.equal(agreementIn(path)!.history.length, 2);
   });
 });
 
 test('dut_user_sign notices are ordered by their time fields: an older NORMAL does not overwrite a newer STOP', { timeout: 30_000 }, async () => {
-  await withServer((server, path) => {
+  await withServer(async (server, path) => {
     const stop = signed({ status: 'STOP', notify_time: '2024-05-02 08:00:00', extra: SIGN_FIELDS });
     const normal = signed({ status: 'NORMAL', notify_time: '2024-05-01 10:00:06', extra: SIGN_FIELDS });
-    assert.equal(server.handle(stop).result, 'applied');
-    assert.equal(server.handle(normal).result, 'stale');
+    assert.equal((await server.handle(stop)).result, 'applied');
+    assert.equal((await server.handle(normal)).result, 'stale');
     const a = agreementIn(path)!;
     assert.equal(a.status, 'STOP');
     assert.deepEqual(a.history.map((h) => [h.status, h.applied]), [['STOP', true], ['NORMAL', false]]);
@@ -87,11 +87,11 @@ test('dut_user_sign notices are ordered by their time fields: an older NORMAL do
 });
 
 test('every notice is history: a newer one with the same status is applied and recorded with its time', { timeout: 30_000 }, async () => {
-  await withServer((server, path) => {
+  await withServer(async (server, path) => {
     const first = signed({ status: 'NORMAL', notify_time: '2024-05-01 10:00:06', extra: SIGN_FIELDS });
     const again = signed({ status: 'NORMAL', notify_time: '2024-05-01 10:00:09', extra: { ...SIGN_FIELDS, forex_eligible: 'T' } });
-    assert.equal(server.handle(first).result, 'applied');
-    assert.equal(server.handle(again).result, 'applied');
+    assert.equal((await server.handle(first)).result, 'applied');
+    assert.equal((await server.handle(again)).result, 'applied');
     const a = agreementIn(path)!;
     assert.equal(a.fields.forex_eligible, 'T', 'the newer notice\'s fields are stored');
     assert.deepEqual(a.history.map((h) => [h.status, h.applied, h.notify_time]), [['NORMAL', true, '2024-05-01 10:00:06'], ['NORMAL', true, '2024-05-01 10:00:09']]);
@@ -100,11 +100,11 @@ test('every notice is history: a newer one with the same status is applied and r
 });
 
 test('equal keys: the later arrival wins, but nothing replaces an UNSIGN at an equal key', { timeout: 30_000 }, async () => {
-  await withServer((server, path) => {
+  await withServer(async (server, path) => {
     const t = '2024-05-02 08:00:00';
-    assert.equal(server.handle(signed({ status: 'STOP', notify_time: t })).result, 'applied');
-    assert.equal(server.handle(signed({ status: 'UNSIGN', notify_time: t })).result, 'applied');
-    assert.equal(server.handle(signed({ status: 'STOP', notify_time: t })).result, 'stale');
+    assert.equal((await server.handle(signed({ status: 'STOP', notify_time: t }))).result, 'applied');
+    assert.equal((await server.handle(signed({ status: 'UNSIGN', notify_time: t }))).result, 'applied');
+    assert.equal((await server.handle(signed({ status: 'STOP', notify_time: t }))).result, 'stale');
     assert.equal(agreementIn(path)!.status, 'UNSIGN');
   });
 });

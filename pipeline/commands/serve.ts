@@ -9,7 +9,7 @@ export const notifyCommand: CommandSpec = {
   command: 'notify serve',
   describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
   uses: [
-    use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
+    use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist): a SQLite file, or postgres://… (several receivers may share it)' }), use('schema'),
     use('alipay-public-key', { describe: 'Alipay public key file that notifications are verified with' }),
     use('app-id', { describe: 'refuse notifications for any other app' }), use('verbose'), use('config'),
   ],
@@ -17,10 +17,10 @@ export const notifyCommand: CommandSpec = {
   build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
   async run({ values: v }) {
     // A receiver on a mistyped ledger would answer Alipay `success` for notices the real ledger never sees.
-    checkLedgerPath(String(v.ledger), { dryRun: false, mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
+    checkLedgerPath(String(v.ledger), { dryRun: false, schema: String(v.schema), mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
     const { runNotifyCommand } = await import('../notify/command.js');
     return runNotifyCommand({
-      port: v.port as number, host: String(v.host), ledger: String(v.ledger),
+      port: v.port as number, host: String(v.host), ledger: String(v.ledger), schema: String(v.schema),
       alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
     }, streamLogger(process.stderr, v.verbose === true));
   },
@@ -29,14 +29,14 @@ export const notifyCommand: CommandSpec = {
 export const statusCommand: CommandSpec = {
   command: 'status',
   describe: 'recent runs with their counts, and failed rows grouped by sub_code',
-  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
+  uses: [use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
   fromEnv: true,
   build: (y) => y.example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
-    checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
+    checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true, schema: String(v.schema) });
     const { printStatus } = await import('../status.js');
-    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out: stdoutSink });
+    const code = await printStatus({ ledgerPath: String(v.ledger), schema: String(v.schema), runs: v.runs as number, json: v.json === true, out: stdoutSink });
     state.printedJson = state.json;
     return code;
   },

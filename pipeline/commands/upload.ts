@@ -16,13 +16,19 @@ import { interruptSignal, use, writeOut, type CommandContext, type CommandSpec }
 const SENDING: OptionUse[] = [
   use('gateway', { describe: `gateway URL, or "production" / "sandbox" (Alipay's own); production = ${GATEWAYS.production}` }),
   use('app-id'), use('private-key'), use('alipay-public-key'), use('sign-type'), use('app-auth-token'),
-  use('qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
+  use('qps'), use('global-qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
+/** Where the ledger is, and how this process takes part in it (every run, `work` included). */
+export const LEDGER: OptionUse[] = [use('ledger'), use('schema'), use('lease')];
 const RUN: OptionUse[] = [
-  use('ledger'), use('rebind-ledger'), use('encoding'), use('rejects'), use('allow-empty'), use('dry-run'), use('json'), use('verbose'), use('progress'), use('config'),
+  ...LEDGER, use('rebind-ledger'), use('encoding'), use('rejects'), use('allow-empty'), use('dry-run'), use('json'), use('verbose'), use('progress'), use('config'),
 ];
+/** `work`: sends what is pending, reads no file. */
+export const WORK: OptionUse[] = [...SENDING, ...LEDGER, use('json'), use('verbose'), use('progress'), use('config')];
 
 interface Extras {
+  /** `work`: no files; only what is pending is sent */
+  sendOnly?: boolean;
   notifyUrl?: string;
   /** made only for a real run: a dry run stores and exports nothing */
   sink?: () => ResultSink;
@@ -51,18 +57,28 @@ function checkNotifyUrl(url: string): void {
   }
 }
 
-async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], extras: Extras = {}): Promise<number> {
+/** --schema and --lease, checked (they matter only to a PostgreSQL ledger, but a bad value is a bad value). */
+function ledgerSettings(v: Values): { ledgerSchema: string; leaseMs: number } {
+  const lease = v.lease as number;
+  if (!(lease >= 1 && lease <= 86_400)) throw new SyncError('SYNC_CONFIG_INVALID', `--lease must be 1 to 86400 seconds (got ${String(lease)})`);
+  return { ledgerSchema: String(v.schema), leaseMs: Math.round(lease * 1000) };
+}
+
+export async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], extras: Extras = {}): Promise<number> {
   const { values: v, origins, state } = ctx;
   const logger = streamLogger(process.stderr, v.verbose === true);
   const dryRun = v['dry-run'] === true;
   // Everything a user typed is checked before anything is read or sent: inputs, settings, keys, outputs.
-  const files = resolveInputs(rawFiles, logger.warn);
-  const encoding = parseEncoding(String(v.encoding));
+  const files = extras.sendOnly ? [] : resolveInputs(rawFiles, logger.warn);
+  const encoding = parseEncoding(String(v.encoding ?? 'utf8'));
   if (!encoding) throw new SyncError('SYNC_CONFIG_INVALID', `${origins.encoding === 'default' ? '--encoding' : origins.encoding} must be utf8, gbk or gb18030 (got ${String(v.encoding)})`);
   if (extras.notifyUrl !== undefined) checkNotifyUrl(extras.notifyUrl);
   const settings = resolveSendSettings(rawSettings(v), origins);
   const ledgerPath = String(v.ledger);
-  checkLedgerPath(ledgerPath, { dryRun });
+  const ledger = ledgerSettings(v);
+  checkLedgerPath(ledgerPath, { dryRun, schema: ledger.ledgerSchema });
+  const globalQps = v['global-qps'] as number | undefined;
+  if (globalQps !== undefined && !(globalQps >= 0)) throw new SyncError('SYNC_CONFIG_INVALID', `--global-qps must be 0 or more (got ${globalQps})`);
   const rejects = typeof v.rejects === 'string' ? v.rejects : undefined;
   // Files this run reads besides the inputs: an output must never overwrite them (a key, the config file).
   const reads: { label: string; path: string }[] = [];
@@ -79,7 +95,7 @@ async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], ex
   const client = dryRun ? null : new AlipayClient({ ...settings, requestTimeoutMs: settings.requestTimeoutMs, connections: settings.concurrency });
   try {
     const { summary, exitCode } = await runUpload({
-      dataset, files, ledgerPath, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
+      dataset, files, ledgerPath, ...ledger, globalQps: globalQps || undefined, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
       encoding, dryRun, rejectsPath: rejects, allowEmpty: v['allow-empty'] === true, fresh: v.fresh === true,
       qps: settings.qps, concurrency: settings.concurrency, maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs,
       logger, progressStream: v.progress === false ? undefined : process.stderr, signal: interruptSignal(logger, () => state.json),

@@ -8,6 +8,7 @@ export interface NotifyArgs {
   port: number;
   host: string;
   ledger: string;
+  schema?: string;
   alipayPublicKey?: string;
   appId?: string;
 }
@@ -19,7 +20,7 @@ export async function runNotifyCommand(a: NotifyArgs, logger: Logger): Promise<n
   }
   if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new SyncError('SYNC_CONFIG_INVALID', `--port must be 0-65535 (got ${a.port})`);
   const server = new NotifyServer({
-    ledgerPath: a.ledger, alipayPublicKey: loadPublicKey(a.alipayPublicKey), appId: a.appId, host: a.host, port: a.port, logger,
+    ledgerPath: a.ledger, schema: a.schema, alipayPublicKey: loadPublicKey(a.alipayPublicKey), appId: a.appId, host: a.host, port: a.port, logger,
   });
   let url: string;
   try {
@@ -30,7 +31,7 @@ export async function runNotifyCommand(a: NotifyArgs, logger: Logger): Promise<n
   // Listen for the stop signals before saying we listen: a supervisor that stops us as soon as it reads the
   // line must not find the default action (death) still in place.
   const stopped = untilStopped();
-  process.stdout.write(`notify receiver listening on ${url} (ledger ${a.ledger}); Ctrl-C to stop\n`);
+  process.stdout.write(`notify receiver listening on ${url} (ledger ${server.ledgerName}); Ctrl-C to stop\n`);
   await stopped;
   await server.stop();
   logger.info(`notify receiver stopped after ${server.received} notification(s)`);

@@ -1,13 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Ledger } from '../../state/ledger.js';
+import { describeLocation, isPostgresLocation, openLedger, type AnyLedger } from '../../state/open-ledger.js';
 import { agreementFromAnswer } from '../agreements.js';
 import type { Logger } from '../log.js';
 import { decodeNotificationBody, verifyNotification } from './verify.js';
 
 export interface NotifyServerOptions {
+  /** a SQLite file, or a postgres:// URL (several receivers may share one: notices are applied exactly once) */
   ledgerPath: string;
+  /** PostgreSQL: the schema (default alipay_sync) */
+  schema?: string;
   alipayPublicKey: KeyObject;
   /** when set, notifications for any other app_id are refused */
   appId?: string;
@@ -39,15 +42,25 @@ const ENVELOPE = ['sign', 'sign_type', 'notify_id', 'notify_time', 'notify_type'
  * resend, is kept as history and changes nothing: state/agreement-order.ts) and answered `success`. Anything else
  * is answered `fail` (Alipay then sends it again, about 8 times over 25 hours) and logged, never stored. Resends
  * of a received notification (same notify_id) change nothing.
- * The ledger is shared with runs: this server writes in short transactions and takes no run lock.
+ * The ledger is shared with runs: this server writes in short transactions and takes no run lock. On a
+ * PostgreSQL ledger several receivers (behind one load balancer) share it: whichever gets a resend, it is
+ * applied once (state/postgres/agreements.ts).
  */
 export class NotifyServer {
   private server: Server | null = null;
-  private readonly ledger: Ledger;
+  private ledger: AnyLedger | null = null;
   received = 0;
 
-  constructor(private readonly o: NotifyServerOptions) {
-    this.ledger = new Ledger(o.ledgerPath);
+  constructor(private readonly o: NotifyServerOptions) {}
+
+  /** The ledger as messages name it (a PostgreSQL URL without its password). */
+  get ledgerName(): string {
+    return isPostgresLocation(this.o.ledgerPath) ? describeLocation(this.o.ledgerPath, this.o.schema ?? 'alipay_sync') : this.o.ledgerPath;
+  }
+
+  /** Open the ledger (start() does; tests that call handle() directly may too). */
+  async open(): Promise<void> {
+    this.ledger ??= await openLedger(this.o.ledgerPath, { schema: this.o.schema, mustExist: true });
   }
 
   get url(): string {
@@ -57,7 +70,7 @@ export class NotifyServer {
   }
 
   /** Handle one body as received (bytes and Content-Type): decoded once by its charset, then as handle(). */
-  handleBody(raw: Buffer, contentType?: string): NotifyOutcome {
+  async handleBody(raw: Buffer, contentType?: string): Promise<NotifyOutcome> {
     const decoded = decodeNotificationBody(raw, contentType);
     if (!decoded.ok) {
       this.received++;
@@ -68,7 +81,7 @@ export class NotifyServer {
   }
 
   /** Handle one decoded form (the HTTP layer calls handleBody; tests may call either). */
-  handle(form: Record<string, string>): NotifyOutcome {
+  async handle(form: Record<string, string>): Promise<NotifyOutcome> {
     this.received++;
     const log = this.o.logger;
     const check = verifyNotification(form, this.o.alipayPublicKey);
@@ -96,7 +109,8 @@ export class NotifyServer {
     const notifyId = form.notify_id || `${agreement.agreement_no}|${agreement.status}|${form.notify_time ?? ''}`;
     // Not stored as fields: the signature envelope (agreementFromAnswer already left out the user's login at the merchant).
     for (const k of ENVELOPE) delete agreement.fields[k];
-    const done = this.ledger.applyNotification(notifyId, agreement, form.notify_time);
+    await this.open();
+    const done = await this.ledger!.applyNotification(notifyId, agreement, form.notify_time);
     const what = `${type} for agreement ${agreement.agreement_no}: ${agreement.status}`;
     if (done.result === 'applied') log.info(`applied ${what}${done.changed ? '' : ' (status unchanged)'}`);
     else if (done.result === 'stale') log.info(`kept ${what} as history only: it is older than the state the ledger holds`);
@@ -105,6 +119,7 @@ export class NotifyServer {
   }
 
   async start(): Promise<string> {
+    await this.open();
     const server = createServer((req, res) => {
       if (req.method !== 'POST') {
         res.writeHead(405, { 'content-type': 'text/plain', allow: 'POST' });
@@ -119,15 +134,13 @@ export class NotifyServer {
         else chunks.push(c);
       });
       req.on('end', () => {
-        let out: NotifyOutcome;
-        try {
-          out = this.handleBody(Buffer.concat(chunks), req.headers['content-type']);
-        } catch (err) {
+        void this.handleBody(Buffer.concat(chunks), req.headers['content-type']).catch((err: unknown): NotifyOutcome => {
           this.o.logger.error(`notification not stored: ${(err as Error).message}`);
-          out = { status: 500, body: 'fail', result: 'refused' };
-        }
-        res.writeHead(out.status, { 'content-type': 'text/plain;charset=utf-8' });
-        res.end(out.body);
+          return { status: 500, body: 'fail', result: 'refused' };
+        }).then((out) => {
+          res.writeHead(out.status, { 'content-type': 'text/plain;charset=utf-8' });
+          res.end(out.body);
+        });
       });
     });
     this.server = server;
@@ -147,6 +160,8 @@ export class NotifyServer {
         server.closeAllConnections();
       });
     }
-    this.ledger.close();
+    const ledger = this.ledger;
+    this.ledger = null;
+    await ledger?.close();
   }
 }

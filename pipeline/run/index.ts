@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskLookAlike } from '../../sources/mask.js';
 import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
-import { Ledger } from '../../state/ledger.js';
+import { isPostgresLocation, openLedger, type AnyLedger } from '../../state/open-ledger.js';
 import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
@@ -13,6 +13,7 @@ import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
 import type { UploadOptions, UploadResult } from './types.js';
+import type { LedgerPort } from '../../state/port.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
 
@@ -43,60 +44,65 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   }
   if (!o.dryRun && !o.client) throw new SyncError('SYNC_CONFIG_INVALID', 'no gateway client configured');
 
-  // A dry run leaves no trace: without a ledger yet, it plans against a throw-away one (every row is new).
+  // A dry run leaves no trace: without a ledger file yet, it plans against a throw-away one (every row is new).
+  // (A PostgreSQL ledger opened for a dry run is one transaction, rolled back at close: no trace either.)
+  const shared = isPostgresLocation(o.ledgerPath);
   let scratch: string | null = null;
   let ledgerPath = o.ledgerPath;
-  if (o.dryRun && !existsSync(ledgerPath)) {
+  if (!shared && o.dryRun && !existsSync(ledgerPath)) {
     scratch = mkdtempSync(join(tmpdir(), 'alipay-sync-dry-run-'));
     ledgerPath = join(scratch, 'ledger.db');
   }
   // The ledger can hold personal data until rows are sent: an existing one readable by others is made private
   // (SQLite gives its -wal and -shm the ledger's own mode).
-  if (existsSync(ledgerPath) && (statSync(ledgerPath).mode & 0o077) !== 0) {
+  if (!shared && existsSync(ledgerPath) && (statSync(ledgerPath).mode & 0o077) !== 0) {
     chmodSync(ledgerPath, 0o600);
     logger.warn(`${ledgerPath} was readable by other users: made it 0600 (its -wal and -shm follow)`);
   }
-  let ledger: Ledger | null = null;
+  let ledger: AnyLedger | null = null;
   let rejectsFile: RejectsFile | null = null;
   let sinkOpen = Boolean(o.sink);
   let runId = 0;
   let removeExitHook = () => {};
   try {
-    ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    ledger = await openLedger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun), schema: o.ledgerSchema, leaseMs: o.leaseMs });
     if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
     if (ledger.secretSource === 'wrapped-legacy') logger.info('the ledger\'s hash secret is now kept wrapped under the app private key (it was stored in clear by an older version)');
-    const { tookOver } = ledger.acquireLock();
+    const { tookOver } = await ledger.acquireLock();
     if (tookOver) {
       const why = tookOver.reason === 'lease-expired' ? `its lease on host ${tookOver.host} ran out` : tookOver.reason === 'pid-reused' ? 'its pid now belongs to another process' : 'it is gone';
       logger.warn(`taking over the ledger from an earlier run (pid ${tookOver.pid} on ${tookOver.host}, since ${tookOver.since}) that did not finish: ${why}; its unsent rows will be sent`);
     }
-    const bound = ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
+    const bound = await ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (bound.state === 'moved') logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
-    if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    if (!o.dryRun) runId = await ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
     // A second Ctrl-C quits at once (process.exit): the run is still recorded as interrupted, not left "running".
-    // better-sqlite3 is synchronous, so an exit handler can write.
+    // better-sqlite3 is synchronous, so an exit handler can write. (A PostgreSQL ledger cannot write then: its
+    // worker's heartbeat stops instead, and the next worker to start records the run as crashed.)
+    const sync = ledger.shared ? null : (ledger as LedgerPort<'sync'>);
     const onExit = () => {
       try {
-        ledger?.finishRun(runId, 'interrupted', EXIT.INTERRUPTED, {}, 'quit at once by a second interrupt: rows in flight stay pending');
-        ledger?.releaseLock();
+        sync?.finishRun(runId, 'interrupted', EXIT.INTERRUPTED, {}, 'quit at once by a second interrupt: rows in flight stay pending');
+        sync?.releaseLock();
       } catch {
         // the process is ending: nothing more to do
       }
     };
-    if (runId) {
+    if (runId && sync) {
       process.once('exit', onExit);
       removeExitHook = () => process.off('exit', onExit);
     }
-    const session = sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), o.files, logger);
+    const session = await sessionOf(ledger, dataset, runId, started, Boolean(o.fresh), o.files, logger);
     if (session !== null && !o.dryRun) {
-      const dropped = ledger.dropPendingOutside(dataset.name, session);
+      const dropped = await ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
 
     const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
+    if (runId) await ledger.stagingDone(runId);
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
@@ -110,14 +116,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
         runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
-        carried: { uploaded: 0, failed: 0, pending: carried ?? ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
+        carried: { uploaded: 0, failed: 0, pending: carried ?? (await ledger.countPending(dataset.name)) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
       });
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
     let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
     if (!staged.interrupted) {
-      const revived = ledger.reviveRetryable(dataset.name);
+      const revived = await ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
       sendState = await sendPending(o, ledger, runId);
     }
@@ -133,18 +139,18 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     // ('error' threw above: what is left is an abort or an interrupt)
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
     const summary = summarize({
-      runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
+      runId, dataset: dataset.name, staged, mine: await ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
       retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
-    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
+    await ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
     return { summary, exitCode };
   } catch (err) {
     // An output that cannot be written, a ledger error, a bug: the run is recorded as failed (not left
     // "running"), and what it staged stays pending for the next run.
     if (ledger && runId) {
       try {
-        ledger.finishRun(runId, 'failed', exitCodeFor(err), {}, (err as Error).message);
+        await ledger.finishRun(runId, 'failed', exitCodeFor(err), {}, (err as Error).message);
       } catch {
         // the ledger itself may be what failed
       }
@@ -155,8 +161,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
     rejectsFile?.abandon();
     if (ledger) {
-      ledger.releaseLock();
-      ledger.close();
+      try {
+        // A shared ledger that cannot be reached any more: the heartbeat's expiry frees the claims anyway.
+        await Promise.resolve(ledger.releaseLock()).catch((err: unknown) => {
+          if (!ledger?.shared) throw err;
+        });
+      } finally {
+        await ledger.close();
+      }
     }
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }

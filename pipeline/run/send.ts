@@ -1,10 +1,12 @@
 import pLimit from 'p-limit';
 import { agreementStatus } from '../../sources/agreement-query.js';
-import type { AttemptRecord, Ledger, PendingRecord, ResultRecord } from '../../state/ledger.js';
+import type { AttemptRecord, PendingRecord, ResultRecord } from '../../state/ledger.js';
+import type { AnyLedger } from '../../state/open-ledger.js';
 import type { CallResult } from '../alipay/client.js';
 import { FailureStreak, type Outcome } from '../alipay/classify.js';
 import { Progress, formatCount } from '../progress.js';
-import { RateLimiter, sleep } from '../rate-limit.js';
+import { RateLimiter, sleep, type Limiter } from '../rate-limit.js';
+import { SharedRateLimiter } from '../shared-rate-limit.js';
 import { retryDelay, retryPolicy, type RetryPolicy } from '../alipay/retry.js';
 import { hasPersonalData, redactorFor } from '../redact.js';
 import { rowAction } from './row-outcome.js';
@@ -23,7 +25,21 @@ export interface SendState {
   stop: { kind: 'abort' | 'interrupt' | 'error'; reason: string; code?: string; subCode?: string; error?: unknown } | null;
 }
 
-export async function sendPending(o: UploadOptions, ledger: Ledger, runId: number): Promise<SendState> {
+/** Several writers: how often a run with nothing to claim looks again for rows coming back (or staged meanwhile). */
+const WAIT_POLL_MS = 500;
+
+/** This run's rate limit: its own, or (a shared ledger) the one all workers share, under this dataset's keys. */
+function limiterFor(o: UploadOptions, ledger: AnyLedger): Limiter {
+  const qps = o.qps ?? 0;
+  if (!ledger.rates) return new RateLimiter({ qps: o.globalQps ? Math.min(qps || Infinity, o.globalQps) : qps });
+  // The merchant is named by a keyed hash of its token: tokens are secrets, never stored.
+  const merchant = o.target.appAuthToken ? ledger.hash('merchant\u0000' + o.target.appAuthToken).slice(0, 16) : '-';
+  const limits = [{ key: `${o.target.appId}|${merchant}|${o.dataset.method}`, qps }];
+  if (o.globalQps) limits.push({ key: `${o.target.appId}|*`, qps: o.globalQps });
+  return new SharedRateLimiter(ledger.rates, limits);
+}
+
+export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: number): Promise<SendState> {
   const { dataset, logger } = o;
   const client = o.client!;
   const policy = dataset.answers;
@@ -35,7 +51,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   const retry: RetryPolicy = { ...retryPolicy, maxAttempts: o.maxAttempts ?? retryPolicy.maxAttempts, backoffBaseMs: o.backoffMs ?? retryPolicy.backoffBaseMs };
   const maxAttempts = retry.maxAttempts;
   const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
-  const limiter = new RateLimiter({ qps: o.qps ?? 0 });
+  const limiter = limiterFor(o, ledger);
   const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
   // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
@@ -54,11 +70,11 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   // keeps its concurrency slot until its outcome is committed, so the rows sent but not recorded never number
   // more than --concurrency (what a kill -9 can make us send twice).
   let queued: { result: ResultRecord; attempt?: AttemptRecord | undefined; done: () => void; fail: (e: unknown) => void }[] = [];
-  const flush = () => {
+  const flush = async () => {
     const batch = queued;
     queued = [];
     try {
-      ledger.recordResults(batch);
+      await ledger.recordResults(batch);
       for (const b of batch) b.done();
     } catch (err) {
       for (const b of batch) b.fail(err);
@@ -67,11 +83,11 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   const record = (result: ResultRecord, attempt: AttemptRecord | undefined, stagedBy: number) =>
     new Promise<void>((done, fail) => {
       if (stagedBy !== runId) state.carried[result.status]++;
-      if (queued.length === 0) setImmediate(flush);
+      if (queued.length === 0) setImmediate(() => void flush());
       queued.push({ result, attempt, done, fail });
     });
 
-  const total = ledger.countPending(dataset.name);
+  const total = await ledger.countPending(dataset.name);
   let done = 0;
   let failed = 0;
   let giveUps = 0;
@@ -156,7 +172,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
         }
         return tick();
       }
-      ledger.recordAttempt(attempt);
+      await ledger.recordAttempt(attempt);
       state.retries++;
       await sleep(retryDelay(startedHere, retry), halt.signal);
     }
@@ -165,10 +181,22 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   const limit = pLimit(concurrency);
   const running = new Set<Promise<void>>();
   let cursor = 0;
+  // A shared ledger hands out claims (leases) a window at a time, so the other workers get their share.
+  const claimBatch = ledger.shared ? concurrency * 2 : CLAIM_BATCH;
   try {
     claim: while (!state.stop) {
-      const rows = ledger.claimPending(dataset.name, cursor, CLAIM_BATCH);
-      if (rows.length === 0) break;
+      const rows = await ledger.claimPending(dataset.name, cursor, claimBatch);
+      if (rows.length === 0) {
+        if (!ledger.shared) break;
+        // Several writers: rows may still be in flight at others, leased by one that died (they come back when
+        // its lease expires), or being staged: the run ends when nothing is pending and nobody stages.
+        await Promise.all(running);
+        if (state.stop) break;
+        const left = await ledger.outstanding(dataset.name, runId);
+        if (left.pending === 0 && left.staging === 0) break;
+        await sleep(WAIT_POLL_MS, halt.signal);
+        continue;
+      }
       for (const row of rows) {
         cursor = row.rowid;
         // Keep a bounded window of claimed rows: memory stays flat however many are pending.

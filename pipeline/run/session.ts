@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../../sources/dataset.js';
-import type { Ledger, RunInfo } from '../../state/ledger.js';
+import type { RunInfo } from '../../state/ledger.js';
+import type { AnyLedger } from '../../state/open-ledger.js';
 import type { Logger } from '../log.js';
 import { RESUME_WINDOW_MS } from './types.js';
 
@@ -10,12 +11,12 @@ import { RESUME_WINDOW_MS } from './types.js';
  * finished are skipped as unchanged), any other starts a new one. The session is the start time of its first
  * run, used as the rows' snapshot, so the ledger's own rules (newest snapshot wins) do the skipping.
  */
-export function sessionOf(ledger: Ledger, dataset: Dataset, runId: number, now: number, fresh: boolean, files: readonly string[], logger: Logger): string | null {
+export async function sessionOf(ledger: AnyLedger, dataset: Dataset, runId: number, now: number, fresh: boolean, files: readonly string[], logger: Logger): Promise<string | null> {
   if (dataset.sendPolicy !== 'always') return null;
   let session = '';
   let resumed: RunInfo | null = null;
   let mine = new Date(now).toISOString();
-  for (const r of ledger.recentRuns(100, dataset.name)) {
+  for (const r of await ledger.recentRuns(100, dataset.name)) {
     if (r.id === runId) {
       // this run's own start, exactly as recorded: the next run may continue its session
       mine = r.startedAt;

@@ -1,6 +1,8 @@
 import type { Encoding } from '../../sources/csv.js';
 import { readCsvBatches } from '../../sources/csv.js';
-import type { Ledger, RejectRecord } from '../../state/ledger.js';
+import { DirectStager } from '../../state/direct-stager.js';
+import { Ledger, type RejectRecord } from '../../state/ledger.js';
+import type { AnyLedger } from '../../state/open-ledger.js';
 import { BackgroundStager } from '../../state/stage-worker.js';
 import { Progress, formatCount } from '../progress.js';
 import type { RejectsFile } from '../rejects-file.js';
@@ -22,7 +24,7 @@ export interface StageTotals {
 }
 
 export async function stageAll(
-  o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
+  o: UploadOptions, ledger: AnyLedger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
   zeroBytes: ReadonlySet<string>,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
@@ -31,12 +33,13 @@ export async function stageAll(
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
   });
-  // The ledger's upserts run on a worker thread (its own connection) while this thread reads and validates.
+  // SQLite: the ledger's upserts run on a worker thread (its own connection) while this thread reads and
+  // validates. PostgreSQL: the server works in parallel already; batches go straight through the port, in order.
   // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
   const policy = session !== null ? 'snapshot' : dataset.sendPolicy ?? 'snapshot';
-  const stager = new BackgroundStager({
-    ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
-  });
+  const stager = ledger instanceof Ledger
+    ? new BackgroundStager({ ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret! })
+    : new DirectStager(ledger, { runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun) });
   let keys: string[] = [];
   let snapshots: string[] = [];
   let payloads: string[] = [];

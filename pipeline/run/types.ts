@@ -10,7 +10,12 @@ import type { Logger } from '../log.js';
 export interface UploadOptions {
   dataset: Dataset;
   files: string[];
+  /** a SQLite file, or a postgres:// URL (then `ledgerSchema`, `leaseMs`) */
   ledgerPath: string;
+  /** PostgreSQL: the schema the ledger lives in (default alipay_sync) */
+  ledgerSchema?: string;
+  /** PostgreSQL: how long a claim on rows (and a worker's heartbeat) lasts unless renewed, in ms */
+  leaseMs?: number;
   /** null only for a dry run */
   client: AlipayClient | null;
   /** where rows go: the ledger remembers it and refuses another (see Ledger.bindTarget) */
@@ -27,6 +32,8 @@ export interface UploadOptions {
   /** datasets that ask again every run (queries): ask everyone, not only those an interrupted run left */
   fresh?: boolean;
   qps?: number;
+  /** a ceiling for all methods and merchants of the app together (shared by every worker of a PostgreSQL ledger) */
+  globalQps?: number;
   concurrency?: number;
   maxAttempts?: number;
   backoffMs?: number;

@@ -14,6 +14,8 @@ export interface PgLedgerOptions {
   dryRun?: boolean;
   /** status: nothing is created or migrated; a schema without a ledger is an error */
   readonly?: boolean;
+  /** a schema without a ledger is an error (it is still migrated when older) */
+  mustExist?: boolean;
   /** how long a claim on rows and a worker's heartbeat last unless renewed, in ms (default 60000) */
   leaseMs?: number;
   /** connections in the pool (default 8) */

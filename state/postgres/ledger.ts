@@ -64,8 +64,8 @@ export class PgLedger implements LedgerPort<'async'> {
     const c = new PgConnection(url, o);
     try {
       if (o.dryRun) await c.beginDryRun();
-      if (c.readonly) await checkSchema(c);
-      else await migrate(c);
+      if (c.readonly || o.mustExist) await checkSchema(c);
+      if (!c.readonly) await migrate(c);
       const found = await resolvePgSecret(c, o.hashKey, { rebind: o.rebind, dryRun: o.dryRun });
       return new PgLedger(c, new KeyedHash(found.secret, c.where), found.source, o);
     } catch (err) {
