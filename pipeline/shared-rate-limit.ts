@@ -44,9 +44,12 @@ export class SharedRateLimiter implements Limiter {
     if (this.unlimited && !(await this.hasLearned())) return this.note();
     for (let tries = 0; ; tries++) {
       if (signal?.aborted) return;
+      // The slot is `wait` after the server's now, which lies between t0 and the answer: t0 + wait is the earliest
+      // it can be here, so an answer that came back late (a busy event loop) counts as lateness too.
+      const t0 = this.clock();
       const wait = await this.rates.reserveSlot(this.limits);
-      const target = this.clock() + wait;
-      await sleep(wait, signal);
+      const target = t0 + wait;
+      await sleep(target - this.clock(), signal);
       if (this.clock() - target <= LATE_MS || tries >= MAX_LATE_RETRIES) return this.note();
     }
   }

@@ -1,8 +1,13 @@
 import type { LedgerRates, RateLimitKey } from '../port.js';
 import type { PgConnection } from './connection.js';
 
-/** as the in-process limiter (pipeline/rate-limit.ts): 2% wider than 1/rate, a climb of 20% per 2 s without 40005 */
-const SPACING = 0.98;
+/**
+ * Slots are 1/rate apart plus 5%: the in-process limiter keeps 2% (20 ms of a second) for arrival jitter, but
+ * several processes (on several hosts) jitter more — a woken timer, a garbage collection, a busy core — so the
+ * shared one keeps 50 ms of every second spare. N workers together reach 95% of the ceiling and no more.
+ */
+const SPACING = 1000 / 1050;
+/** as the in-process limiter: a climb of 20% per 2 s without 40005 */
 const RECOVER_MS = 2000;
 const RECOVER_FACTOR = 1.2;
 /** with no ceiling, a learned rate that climbs past this is forgotten (back to no limit) */
