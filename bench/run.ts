@@ -19,6 +19,7 @@ import { loadPrivateKey } from '../pipeline/alipay/keys.js';
 import { generateKeyPairs, readKeyFiles, writeKeyFiles } from '../pipeline/sandbox/keys.js';
 import { beijingTimestamp, signString } from '../pipeline/alipay/sign.js';
 import { writeEntities } from './data.js';
+import { maxInWindow } from '../test/helpers/windows.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -100,16 +101,6 @@ function arrivalRate(at: number[]): number {
   if (at.length < 2) return 0;
   const sorted = [...at].sort((a, b) => a - b);
   return ((sorted.length - 1) * 1000) / (sorted[sorted.length - 1]! - sorted[0]!);
-}
-
-function maxInWindow(at: number[], windowMs: number): number {
-  const s = [...at].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (s[i]! - s[j]! >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 /** Build a ledger in which every row of `file` is recorded as uploaded, through the same staging code. */

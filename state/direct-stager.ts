@@ -1,14 +1,5 @@
-import type { LedgerPort, Mode, RejectRecord, StagePolicy, StageRow } from './port.js';
+import type { LedgerPort, Mode, StageBatch, StagePolicy, StageRow } from './port.js';
 
-/** One batch as the pipeline hands it over (columnar, as to the SQLite staging thread). */
-export interface StageBatch {
-  file: string;
-  keys: string[];
-  snapshots: string[];
-  payloads: string[];
-  lines: number[];
-  rejects: RejectRecord[];
-}
 
 /**
  * Staging straight through the port, for a ledger whose server works in parallel with the reader (PostgreSQL):

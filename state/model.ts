@@ -15,6 +15,17 @@ export interface StageRow {
   line: number;
 }
 
+/** One batch of rows read from one file, as the pipeline hands it to a stager: columnar (arrays of strings clone
+ * between threads faster than arrays of row objects; joined into one string, or one transferred buffer, no cheaper). */
+export interface StageBatch {
+  file: string;
+  keys: string[];
+  snapshots: string[];
+  payloads: string[];
+  lines: number[];
+  rejects: RejectRecord[];
+}
+
 /** What staging did with the rows of one batch (see LedgerStaging.stage and state/staging-rule.ts). */
 export interface StageCounts {
   /** older than the snapshot Alipay already holds, or than another row of this run: never sent */

@@ -6,6 +6,7 @@ import { freshSchema, pgUrl } from './helpers/postgres.js';
 import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
+import { maxInWindow } from './helpers/windows.js';
 
 /**
  * Many workers, one PostgreSQL ledger, as a user runs them: separate processes of the CLI against one sandbox
@@ -17,16 +18,6 @@ const METHOD = 'zhima.merchant.borrow.entity.upload';
 function addsUp(s: Record<string, unknown>) {
   const n = (k: string) => s[k] as number;
   assert.equal(n('read'), n('rejected') + n('superseded') + n('skipped') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
-}
-
-function maxInWindow(at: number[], windowMs: number): number {
-  const s = [...at].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (s[i]! - s[j]! >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 /** key → how many requests of it the gateway answered 10000 (uploaded) */

@@ -1,5 +1,5 @@
 /** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
-import type { RejectRecord, StagePolicy } from '../port.js';
+import type { StageBatch, StagePolicy } from '../port.js';
 
 export interface StageThreadInit {
   ledgerPath: string;
@@ -12,18 +12,9 @@ export interface StageThreadInit {
   dryRun: boolean;
 }
 
-/**
- * One batch, columnar: arrays of strings clone between threads faster than arrays of row objects. (Joining
- * them into one string, or encoding them into one transferred buffer, measured no cheaper: the copy moves.)
- */
-export interface StageBatchMessage {
+/** One batch (StageBatch: columnar) as a message to the staging thread. */
+export interface StageBatchMessage extends StageBatch {
   type: 'batch';
-  file: string;
-  keys: string[];
-  snapshots: string[];
-  payloads: string[];
-  lines: number[];
-  rejects: RejectRecord[];
 }
 
 export type StageThreadReply =
