@@ -34,43 +34,48 @@ export class PgSending implements LedgerSending<'async'> {
     return this.recordResults([{ result: r, attempt }]);
   }
 
-  /** Several outcomes in one transaction (group commit), each conditional on this writer's claim. */
-  recordResults(items: readonly Item[]): Promise<void> {
-    const me = this.c.worker;
-    return this.c.tx(async (q) => {
-      await insertAttempts(q, items.flatMap((it) => (it.attempt ? [it.attempt] : [])));
-      const up = items.filter((it) => it.result.status === 'uploaded').map((it) => it.result);
-      const other = items.filter((it) => it.result.status !== 'uploaded').map((it) => it.result);
-      const col = (rs: ResultRecord[], f: (r: ResultRecord) => unknown) => rs.map((r) => f(r) ?? null);
-      if (up.length) {
-        await q(
-          `UPDATE records r SET status = 'uploaded', payload = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
-             last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
-             uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, updated_at = now(),
-             claimed_by = NULL, claim_expires_at = NULL
-           FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])
-             AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result)
-           WHERE r.id = u.id AND r.claimed_by = $1`,
-          [me, col(up, (r) => r.rowid), col(up, (r) => r.attempts), col(up, (r) => r.code), col(up, (r) => r.subCode), col(up, (r) => r.subMsg),
-            col(up, (r) => r.reason), col(up, (r) => r.runId), col(up, (r) => r.result)],
-        );
-      }
-      if (other.length) {
-        // The payload is kept only where the row will be sent again without re-reading its file.
-        const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable));
-        await q(
-          `UPDATE records r SET status = u.status, payload = CASE WHEN u.keep THEN r.payload END, attempts = u.attempts,
-             retryable = u.retryable, last_code = u.code, last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason,
-             last_run_id = u.run_id, result = COALESCE(u.result, r.result), updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
-           FROM unnest($2::bigint[], $3::text[], $4::boolean[], $5::int[], $6::boolean[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::text[])
-             AS u(id, status, keep, attempts, retryable, code, sub_code, sub_msg, reason, run_id, result)
-           WHERE r.id = u.id AND r.claimed_by = $1`,
-          [me, col(other, (r) => r.rowid), col(other, (r) => r.status), other.map(keep), col(other, (r) => r.attempts), other.map((r) => Boolean(r.retryable)),
-            col(other, (r) => r.code), col(other, (r) => r.subCode), col(other, (r) => r.subMsg), col(other, (r) => r.reason), col(other, (r) => r.runId),
-            col(other, (r) => r.result)],
-        );
-      }
-    });
+  /**
+   * Several outcomes at once (group commit), each conditional on this writer's claim: one statement (the attempts
+   * inserted and both kinds of outcome written in one WITH), so one round trip and one transaction.
+   */
+  async recordResults(items: readonly Item[]): Promise<void> {
+    if (!items.length) return;
+    const col = <T>(xs: readonly T[], f: (x: T) => unknown) => xs.map((x) => f(x) ?? null);
+    const as = items.flatMap((it) => (it.attempt ? [it.attempt] : []));
+    const up = items.filter((it) => it.result.status === 'uploaded').map((it) => it.result);
+    const other = items.filter((it) => it.result.status !== 'uploaded').map((it) => it.result);
+    // The payload is kept only where the row will be sent again without re-reading its file.
+    const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable));
+    await this.c.query(
+      `WITH att AS (
+         INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
+       ), up AS (
+         UPDATE records r SET status = 'uploaded', payload = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
+           last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
+           uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, updated_at = now(),
+           claimed_by = NULL, claim_expires_at = NULL
+         FROM unnest($10::bigint[], $11::int[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[])
+           AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result)
+         WHERE r.id = u.id AND r.claimed_by = $1
+       ), other AS (
+         UPDATE records r SET status = u.status, payload = CASE WHEN u.keep THEN r.payload END, attempts = u.attempts,
+           retryable = u.retryable, last_code = u.code, last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason,
+           last_run_id = u.run_id, result = COALESCE(u.result, r.result), updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
+         FROM unnest($18::bigint[], $19::text[], $20::boolean[], $21::int[], $22::boolean[], $23::text[], $24::text[], $25::text[], $26::text[], $27::bigint[], $28::text[])
+           AS u(id, status, keep, attempts, retryable, code, sub_code, sub_msg, reason, run_id, result)
+         WHERE r.id = u.id AND r.claimed_by = $1
+       ) SELECT 1`,
+      [
+        this.c.worker,
+        ...attemptColumns(as),
+        col(up, (r) => r.rowid), col(up, (r) => r.attempts), col(up, (r) => r.code), col(up, (r) => r.subCode), col(up, (r) => r.subMsg),
+        col(up, (r) => r.reason), col(up, (r) => r.runId), col(up, (r) => r.result),
+        col(other, (r) => r.rowid), col(other, (r) => r.status), other.map(keep), col(other, (r) => r.attempts), other.map((r) => Boolean(r.retryable)),
+        col(other, (r) => r.code), col(other, (r) => r.subCode), col(other, (r) => r.subMsg), col(other, (r) => r.reason), col(other, (r) => r.runId),
+        col(other, (r) => r.result),
+      ],
+    );
   }
 
   /**
@@ -89,13 +94,18 @@ export class PgSending implements LedgerSending<'async'> {
   }
 }
 
+/** The attempts as the columns of an unnest (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms). */
+function attemptColumns(as: readonly AttemptRecord[]): unknown[][] {
+  const col = (f: (a: AttemptRecord) => unknown) => as.map((a) => f(a) ?? null);
+  return [col((a) => a.runId), col((a) => a.dataset), col((a) => a.key), col((a) => a.attempt), col((a) => a.kind), col((a) => a.code),
+    col((a) => a.subCode), col((a) => (a.durationMs === undefined ? undefined : Math.round(a.durationMs)))];
+}
+
 async function insertAttempts(q: Query, as: readonly AttemptRecord[]): Promise<void> {
   if (!as.length) return;
-  const col = (f: (a: AttemptRecord) => unknown) => as.map((a) => f(a) ?? null);
   await q(
     `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
      SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[])`,
-    [col((a) => a.runId), col((a) => a.dataset), col((a) => a.key), col((a) => a.attempt), col((a) => a.kind), col((a) => a.code),
-      col((a) => a.subCode), col((a) => (a.durationMs === undefined ? undefined : Math.round(a.durationMs)))],
+    attemptColumns(as),
   );
 }

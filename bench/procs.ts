@@ -1,0 +1,83 @@
+/** What the benchmark runs as processes: a node script with its CPU and memory recorded, the sandbox gateway. */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST = join(ROOT, 'dist');
+export const OUT = join(ROOT, 'bench', 'out');
+export const CLI = join(DIST, 'pipeline', 'cli.js');
+const HOOK = join(DIST, 'bench', 'rusage-hook.js');
+
+export interface Usage { cpuMs: number; maxRssMb: number }
+export interface Ran { code: number | null; stdout: string; stderr: string; ms: number; usage: Usage }
+
+export function log(msg: string) {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** Run a node script as its own process, with the rusage hook preloaded. */
+export function runNode(script: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  const usageFile = join(OUT, `usage-${process.hrtime.bigint()}.json`);
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', HOOK, script, ...args], {
+      env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      const usage = existsSync(usageFile) ? (JSON.parse(readFileSync(usageFile, 'utf8')) as Usage) : { cpuMs: NaN, maxRssMb: NaN };
+      rmSync(usageFile, { force: true });
+      resolve({ code, stdout, stderr, ms, usage });
+    });
+  });
+}
+
+export function lastJson(stdout: string): Record<string, number> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
+}
+
+/** The sandbox gateway in its own process; returns its URL and a way to read its request log. */
+export async function startSandbox(keys: { appPublicKey: string; alipayPrivateKey: string }, extra: string[] = []) {
+  const child = spawn(process.execPath, [CLI, 'sandbox', '--port', '0', '--app-public-key', keys.appPublicKey, '--alipay-private-key', keys.alipayPrivateKey, ...extra], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d;
+      const m = /listening on (\S+)/.exec(text);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', () => reject(new Error('sandbox exited')));
+  });
+  const admin = url.replace('/gateway.do', '/_sandbox');
+  return {
+    url,
+    async requests(): Promise<{ at: number; code: string }[]> {
+      const res = await request(`${admin}/requests`);
+      return (await res.body.json()) as { at: number; code: string }[];
+    },
+    async reset() {
+      await (await request(`${admin}/reset`, { method: 'POST' })).body.text();
+    },
+    stop() {
+      child.kill('SIGINT');
+    },
+  };
+}
+
+export function arrivalRate(at: number[]): number {
+  if (at.length < 2) return 0;
+  const sorted = [...at].sort((a, b) => a - b);
+  return ((sorted.length - 1) * 1000) / (sorted[sorted.length - 1]! - sorted[0]!);
+}
+
