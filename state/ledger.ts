@@ -6,6 +6,7 @@ import type {
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
+import { SqliteCertificates } from './sqlite/certificates.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
@@ -46,6 +47,7 @@ export class Ledger implements LedgerPort {
   private readonly sending: SqliteSending;
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
+  private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
@@ -68,6 +70,7 @@ export class Ledger implements LedgerPort {
     this.sending = new SqliteSending(conn);
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
+    this.certificates = new SqliteCertificates(conn);
   }
 
   /**
@@ -209,6 +212,24 @@ export class Ledger implements LedgerPort {
 
   record(dataset: string, key: string): Record<string, unknown> | undefined {
     return this.reports.record(dataset, key);
+  }
+
+  // ---------------------------------------------------------------- certificates (sqlite/certificates.ts)
+
+  keptCertificates(): string[] {
+    return this.certificates.keptCertificates();
+  }
+
+  keepCertificate(sn: string, pem: string): void {
+    this.certificates.keepCertificate(sn, pem);
+  }
+
+  setCertificateExpiries(json: string): void {
+    this.certificates.setCertificateExpiries(json);
+  }
+
+  certificateExpiries(): string | undefined {
+    return this.certificates.certificateExpiries();
   }
 
   /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */

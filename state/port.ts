@@ -194,12 +194,22 @@ export interface LedgerReports<M extends Mode = 'sync'> {
   record(dataset: string, key: string): Returns<M, Record<string, unknown> | undefined>;
 }
 
+/** Certificate mode: the Alipay certificates fetched after a rotation, and when the certificates in use end. */
+export interface LedgerCertificates<M extends Mode = 'sync'> {
+  /** The Alipay certificates kept (PEM as Alipay gave them), so a later run need not fetch them again. */
+  keptCertificates(): Returns<M, string[]>;
+  keepCertificate(sn: string, pem: string): Returns<M, void>;
+  /** When the certificates in use end: JSON text the pipeline writes at each run's start and `status` reads. */
+  setCertificateExpiries(json: string): Returns<M, void>;
+  certificateExpiries(): Returns<M, string | undefined>;
+}
+
 /**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
  * (SQLite also folds the WAL so cleared payloads leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerReports<M> {
+    LedgerAgreements<M>, LedgerReports<M>, LedgerCertificates<M> {
   close(): Returns<M, void>;
 }
