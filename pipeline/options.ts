@@ -54,7 +54,7 @@ export const OPTIONS = {
   'alipay-private-key': { type: 'string', secret: true, describe: '"Alipay\'s" private key that answers are signed with' },
   'keys-dir': { type: 'string', describe: 'where its keys live: reused when present, made (mode 0600) when not', default: './sandbox-keys' },
   fault: { type: 'list', describe: 'inject faults, repeatable: KIND=SHARE, KIND one of unavailable, limited, system_error, http502, drop, slow, tamper, wrong_key, unsigned, duplicate_key, gbk_error, invalid_parameter, http403, http407, http408, http413, http429, html200, trickle, oversized' },
-  behave: { type: 'list', describe: 'switch on a behaviour of the real gateway, repeatable: noBizSuccess, effectAgainSucceeds, unescapedSlash' },
+  behave: { type: 'list', describe: 'switch on a behaviour of the real gateway, repeatable: noBizSuccess, effectAgainSucceeds, unescapedSlash, requireEncryption, encryptAllAnswers (the last two with --content-encryption)' },
   'slow-ms': { type: 'number', describe: 'delay of a "slow" answer', default: 3000 },
   'fault-seed': { type: 'number', describe: 'seed of the fault dice', default: 1 },
   'fault-max-per-request': { type: 'number', describe: 'at most this many faults for one identical request' },

@@ -9,9 +9,13 @@ export type BehaviourName =
   /** a second sign.effect on a NORMAL agreement answers success (the default is USER_AGREEMENT_PERIOD_CONFILICT) */
   | 'effectAgainSucceeds'
   /** the body escapes '/' as '\/' but the signature covers the text with plain '/' */
-  | 'unescapedSlash';
+  | 'unescapedSlash'
+  /** content encryption is required: a request without encrypt_type=AES is refused (needs the app's AES key) */
+  | 'requireEncryption'
+  /** every answer of a method is encrypted, also to a request sent in clear (needs the app's AES key) */
+  | 'encryptAllAnswers';
 
-export const BEHAVIOUR_NAMES: readonly BehaviourName[] = ['noBizSuccess', 'effectAgainSucceeds', 'unescapedSlash'];
+export const BEHAVIOUR_NAMES: readonly BehaviourName[] = ['noBizSuccess', 'effectAgainSucceeds', 'unescapedSlash', 'requireEncryption', 'encryptAllAnswers'];
 
 export type Behaviours = Partial<Record<BehaviourName, boolean>>;
 
