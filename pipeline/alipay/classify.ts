@@ -11,7 +11,7 @@
  *               taken effect): read the row's state back with a query before recording anything
  */
 import type { AnswerRules } from '../../sources/dataset.js';
-import { CONFIG_HINT, classify40002 } from './common-codes.js';
+import { CONFIG_HINT, classify40002, encryptionHint } from './common-codes.js';
 import { bodyExcerpt } from './excerpt.js';
 import { readAnswer, ResponseShapeError } from './response.js';
 
@@ -81,7 +81,14 @@ export function classifyAnswer(fields: Record<string, unknown>, verified: boolea
     case '20001':
     case '40001':
     case '40006':
-      return { ...base, kind: 'run-fatal', reason: `${subCode ?? code}: ${CONFIG_HINT[code]}` };
+      return { ...base, kind: 'run-fatal', reason: `${subCode ?? code}: ${encryptionHint(subCode) ?? CONFIG_HINT[code]}` };
+    // 40003 (Insufficient Conditions): the gateway answers it when it cannot decrypt a request
+    // (isv.decryption-error-unknown, 解密出错): every row would meet it.
+    case '40003': {
+      const hint = encryptionHint(subCode);
+      if (hint) return { ...base, kind: 'run-fatal', reason: `${subCode}: ${hint}` };
+      return { ...base, kind: 'row-fatal', reason: `unexpected gateway code 40003${subCode ? ' ' + subCode : ''}${subMsg ? ` (${subMsg})` : ''}` };
+    }
     case '40004': {
       if (TRANSIENT_SUB_CODES.includes(tail) || rules.transientSubCodes?.includes(tail)) {
         return { ...base, kind: 'transient', reason: `${subCode}: business system busy, will retry` };

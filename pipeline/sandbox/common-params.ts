@@ -7,6 +7,7 @@ import { parseBeijingTimestamp, signString, verifyText, isSignType, type SignTyp
 import type { Behaviours } from './behaviours.js';
 import { openContent } from './content-crypto.js';
 import type { MethodAnswer } from './methods/types.js';
+import { ALIPAYCERT_DOWNLOAD } from './pages/index.js';
 import type { SandboxOptions } from './options.js';
 
 export interface CommonCheckSetup {
@@ -81,7 +82,8 @@ export function checkCommonParams(setup: CommonCheckSetup, params: Record<string
     // what the real gateway answers a biz_content sealed with another key (captured in the Node SDK's tests)
     if (opened === null) return refuse({ code: '40003', msg: 'Insufficient Conditions', sub_code: 'isv.decryption-error-unknown', sub_msg: '解密出错, 未知错误' });
     content = opened;
-  } else if (key && setup.behaviours?.requireEncryption) {
+  } else if (key && setup.behaviours?.requireEncryption && method !== ALIPAYCERT_DOWNLOAD.method) {
+    // (the certificate download is outside content encryption: the SDKs always send it in clear)
     return refuse({ code: '40001', msg: 'Missing Required Arguments', sub_code: 'isv.decryption-error-missing-encrypt-type', sub_msg: '解密出错, 未指定加密算法' });
   }
   try {

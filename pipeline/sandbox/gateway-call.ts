@@ -60,7 +60,7 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   if (checked.encrypted) log.encrypted = true;
   // Encrypted requests get encrypted answers; with encryptAllAnswers, every request of a method does.
   const contentKey = setup.options.contentKey;
-  const sealWith = contentKey && (checked.encrypted || setup.behaviours.encryptAllAnswers) ? contentKey : undefined;
+  const sealWith = contentKey && !handler.unsigned && (checked.encrypted || setup.behaviours.encryptAllAnswers) ? contentKey : undefined;
   if (sealWith) log.answeredEncrypted = true;
   const key = handler.keyOf(biz);
   if (key !== undefined) log.key = key;
