@@ -15,6 +15,7 @@ import { newContentKey } from '../pipeline/sandbox/content-crypto.js';
 import { toCsv } from './helpers/borrow.js';
 import { lastJson, runCli } from './helpers/cli.js';
 import { contract, CONTRACT_COLUMNS } from './helpers/people.js';
+import { inBeijingTime } from './helpers/tz.js';
 import { startSandbox, testKeys, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 
@@ -51,9 +52,7 @@ test('our AES and the official SDK\'s agree both ways (AES/CBC/PKCS5, zero IV, b
 
 test('a request the official SDK encrypts is accepted by the sandbox; its encrypted answer verifies over the quoted text, with the SDK\'s verifier too', async () => {
   const sb = await startSandbox({ contentKey: KEY, behaviours: { requireEncryption: true } });
-  const tz = process.env.TZ;
-  process.env.TZ = 'Asia/Shanghai';
-  try {
+  await inBeijingTime(async () => {
     const c = contract(1);
     const res = await sdk(sb.url).exec(METHOD, { bizContent: c, needEncrypt: true }, { validateSign: false });
     assert.equal(res.code, '10000', JSON.stringify(res));
@@ -66,10 +65,7 @@ test('a request the official SDK encrypts is accepted by the sandbox; its encryp
     assert.ok(answer.encrypted && answer.raw.startsWith('"'), text);
     assert.equal(sdk().rsaCheck(answer.raw, answer.sign!, 'RSA2'), true);
     assert.equal(JSON.parse(sdk().aesDecrypt(answer.encrypted)).code, '10000');
-  } finally {
-    if (tz === undefined) delete process.env.TZ;
-    else process.env.TZ = tz;
-  }
+  });
 });
 
 function upload(sb: TestSandbox, dir: string, csv: string, extra: string[], env: Record<string, string> = {}) {

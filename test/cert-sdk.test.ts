@@ -14,6 +14,7 @@ import { chainProblem, loadCertificates, parseChain } from '../pipeline/alipay/c
 import { certificateFields } from '../pipeline/alipay/der.js';
 import { newAlipayCertificate } from '../pipeline/sandbox/cert-maker.js';
 import { sandboxCertSn, sandboxRootSn } from '../pipeline/sandbox/cert-mode.js';
+import { inBeijingTime } from './helpers/tz.js';
 import { startCertSandbox, testCerts } from './helpers/certs.js';
 import { testKeys } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
@@ -60,9 +61,7 @@ test('the root SN skips an ECC-signed certificate of the bundle, as the SDKs do'
 
 test('a request the official SDK makes in certificate mode is accepted by the sandbox, and the SDK\'s verifier accepts its answer', async () => {
   const sb = await startCertSandbox();
-  const tz = process.env.TZ;
-  process.env.TZ = 'Asia/Shanghai';
-  try {
+  await inBeijingTime(async () => {
     const sdk = sdkFor(sb.paths, sb.url);
     const res = await sdk.exec('zhima.merchant.borrow.entity.upload', {
       bizContent: {
@@ -74,10 +73,7 @@ test('a request the official SDK makes in certificate mode is accepted by the sa
     assert.equal(sb.gateway.borrowEntities.entities()[0]?.entity_code, 'SDK-CERT');
     const logged = sb.gateway.requests.at(-1)!;
     assert.equal(logged.code, '10000', 'the sandbox checked its app_cert_sn, alipay_root_cert_sn and signature');
-  } finally {
-    if (tz === undefined) delete process.env.TZ;
-    else process.env.TZ = tz;
-  }
+  });
 });
 
 test('the client refuses certificates that do not belong: another private key, the app certificate as Alipay\'s, a chain outside the root', () => {
