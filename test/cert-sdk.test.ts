@@ -15,6 +15,7 @@ import { certificateFields } from '../pipeline/alipay/der.js';
 import { newAlipayCertificate } from '../pipeline/sandbox/cert-maker.js';
 import { sandboxCertSn, sandboxRootSn } from '../pipeline/sandbox/cert-mode.js';
 import { inBeijingTime } from './helpers/tz.js';
+import { entity } from './helpers/borrow.js';
 import { startCertSandbox, testCerts } from './helpers/certs.js';
 import { testKeys } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
@@ -63,12 +64,8 @@ test('a request the official SDK makes in certificate mode is accepted by the sa
   const sb = await startCertSandbox();
   await inBeijingTime(async () => {
     const sdk = sdkFor(sb.paths, sb.url);
-    const res = await sdk.exec('zhima.merchant.borrow.entity.upload', {
-      bizContent: {
-        product_code: 'w1010100000000002858', category_code: 'umbrella', entity_code: 'SDK-CERT', longitude: '120.1', latitude: '30.2',
-        entity_name: '爱心雨伞', collect_rent: 'Y', can_borrow: 'Y', can_borrow_cnt: '1', total_borrow_cnt: '2', upload_time: '2024-05-01 10:00:00',
-      },
-    }, { validateSign: true });
+    const bizContent = { product_code: 'w1010100000000002858', ...entity(1, { entity_code: 'SDK-CERT' }) };
+    const res = await sdk.exec('zhima.merchant.borrow.entity.upload', { bizContent }, { validateSign: true });
     assert.equal(res.code, '10000');
     assert.equal(sb.gateway.borrowEntities.entities()[0]?.entity_code, 'SDK-CERT');
     const logged = sb.gateway.requests.at(-1)!;
