@@ -414,7 +414,7 @@ test('agreements query interrupted part-way: the next run asks only the users it
   assert.match(second.stderr, /continuing run 1 .* which did not finish/);
   assert.equal(sent(sb, Q) - askedFirst, 300 - askedFirst, 'only the users the interrupted run did not finish are asked');
   const s = lastJson(second.stdout);
-  assert.deepEqual([s.read, s.skipped, s.uploaded], [300, askedFirst, 300 - askedFirst]);
+  assert.deepEqual([s.read, s.unchanged, s.uploaded], [300, askedFirst, 300 - askedFirst]);
   const lines = readFileSync(out, 'utf8').trim().split('\n');
   assert.equal(lines.length, 301, 'the export holds every user\'s agreement');
   assert.deepEqual(new Set(lines.slice(1).map((l) => l.split(',')[0])), new Set(users));

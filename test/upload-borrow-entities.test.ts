@@ -22,7 +22,7 @@ function held(sb: TestSandbox): Map<string, Record<string, unknown>> {
 
 function addsUp(s: Record<string, unknown>) {
   const n = (k: string) => s[k] as number;
-  assert.equal(n('read'), n('rejected') + n('superseded') + n('skipped') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
+  assert.equal(n('read'), n('rejected') + n('superseded') + n('unchanged') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
 }
 
 test('a messy export ends with the newest valid snapshot of every key, one request per key, and every invalid row rejected by line', async () => {
@@ -85,7 +85,7 @@ test('a rerun sends nothing; a next-day file sends only the newer and the new', 
   const again = await upload(sb, dir, [f1]);
   assert.equal(again.code, 0, again.stderr);
   const s2 = lastJson(again.stdout);
-  assert.deepEqual([s2.skipped, s2.uploaded], [20, 0]);
+  assert.deepEqual([s2.unchanged, s2.uploaded], [20, 0]);
   assert.equal(sb.gateway.requests.length, 20, 'the rerun sent nothing');
 
   const day2 = [
@@ -99,7 +99,7 @@ test('a rerun sends nothing; a next-day file sends only the newer and the new', 
   assert.equal(next.code, 0, next.stderr);
   const s3 = lastJson(next.stdout);
   addsUp(s3);
-  assert.deepEqual([s3.read, s3.skipped, s3.superseded, s3.uploaded], [23, 10, 5, 8]);
+  assert.deepEqual([s3.read, s3.unchanged, s3.superseded, s3.uploaded], [23, 10, 5, 8]);
   assert.equal(sb.gateway.requests.length, 28);
   const sentOnDay2 = sb.gateway.requests.slice(20).map((r) => r.key).sort();
   assert.deepEqual(sentOnDay2, [...day1.slice(10, 15), ...entities(3, 100)].map((r) => `${r.category_code}/${r.entity_code}`).sort());
@@ -286,7 +286,7 @@ test('--dry-run plans (new, changed, stale, unchanged, rejected), sends nothing 
   const s = lastJson(r.stdout);
   addsUp(s);
   assert.deepEqual(s.plan, { new: 2, changed: 3 });
-  assert.deepEqual([s.skipped, s.superseded, s.rejected, s.pending, s.uploaded], [4, 3, 1, 5, 0]);
+  assert.deepEqual([s.unchanged, s.superseded, s.rejected, s.pending, s.uploaded], [4, 3, 1, 5, 0]);
   assert.match(r.stderr, /nothing was sent/);
   assert.equal(sb.gateway.requests.length, 10);
   // the dry run changed nothing: the real run does exactly what it planned
