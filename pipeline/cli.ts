@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, errorFields, exitCodeFor, SyncError } from './errors.js';
 import { streamLogger } from './log.js';
-import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName } from './settings.js';
+import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName, unknownArguments } from './settings.js';
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
 import { agreementsCommand, uploadCommand } from './commands/upload.js';
 import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './commands/serve.js';
@@ -74,7 +74,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       )
       .wrap(Math.min(110, process.stdout.columns || 110))
       .fail((msg, err) => {
-        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(msg)}\nrun alipay-sync --help for usage`);
+        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(unknownArguments(msg, argv))}\nrun alipay-sync --help for usage`);
       })
       .help()
       .alias('h', 'help')

@@ -115,6 +115,11 @@ test('bad usage stops before anything is sent, with exit 2', async () => {
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /error: /);
   }
+  // An unknown option is named once, as typed (yargs alone says "no-such-flag, noSuchFlag").
+  const typo = await upload(sb, dir, [good], ['--no_such_flag=1']);
+  assert.match(typo.stderr, /error: unknown argument: --no-such-flag\n/);
+  const stray = await runCli(['status', 'stray', '--ledger', join(dir, 'l.db')]);
+  assert.deepEqual([stray.code, /error: unknown argument: "stray"\n/.test(stray.stderr)], [2, true], stray.stderr);
   const nofile = await upload(sb, dir, [join(dir, 'nope.csv')]);
   assert.equal(nofile.code, 2);
   assert.match(nofile.stderr, /nope\.csv/);
