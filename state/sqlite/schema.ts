@@ -148,6 +148,11 @@ const MIGRATIONS: readonly Migration[] = [
     // notify_id and notify_time, and the time its status began by the notice's own fields.
     addColumns(db, 'agreement_history', ['applied INTEGER NOT NULL DEFAULT 1', 'notify_id TEXT', 'notify_time TEXT', 'since TEXT']);
   },
+  (db) => {
+    // Apps on OpenID name users by open id, not 2088 user id: the user's open id and the answer's principal_open_id,
+    // beside alipay_user_id. NULL for agreements stored before, and for apps that are not on OpenID.
+    addColumns(db, 'agreements', ['alipay_open_id TEXT', 'principal_open_id TEXT']);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
