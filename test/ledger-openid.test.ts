@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { agreementFromAnswer } from '../pipeline/agreements.js';
+import { agreementFromAnswer, effectSink } from '../pipeline/agreements.js';
 import { NotifyServer } from '../pipeline/notify/server.js';
 import { silentLogger } from '../pipeline/log.js';
 import { Ledger } from '../state/ledger.js';
@@ -84,4 +84,11 @@ test('notify serve: a dut_user_sign that names the user by alipay_open_id (an ap
   } finally {
     ledger.close();
   }
+});
+
+test('the read-back of an effect row by open id asks alipay.user.agreement.query by that open id', () => {
+  const payload = JSON.stringify({ alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
+  const q = effectSink().readBack!({ rowid: 1, run_id: 1, key: 'ext:EXT1|INDUSTRY|MEDICAL', snapshot: '', payload, attempts: 1, file: null, line: null })!;
+  assert.equal(q.method, 'alipay.user.agreement.query');
+  assert.deepEqual(JSON.parse(q.bizContent), { alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
 });
