@@ -72,7 +72,7 @@ export function effectSink(): ResultSink {
     // A second effect of an agreement that is already NORMAL (the first attempt's answer was lost) is answered
     // as a conflict: the agreement's own query says whether it is effective.
     readBack(row) {
-      const effect = JSON.parse(row.payload) as Record<string, string>;
+      const effect = JSON.parse(row.biz_content) as Record<string, string>;
       const q: Record<string, string> = {};
       for (const k of QUERY_BY) if (effect[k]) q[k] = effect[k];
       // by number alone when there is one: it names the agreement exactly
@@ -105,7 +105,7 @@ export function querySink(outPath: string): ResultSink {
   const jsonl = /\.jsonl$/i.test(outPath);
   return {
     success({ ledger, runId, row, fields }) {
-      const asked = JSON.parse(row.payload) as Record<string, string>;
+      const asked = JSON.parse(row.biz_content) as Record<string, string>;
       const list = Array.isArray(fields.usage_agreement_info_list) ? (fields.usage_agreement_info_list as Record<string, unknown>[]) : [];
       const lines: ExportLine[] = [];
       for (const item of list) {

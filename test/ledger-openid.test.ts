@@ -1,6 +1,6 @@
 /**
  * Open ids in the ledger: principal_open_id and alipay_open_id read from effect and query answers and from
- * notifications, kept in their own columns (migration 6), never lost to a later word that lacks them.
+ * notifications, kept in their own columns (migration 7), never lost to a later word that lacks them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,17 +46,17 @@ test('the ledger keeps both open ids in their columns; a later word without them
   }
 });
 
-test('a ledger of schema 5 is migrated: its agreements stay, with no open ids until Alipay names one', () => {
+test('a ledger of schema 6 (before open ids) is migrated: its agreements stay, with no open ids until Alipay names one', () => {
   const path = join(tempDir(), 'l.db');
   const fresh = new Ledger(path);
   fresh.upsertAgreement({ agreement_no: NO, status: 'NORMAL', alipay_user_id: '2088101122675263', fields: { agreement_no: NO, status: 'NORMAL' } }, 'effect', 1);
   fresh.close();
   const db = new Database(path);
-  for (const sql of ['ALTER TABLE agreements DROP COLUMN alipay_open_id', 'ALTER TABLE agreements DROP COLUMN principal_open_id', "UPDATE meta SET value = '5' WHERE key = 'schema_version'"]) db.exec(sql);
+  for (const sql of ['ALTER TABLE agreements DROP COLUMN alipay_open_id', 'ALTER TABLE agreements DROP COLUMN principal_open_id', "UPDATE meta SET value = '6' WHERE key = 'schema_version'"]) db.exec(sql);
   db.close();
   const ledger = new Ledger(path);
   try {
-    assert.ok(SCHEMA_VERSION >= 6);
+    assert.ok(SCHEMA_VERSION >= 7);
     const before = ledger.agreement(NO)!;
     assert.deepEqual([before.status, before.alipay_user_id, before.alipay_open_id, before.principal_open_id], ['NORMAL', '2088101122675263', null, null]);
     ledger.upsertAgreement({ agreement_no: NO, status: 'NORMAL', alipay_open_id: OPEN, principal_open_id: OPEN, fields: { agreement_no: NO, status: 'NORMAL' } }, 'query', 2);
@@ -88,7 +88,7 @@ test('notify serve: a dut_user_sign that names the user by alipay_open_id (an ap
 
 test('the read-back of an effect row by open id asks alipay.user.agreement.query by that open id', () => {
   const payload = JSON.stringify({ alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
-  const q = effectSink().readBack!({ rowid: 1, run_id: 1, key: 'ext:EXT1|INDUSTRY|MEDICAL', snapshot: '', payload, attempts: 1, file: null, line: null })!;
+  const q = effectSink().readBack!({ rowid: 1, run_id: 1, key: 'ext:EXT1|INDUSTRY|MEDICAL', snapshot: '', biz_content: payload, attempts: 1, file: null, line: null })!;
   assert.equal(q.method, 'alipay.user.agreement.query');
   assert.deepEqual(JSON.parse(q.bizContent), { alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
 });
