@@ -50,11 +50,11 @@ export const OPTIONS = {
   'alipay-private-key': { type: 'string', secret: true, describe: '"Alipay\'s" private key that answers are signed with' },
   'keys-dir': { type: 'string', describe: 'where its keys live: reused when present, made (mode 0600) when not', default: './sandbox-keys' },
   fault: { type: 'list', describe: 'inject faults, repeatable: KIND=SHARE, KIND one of unavailable, limited, system_error, http502, drop, slow, tamper, wrong_key, unsigned, duplicate_key, gbk_error, invalid_parameter, http403, http407, http408, http413, http429, html200, trickle, oversized' },
-  behave: { type: 'list', describe: 'switch on a behaviour of the real gateway, repeatable: noBizSuccess, effectAgainSucceeds, unescapedSlash' },
+  behave: { type: 'list', describe: 'switch on a behaviour of the real gateway, repeatable: noBizSuccess, effectAgainSucceeds, unescapedSlash, openId (the app is on OpenID: users named by open id)' },
   'slow-ms': { type: 'number', describe: 'delay of a "slow" answer', default: 3000 },
   'fault-seed': { type: 'number', describe: 'seed of the fault dice', default: 1 },
   'fault-max-per-request': { type: 'number', describe: 'at most this many faults for one identical request' },
-  agreements: { type: 'string', describe: 'JSON file of user agreements it holds: [{"agreement_no","alipay_user_id","personal_product_code","sign_scene","status":"TEMP|NORMAL|STOP"},…]' },
+  agreements: { type: 'string', describe: 'JSON file of user agreements it holds: [{"agreement_no","alipay_user_id" and/or "alipay_open_id","personal_product_code","sign_scene","status":"TEMP|NORMAL|STOP"},…]' },
   quota: { type: 'number', describe: 'requests per second it accepts before answering 40005' },
   examples: { type: 'string', describe: 'folder of sample CSVs [default: the package\'s examples/]' },
 } as const satisfies Record<string, OptionSpec>;

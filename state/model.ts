@@ -80,6 +80,10 @@ export interface AgreementInput {
   agreement_no: string;
   status: string;
   alipay_user_id?: string | undefined;
+  /** the user's open id, for apps on OpenID (asked by it, or the principal's open id of an answer or notice) */
+  alipay_open_id?: string | undefined;
+  /** principal_open_id as Alipay answered it (apps on OpenID) */
+  principal_open_id?: string | undefined;
   personal_product_code?: string | undefined;
   sign_scene?: string | undefined;
   /** everything Alipay said of it (already free of personal data) */
@@ -90,6 +94,8 @@ export interface AgreementRow {
   agreement_no: string;
   status: string;
   alipay_user_id: string | null;
+  alipay_open_id: string | null;
+  principal_open_id: string | null;
   personal_product_code: string | null;
   sign_scene: string | null;
   fields: Record<string, unknown>;

@@ -157,6 +157,11 @@ const MIGRATIONS: readonly Migration[] = [
     // sent as (worker contracts also have a business field called payload, which made "payload" ambiguous).
     if (columnsOf(db, 'records').has('payload')) db.exec('ALTER TABLE records RENAME COLUMN payload TO biz_content');
   },
+  (db) => {
+    // Apps on OpenID name users by open id, not 2088 user id: the user's open id and the answer's principal_open_id,
+    // beside alipay_user_id. NULL for agreements stored before, and for apps that are not on OpenID.
+    addColumns(db, 'agreements', ['alipay_open_id TEXT', 'principal_open_id TEXT']);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
