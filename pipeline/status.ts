@@ -10,7 +10,7 @@ export interface StatusOptions {
   out: { write(text: string): unknown };
 }
 
-const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
+const COUNTS = ['read', 'rejected', 'superseded', 'unchanged', 'uploaded', 'failed', 'pending'] as const;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -37,7 +37,8 @@ export function printStatus(o: StatusOptions): number {
     o.out.write(`Recent runs (${o.ledgerPath}):\n`);
     const rows = [['run', 'dataset', 'started (UTC)', 'status', 'exit', ...COUNTS]];
     for (const r of runs) {
-      const s = r.summary ?? {};
+      // Runs recorded before 0.2 called the unchanged count `skipped`.
+      const s: Record<string, unknown> = { unchanged: r.summary?.['skipped'], ...r.summary };
       rows.push([
         String(r.id), r.dataset, r.startedAt.replace('T', ' ').slice(0, 19), r.dryRun && r.status === 'dry-run' ? 'dry-run' : r.status,
         r.exitCode === null ? '' : String(r.exitCode), ...COUNTS.map((c) => (typeof s[c] === 'number' ? formatCount(s[c] as number) : '')),

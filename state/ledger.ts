@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type {
   AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
   NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  StagePolicy, StageRow, StatusTotal, TookOver,
+  SendPolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
@@ -21,7 +21,7 @@ import { SqliteTargetBinding } from './sqlite/target.js';
 export type {
   AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget,
   LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource,
-  StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  StageCounts, SendPolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
@@ -132,7 +132,7 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): StageCounts {
     return this.staging.stage(runId, dataset, rows, policy);
   }
 
@@ -232,7 +232,7 @@ export class Ledger implements LedgerPort {
     return this.certificates.certificateExpiries();
   }
 
-  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */
+  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared bizContents leave no copy) and closes. */
   close(): void {
     this.conn.close();
   }

@@ -48,7 +48,7 @@
 
 import type {
   AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerTarget, LockHolder, NotificationApplied,
-  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, StagePolicy, StageRow,
+  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, SendPolicy, StageRow,
   StatusTotal, TookOver,
 } from './model.js';
 
@@ -128,7 +128,7 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
    * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
    * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: StagePolicy): Returns<M, StageCounts>;
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy): Returns<M, StageCounts>;
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
   /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
   reviveRetryable(dataset: string): Returns<M, number>;
@@ -206,7 +206,7 @@ export interface LedgerCertificates<M extends Mode = 'sync'> {
 
 /**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
- * (SQLite also folds the WAL so cleared payloads leave no copy).
+ * (SQLite also folds the WAL so cleared bizContents leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,

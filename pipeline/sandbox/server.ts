@@ -58,7 +58,7 @@ export class SandboxGateway {
     this.behaviours = { ...options.behaviours };
     this.clock = options.clock ?? Date.now;
     const live = () => this.server !== null;
-    this.notifier = new Notifier({ appId: this.appId, options, clock: this.clock, timers: this.timers, live });
+    this.notifier = new Notifier({ appId: this.appId, options, clock: this.clock, timers: this.timers, live, behaviours: this.behaviours });
     this.notifications = this.notifier.sent;
     this.borrowEntities = new BorrowEntityMethod(options.sensitiveWord);
     this.addMethod(this.borrowEntities);
