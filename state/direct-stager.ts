@@ -1,4 +1,4 @@
-import type { LedgerPort, Mode, StageBatch, StagePolicy, StageRow } from './port.js';
+import type { LedgerPort, Mode, StageBatch, SendPolicy, StageRow } from './port.js';
 
 
 /**
@@ -16,7 +16,7 @@ export class DirectStager {
 
   constructor(
     private readonly ledger: LedgerPort<Mode>,
-    private readonly init: { runId: number; dataset: string; policy: StagePolicy; dryRun: boolean },
+    private readonly init: { runId: number; dataset: string; policy: SendPolicy; dryRun: boolean },
     private readonly window = 2,
   ) {}
 
@@ -35,7 +35,7 @@ export class DirectStager {
     this.chain = this.chain.then(async () => {
       try {
         if (this.failure) return;
-        const rows: StageRow[] = batch.keys.map((key, i) => ({ key, snapshot: batch.snapshots[i]!, payload: batch.payloads[i]!, file: batch.file, line: batch.lines[i]! }));
+        const rows: StageRow[] = batch.keys.map((key, i) => ({ key, snapshot: batch.snapshots[i]!, bizContent: batch.bizContents[i]!, file: batch.file, line: batch.lines[i]! }));
         if (rows.length) this.unchanged += (await this.ledger.stage(runId, dataset, rows, policy)).unchanged;
         if (batch.rejects.length) await this.ledger.addRejects(runId, dataset, batch.rejects);
       } catch (err) {

@@ -44,9 +44,9 @@ const ADAPTERS: Adapter[] = [
 ];
 
 const D = 'borrow-entities';
-const row = (key: string, snapshot: string, payload = `{"k":"${key}","s":"${snapshot}"}`, line = 2): StageRow => ({ key, snapshot, payload, file: 'a.csv', line });
+const row = (key: string, snapshot: string, bizContent = `{"k":"${key}","s":"${snapshot}"}`, line = 2): StageRow => ({ key, snapshot, bizContent, file: 'a.csv', line });
 
-async function claimAll(l: L, dataset = D): Promise<{ rowid: number; key: string; run_id: number; payload: string; attempts: number }[]> {
+async function claimAll(l: L, dataset = D): Promise<{ rowid: number; key: string; run_id: number; biz_content: string; attempts: number }[]> {
   const out = [];
   for (let cursor = 0; ;) {
     const rows = await l.claimPending(dataset, cursor, 2);
@@ -100,7 +100,7 @@ for (const a of ADAPTERS) {
       assert.deepEqual(await l.runOutcomes(run, D), { pending: 0, uploaded: 3, failed: 0 });
       const k3 = await l.record(D, 'k3');
       assert.equal(k3?.snapshot, '2024-01-02');
-      assert.equal(k3?.payload, null, 'the body goes once uploaded');
+      assert.equal(k3?.biz_content, null, 'the body goes once uploaded');
       assert.equal(k3?.uploaded_snapshot, '2024-01-02');
 
       const run2 = await l.startRun(D, 't', ['a.csv'], false);
@@ -123,10 +123,10 @@ for (const a of ADAPTERS) {
         { result: { rowid: rb!.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'INVALID_PARAMETER', reason: 'bad' } },
         { result: { rowid: rc!.rowid, runId: run, status: 'pending', attempts: 1, code: '40002', reason: 'run-fatal' } },
       ]);
-      assert.equal((await l.record(D, 'a'))?.payload, '{"k":"a","s":"s"}');
+      assert.equal((await l.record(D, 'a'))?.biz_content, '{"k":"a","s":"s"}');
       assert.equal((await l.record(D, 'a'))?.retryable, 1);
-      assert.equal((await l.record(D, 'b'))?.payload, null);
-      assert.equal((await l.record(D, 'c'))?.payload, '{"k":"c","s":"s"}');
+      assert.equal((await l.record(D, 'b'))?.biz_content, null);
+      assert.equal((await l.record(D, 'c'))?.biz_content, '{"k":"c","s":"s"}');
       assert.deepEqual(await l.runOutcomes(run, D), { pending: 1, uploaded: 0, failed: 2 });
       assert.deepEqual(await l.failuresBySubCode(), [
         { dataset: D, subCode: '20000', count: 1, example: 'gave up' },

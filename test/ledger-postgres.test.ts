@@ -14,7 +14,7 @@ import { freshSchema, pgUrl } from './helpers/postgres.js';
 const D = 'borrow-entities';
 const KEY = randomBytes(64);
 const rows = (n: number, snapshot = '2024-01-01'): StageRow[] =>
-  Array.from({ length: n }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}`, snapshot, payload: `{"i":${i}}`, file: 'a.csv', line: i + 2 }));
+  Array.from({ length: n }, (_, i) => ({ key: `k${String(i).padStart(4, '0')}`, snapshot, bizContent: `{"i":${i}}`, file: 'a.csv', line: i + 2 }));
 
 async function writers(n: number, o: { leaseMs?: number } = {}): Promise<PgLedger[]> {
   const url = await pgUrl();
@@ -117,7 +117,7 @@ test('two writers staging the same file at once: every key once, the second leav
     const owner = claimed!.run_id === rb ? b! : a!;
     const other = owner === a ? b! : a!;
     const otherRun = owner === a ? rb : ra;
-    const counted = await other.stage(otherRun, D, [{ ...rows(300).find((r) => r.key === claimed!.key)!, snapshot: '2024-02-01', payload: '{"new":1}' }]);
+    const counted = await other.stage(otherRun, D, [{ ...rows(300).find((r) => r.key === claimed!.key)!, snapshot: '2024-02-01', bizContent: '{"new":1}' }]);
     assert.deepEqual(counted, { staged: 1, superseded: 0, unchanged: 0 });
     const rec = await a!.record(D, claimed!.key);
     assert.equal(rec?.claimed_by, null);

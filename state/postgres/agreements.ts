@@ -54,6 +54,7 @@ export class PgAgreements implements LedgerAgreements<'async'> {
     );
     return {
       agreement_no: r.agreement_no as string, status: r.status as string, alipay_user_id: (r.alipay_user_id as string | null) ?? null,
+      alipay_open_id: (r.alipay_open_id as string | null) ?? null, principal_open_id: (r.principal_open_id as string | null) ?? null,
       personal_product_code: (r.personal_product_code as string | null) ?? null, sign_scene: (r.sign_scene as string | null) ?? null,
       fields: JSON.parse(r.fields as string) as Record<string, unknown>, source: r.source as string, history,
       since: (r.state_since as string | null) ?? null, told: (r.state_told as string | null) ?? null,
@@ -71,13 +72,17 @@ async function lockAgreement(q: Query, agreementNo: string): Promise<{ status: s
 
 async function writeAgreement(q: Query, a: AgreementInput, source: string, key: OrderKey): Promise<void> {
   await q(
-    `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, state_since, state_told)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, state_since, state_told,
+       alipay_open_id, principal_open_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (agreement_no) DO UPDATE SET status = EXCLUDED.status,
        alipay_user_id = COALESCE(EXCLUDED.alipay_user_id, agreements.alipay_user_id),
+       alipay_open_id = COALESCE(EXCLUDED.alipay_open_id, agreements.alipay_open_id),
+       principal_open_id = COALESCE(EXCLUDED.principal_open_id, agreements.principal_open_id),
        personal_product_code = COALESCE(EXCLUDED.personal_product_code, agreements.personal_product_code),
        sign_scene = COALESCE(EXCLUDED.sign_scene, agreements.sign_scene), fields = EXCLUDED.fields, source = EXCLUDED.source,
        updated_at = now(), state_since = EXCLUDED.state_since, state_told = EXCLUDED.state_told`,
-    [a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null, JSON.stringify(a.fields), source, key.since, key.told],
+    [a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null, JSON.stringify(a.fields), source, key.since, key.told,
+      a.alipay_open_id ?? null, a.principal_open_id ?? null],
   );
 }

@@ -1,10 +1,11 @@
 import type {
   AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
   NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  StagePolicy, StageRow, StatusTotal, TookOver,
+  SendPolicy, StageRow, StatusTotal, TookOver,
 } from '../port.js';
 import { KeyedHash } from '../keyed-hash.js';
 import { PgAgreements } from './agreements.js';
+import { PgCertificates } from './certificates.js';
 import { PgConnection, type PgLedgerOptions } from './connection.js';
 import { PgRates } from './rates.js';
 import { PgReports } from './reports.js';
@@ -23,7 +24,7 @@ export type { PgLedgerOptions } from './connection.js';
  * of workers on any number of hosts. This class only opens it (PgLedger.open: the schema created and migrated,
  * the hash secret found) and hands each call to the part of state/postgres/ that owns the concept: workers.ts
  * (heartbeats instead of a run lock), target.ts, runs.ts, staging.ts, sending.ts (claims as leases), rates.ts
- * (the shared rate limit), agreements.ts, reports.ts.
+ * (the shared rate limit), agreements.ts, reports.ts, certificates.ts.
  */
 export class PgLedger implements LedgerPort<'async'> {
   readonly shared = true;
@@ -36,6 +37,7 @@ export class PgLedger implements LedgerPort<'async'> {
   private readonly sending: PgSending;
   private readonly agreements: PgAgreements;
   private readonly reports: PgReports;
+  private readonly certificates: PgCertificates;
 
   private constructor(
     private readonly c: PgConnection,
@@ -54,6 +56,7 @@ export class PgLedger implements LedgerPort<'async'> {
     this.agreements = new PgAgreements(c, o.clock ?? Date.now);
     this.reports = new PgReports(c);
     this.rates = new PgRates(c);
+    this.certificates = new PgCertificates(c);
   }
 
   /**
@@ -116,7 +119,7 @@ export class PgLedger implements LedgerPort<'async'> {
     return this.c.rollbackDryRun();
   }
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): Promise<StageCounts> {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): Promise<StageCounts> {
     return this.staging.stage(runId, dataset, rows, policy);
   }
 
@@ -198,6 +201,22 @@ export class PgLedger implements LedgerPort<'async'> {
 
   record(dataset: string, key: string): Promise<Record<string, unknown> | undefined> {
     return this.reports.record(dataset, key);
+  }
+
+  keptCertificates(): Promise<string[]> {
+    return this.certificates.keptCertificates();
+  }
+
+  keepCertificate(sn: string, pem: string): Promise<void> {
+    return this.certificates.keepCertificate(sn, pem);
+  }
+
+  setCertificateExpiries(json: string): Promise<void> {
+    return this.certificates.setCertificateExpiries(json);
+  }
+
+  certificateExpiries(): Promise<string | undefined> {
+    return this.certificates.certificateExpiries();
   }
 
   /** Stops the heartbeat, rolls a dry run back and ends the pool (a run releases its claims first: releaseLock). */

@@ -20,7 +20,7 @@ export class PgSending implements LedgerSending<'async'> {
        FROM (SELECT id FROM records WHERE dataset = $1 AND status = 'pending' AND (claimed_by IS NULL OR claim_expires_at < now())
              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
        WHERE r.id = c.id
-       RETURNING r.id AS rowid, r.run_id, r.key, r.snapshot, r.payload, r.attempts, r.file, r.line`,
+       RETURNING r.id AS rowid, r.run_id, r.key, r.snapshot, r.biz_content, r.attempts, r.file, r.line`,
       [dataset, this.c.worker, limit, this.c.leaseMs],
     );
     return rows.sort((a, b) => a.rowid - b.rowid);
@@ -44,14 +44,14 @@ export class PgSending implements LedgerSending<'async'> {
     const as = items.flatMap((it) => (it.attempt ? [it.attempt] : []));
     const up = items.filter((it) => it.result.status === 'uploaded').map((it) => it.result);
     const other = items.filter((it) => it.result.status !== 'uploaded').map((it) => it.result);
-    // The payload is kept only where the row will be sent again without re-reading its file.
-    const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable));
+    // The biz_content is kept only where the row will be sent again without re-reading its file.
+    const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepBizContent ?? Boolean(r.retryable));
     await this.c.query(
       `WITH att AS (
          INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
          SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
        ), up AS (
-         UPDATE records r SET status = 'uploaded', payload = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
+         UPDATE records r SET status = 'uploaded', biz_content = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
            last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
            uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, updated_at = now(),
            claimed_by = NULL, claim_expires_at = NULL
@@ -59,7 +59,7 @@ export class PgSending implements LedgerSending<'async'> {
            AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result)
          WHERE r.id = u.id AND r.claimed_by = $1
        ), other AS (
-         UPDATE records r SET status = u.status, payload = CASE WHEN u.keep THEN r.payload END, attempts = u.attempts,
+         UPDATE records r SET status = u.status, biz_content = CASE WHEN u.keep THEN r.biz_content END, attempts = u.attempts,
            retryable = u.retryable, last_code = u.code, last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason,
            last_run_id = u.run_id, result = COALESCE(u.result, r.result), updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
          FROM unnest($18::bigint[], $19::text[], $20::boolean[], $21::int[], $22::boolean[], $23::text[], $24::text[], $25::text[], $26::text[], $27::bigint[], $28::text[])

@@ -1,4 +1,4 @@
-import type { LedgerStaging, RejectRecord, StageCounts, StagePolicy, StageRow } from '../port.js';
+import type { LedgerStaging, RejectRecord, StageCounts, SendPolicy, StageRow } from '../port.js';
 import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
 import type { PgConnection } from './connection.js';
 
@@ -23,8 +23,8 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
     private readonly hash: (text: string) => string,
   ) {}
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): Promise<StageCounts> {
-    const hashes = rows.map((r) => this.hash(r.payload));
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): Promise<StageCounts> {
+    const hashes = rows.map((r) => this.hash(r.bizContent));
     const first = new Map<string, number>();
     rows.forEach((r, i) => {
       if (!first.has(r.key)) first.set(r.key, i);
@@ -35,10 +35,10 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
       const at = keys.map((k) => first.get(k)!);
       const inserted = new Set(
         (await q<{ key: string }>(
-          `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line)
+          `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line)
            SELECT $1, k, 'pending', s, h, p, $2, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(k, s, h, p, f, l)
            ON CONFLICT (dataset, key) DO NOTHING RETURNING key`,
-          [dataset, runId, keys, at.map((i) => rows[i]!.snapshot), at.map((i) => hashes[i]), at.map((i) => rows[i]!.payload), at.map((i) => rows[i]!.file), at.map((i) => rows[i]!.line)],
+          [dataset, runId, keys, at.map((i) => rows[i]!.snapshot), at.map((i) => hashes[i]), at.map((i) => rows[i]!.bizContent), at.map((i) => rows[i]!.file), at.map((i) => rows[i]!.line)],
         )).map((r) => r.key),
       );
       const state = new Map<string, HeldRecord | undefined>();
@@ -73,9 +73,9 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
       if (restaged.size) {
         const ks = [...restaged.keys()].sort();
         const ix = ks.map((k) => restaged.get(k)!);
-        const args = [dataset, runId, ks, ix.map((i) => rows[i]!.snapshot), ix.map((i) => hashes[i]), ix.map((i) => rows[i]!.payload), ix.map((i) => rows[i]!.file), ix.map((i) => rows[i]!.line)];
+        const args = [dataset, runId, ks, ix.map((i) => rows[i]!.snapshot), ix.map((i) => hashes[i]), ix.map((i) => rows[i]!.bizContent), ix.map((i) => rows[i]!.file), ix.map((i) => rows[i]!.line)];
         await q(
-          `UPDATE records r SET status = 'pending', snapshot = u.s, hash = u.h, payload = u.p, run_id = $2, file = u.f, line = u.l,
+          `UPDATE records r SET status = 'pending', snapshot = u.s, hash = u.h, biz_content = u.p, run_id = $2, file = u.f, line = u.l,
              attempts = 0, retryable = false, updated_at = now(),
              claimed_by = CASE WHEN r.status = 'pending' AND r.snapshot = u.s AND r.hash = u.h THEN r.claimed_by END,
              claim_expires_at = CASE WHEN r.status = 'pending' AND r.snapshot = u.s AND r.hash = u.h THEN r.claim_expires_at END
@@ -84,7 +84,7 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
           args,
         );
         await q(
-          `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line)
+          `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line)
            SELECT $1, k, 'pending', s, h, p, $2, f, l FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(k, s, h, p, f, l)
            WHERE NOT EXISTS (SELECT 1 FROM records WHERE dataset = $1 AND key = u.k) ON CONFLICT (dataset, key) DO NOTHING`,
           args,
@@ -107,7 +107,7 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
   async reviveRetryable(dataset: string): Promise<number> {
     const [r] = await this.c.query<{ n: number }>(
       `WITH u AS (UPDATE records SET status = 'pending', retryable = false, attempts = 0, updated_at = now()
-         WHERE dataset = $1 AND status = 'failed' AND retryable AND payload IS NOT NULL RETURNING 1)
+         WHERE dataset = $1 AND status = 'failed' AND retryable AND biz_content IS NOT NULL RETURNING 1)
        SELECT count(*) AS n FROM u`,
       [dataset],
     );

@@ -52,7 +52,7 @@ export class PgTargetBinding implements LedgerTargetBinding<'async'> {
         [why.uploaded],
       );
       await q(
-        `UPDATE records SET status = 'failed', retryable = false, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+        `UPDATE records SET status = 'failed', retryable = false, biz_content = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
            last_reason = $1, updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
          WHERE status = 'pending' OR (status = 'failed' AND retryable)`,
         [why.pending],

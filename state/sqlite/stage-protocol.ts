@@ -1,5 +1,5 @@
 /** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
-import type { StageBatch, StagePolicy } from '../port.js';
+import type { SendPolicy, StageBatch } from '../port.js';
 
 export interface StageThreadInit {
   ledgerPath: string;
@@ -8,7 +8,7 @@ export interface StageThreadInit {
   /** 0 for a dry run: it has no run row, and what it stages is rolled back */
   runId: number;
   dataset: string;
-  policy: StagePolicy;
+  policy: SendPolicy;
   dryRun: boolean;
 }
 
