@@ -43,7 +43,7 @@ test('upload on PostgreSQL: a dry run leaves no trace (not even the schema), the
   assert.deepEqual([s1.read, s1.rejected, s1.superseded, s1.uploaded], [13, 1, 0, 12]);
   assert.equal(sb.gateway.requests.length, 12);
   const again = await runCli(args, { env });
-  assert.equal(lastJson(again.stdout).skipped, 12);
+  assert.equal(lastJson(again.stdout).unchanged, 12);
   assert.equal(sb.gateway.requests.length, 12, 'nothing sent twice');
 
   const status = await runCli(['status', '--ledger', withPassword, '--schema', schema]);

@@ -7,6 +7,7 @@ import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
 import { maxInWindow } from './helpers/windows.js';
+import { addsUp } from './helpers/summary.js';
 
 /**
  * Many workers, one PostgreSQL ledger, as a user runs them: separate processes of the CLI against one sandbox
@@ -14,11 +15,6 @@ import { maxInWindow } from './helpers/windows.js';
  * holds across them, and the rows of a worker killed with SIGKILL are finished by the others once its lease ends.
  */
 const METHOD = 'zhima.merchant.borrow.entity.upload';
-
-function addsUp(s: Record<string, unknown>) {
-  const n = (k: string) => s[k] as number;
-  assert.equal(n('read'), n('rejected') + n('superseded') + n('skipped') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
-}
 
 /** key → how many requests of it the gateway answered 10000 (uploaded) */
 function successes(sb: TestSandbox): Map<string, number> {

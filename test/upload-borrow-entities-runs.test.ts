@@ -10,16 +10,12 @@ import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
 import { COLUMNS, entity, entities, toCsv } from './helpers/borrow.js';
+import { addsUp } from './helpers/summary.js';
 
 const METHOD = 'zhima.merchant.borrow.entity.upload';
 
 function upload(sb: TestSandbox, dir: string, files: string[], extra: string[] = []) {
   return runCli(['upload', 'borrow-entities', ...files, ...sb.flags, '--ledger', join(dir, 'ledger.db'), '--json', '--backoff-ms', '5', ...extra]);
-}
-
-function addsUp(s: Record<string, unknown>) {
-  const n = (k: string) => s[k] as number;
-  assert.equal(n('read'), n('rejected') + n('superseded') + n('unchanged') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
 }
 
 test('the QPS ceiling holds at the gateway (measured from arrival times)', async () => {

@@ -9,6 +9,7 @@ import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
 import { COLUMNS, entity, entities, toCsv, type Row } from './helpers/borrow.js';
+import { addsUp } from './helpers/summary.js';
 
 const METHOD = 'zhima.merchant.borrow.entity.upload';
 
@@ -18,11 +19,6 @@ function upload(sb: TestSandbox, dir: string, files: string[], extra: string[] =
 
 function held(sb: TestSandbox): Map<string, Record<string, unknown>> {
   return new Map(sb.gateway.borrowEntities.entities().map((e) => [`${e.category_code}/${e.entity_code}`, e.biz]));
-}
-
-function addsUp(s: Record<string, unknown>) {
-  const n = (k: string) => s[k] as number;
-  assert.equal(n('read'), n('rejected') + n('superseded') + n('unchanged') + n('uploaded') + n('failed') + n('pending'), JSON.stringify(s));
 }
 
 test('a messy export ends with the newest valid snapshot of every key, one request per key, and every invalid row rejected by line', async () => {
