@@ -213,6 +213,28 @@ for (const a of ADAPTERS) {
       assert.equal(await l.agreement('nope'), undefined);
     }));
 
+    test('certificates kept after a rotation, and when the ones in use end', () => withLedger(a, async (l, again) => {
+      assert.deepEqual(await l.keptCertificates(), []);
+      assert.equal(await l.certificateExpiries(), undefined);
+      await l.keepCertificate('sn2', 'PEM 2');
+      await l.keepCertificate('sn1', 'PEM 1');
+      await l.setCertificateExpiries('[{"sn":"sn1"}]');
+      const other = await again();
+      try {
+        assert.deepEqual(await other.keptCertificates(), ['PEM 1', 'PEM 2']);
+        assert.equal(await other.certificateExpiries(), '[{"sn":"sn1"}]');
+      } finally {
+        await other.close();
+      }
+    }));
+
+    test('agreements of apps on OpenID keep the open ids beside the user id', () => withLedger(a, async (l) => {
+      await l.upsertAgreement({ agreement_no: 'A1', status: 'NORMAL', alipay_open_id: 'open-1', principal_open_id: 'open-p', fields: {} }, 'query', 1);
+      await l.upsertAgreement({ agreement_no: 'A1', status: 'NORMAL', fields: { x: '1' } }, 'query', 1);
+      const got = await l.agreement('A1');
+      assert.deepEqual([got?.alipay_open_id, got?.principal_open_id, got?.alipay_user_id], ['open-1', 'open-p', null]);
+    }));
+
     test('a dry run stages, plans and leaves no trace', () => withLedger(a, async (l, again) => {
       const run = await l.startRun(D, 't', [], false);
       await l.stage(run, D, [row('a', 's1')]);

