@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { LedgerReports, LedgerRuns, RunInfo } from '../port.js';
 import type { PgConnection } from './connection.js';
-import { toRunInfo } from '../run-info.js';
+import { toRunInfo } from '../rows.js';
 
 /** The runs table: one row per run (and per worker: several may run one dataset at once), named on its worker. */
 export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports<'async'>, 'recentRuns'> {

@@ -1,6 +1,7 @@
 import { beijingTime, orderKey, orderTime, supersedes, type OrderKey } from '../agreement-order.js';
 import type { AgreementInput, AgreementRow, LedgerAgreements, NotificationApplied } from '../port.js';
 import type { SqliteConnection } from './open.js';
+import { toAgreementRow } from '../rows.js';
 
 interface HistoryRow {
   status: string;
@@ -97,12 +98,6 @@ export class SqliteAgreements implements LedgerAgreements {
       .prepare('SELECT status, source, at, applied, notify_id, notify_time, since FROM agreement_history WHERE agreement_no = ? ORDER BY id')
       .all(agreementNo) as HistoryRow[];
     const history = rows.map((h) => ({ ...h, applied: h.applied === 1 }));
-    return {
-      agreement_no: r.agreement_no as string, status: r.status as string, alipay_user_id: (r.alipay_user_id as string | null) ?? null,
-      alipay_open_id: (r.alipay_open_id as string | null) ?? null, principal_open_id: (r.principal_open_id as string | null) ?? null,
-      personal_product_code: (r.personal_product_code as string | null) ?? null, sign_scene: (r.sign_scene as string | null) ?? null,
-      fields: JSON.parse(r.fields as string) as Record<string, unknown>, source: r.source as string, history,
-      since: (r.state_since as string | null) ?? null, told: (r.state_told as string | null) ?? null,
-    };
+    return toAgreementRow(r, history);
   }
 }

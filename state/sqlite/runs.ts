@@ -1,6 +1,6 @@
 import type { LedgerReports, LedgerRuns, RunInfo } from '../port.js';
 import type { SqliteConnection } from './open.js';
-import { toRunInfo } from '../run-info.js';
+import { toRunInfo } from '../rows.js';
 
 /** The runs table: one row per run, named on the lock while it runs. (Dry runs: SqliteConnection.beginDryRun.) */
 export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports, 'recentRuns'> {
