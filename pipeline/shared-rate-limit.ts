@@ -1,4 +1,4 @@
-import type { LedgerRates, Mode, RateLimitKey } from '../state/port.js';
+import type { LedgerPacing, Mode, PaceLimit } from '../state/port.js';
 import { sleep, type Limiter } from './rate-limit.js';
 
 /** A slot woken up later than this is given back and another reserved: a late start could crowd the next window. */
@@ -10,7 +10,7 @@ const LEARNED_CHECK_MS = 1000;
 
 /**
  * The rate limit of a run on a shared ledger (PostgreSQL): each start slot is reserved in the database
- * (LedgerRates.reserveSlot, one UPDATE … RETURNING under every key at once: this dataset's (app, merchant,
+ * (LedgerPacing.reserveSlot, one UPDATE … RETURNING under every key at once: this dataset's (app, merchant,
  * method) and, with --global-qps, the app's), then waited for here. N workers together then start no more than
  * the ceiling in any second, and one worker's 40005 slows them all (slowDown halves the shared rate).
  */
@@ -23,8 +23,8 @@ export class SharedRateLimiter implements Limiter {
   private recent: number[] = [];
 
   constructor(
-    private readonly rates: LedgerRates<Mode>,
-    private readonly limits: readonly RateLimitKey[],
+    private readonly pacing: LedgerPacing<Mode>,
+    private readonly limits: readonly PaceLimit[],
     private readonly clock: () => number = () => performance.now(),
   ) {
     const ceilings = limits.map((l) => (l.qps > 0 && Number.isFinite(l.qps) ? l.qps : Infinity));
@@ -47,7 +47,7 @@ export class SharedRateLimiter implements Limiter {
       // The slot is `wait` after the server's now, which lies between t0 and the answer: t0 + wait is the earliest
       // it can be here, so an answer that came back late (a busy event loop) counts as lateness too.
       const t0 = this.clock();
-      const wait = await this.rates.reserveSlot(this.limits);
+      const wait = await this.pacing.reserveSlot(this.limits);
       const target = t0 + wait;
       await sleep(target - this.clock(), signal);
       if (this.clock() - target <= LATE_MS || tries >= MAX_LATE_RETRIES) return this.note();
@@ -59,7 +59,7 @@ export class SharedRateLimiter implements Limiter {
     const now = this.clock();
     if (now - this.learnedCheckedAt >= LEARNED_CHECK_MS) {
       this.learnedCheckedAt = now;
-      this.learned = (await this.rates.currentRate(this.limits[0]!.key)) !== null;
+      this.learned = (await this.pacing.currentRate(this.limits[0]!.key)) !== null;
     }
     return this.learned;
   }
@@ -69,7 +69,7 @@ export class SharedRateLimiter implements Limiter {
     const first = this.limits[0]!;
     const observed = this.observedRate(now);
     Promise.resolve()
-      .then(() => this.rates.slowDown(first.key, { ceiling: first.qps, observed, sentAgoMs: Math.max(0, now - sentAt), holdMs: 1000 }))
+      .then(() => this.pacing.slowDown(first.key, { ceiling: first.qps, observed, sentAgoMs: Math.max(0, now - sentAt), holdMs: 1000 }))
       .then((rate) => {
         if (rate === null) return;
         this.slowDowns++;

@@ -39,7 +39,7 @@ export class Ledger implements LedgerPort {
   readonly path: string;
   /** one run at a time (the run lock): no leases, no shared rate limit */
   readonly shared = false;
-  readonly rates = null;
+  readonly pacing = null;
   /** how the hash secret was found: lets the CLI say that a rebind made every row count as changed */
   readonly secretSource: SecretSource;
   private readonly conn: SqliteConnection;

@@ -179,18 +179,18 @@ export interface LedgerSending<M extends Mode = 'sync'> {
 }
 
 /** A limit of the shared rate: its key (e.g. app, merchant, method) and the ceiling the caller runs under (0: none). */
-export interface RateLimitKey {
+export interface PaceLimit {
   key: string;
   qps: number;
 }
 
 /**
- * A rate limit several processes share (only a shared ledger has one: `LedgerPort.rates`). Times are the
+ * A rate limit several processes share (only a shared ledger has one: `LedgerPort.pacing`). Times are the
  * database's, so the writers' clocks need not agree; only the waits they are told are theirs to keep.
  */
-export interface LedgerRates<M extends Mode = 'sync'> {
+export interface LedgerPacing<M extends Mode = 'sync'> {
   /** Reserve the next start slot under every limit named at once: how many ms from now it starts. */
-  reserveSlot(limits: readonly RateLimitKey[]): Returns<M, number>;
+  reserveSlot(limits: readonly PaceLimit[]): Returns<M, number>;
   /**
    * The gateway said 40005 (or 429) to a request started `sentAgoMs` ago: halve `key`'s rate for every writer
    * (unless that answer says nothing new: see the in-process RateLimiter.slowDown). The new rate, or null when
@@ -249,10 +249,10 @@ export interface LedgerPort<M extends Mode = 'sync'>
     LedgerAgreements<M>, LedgerReports<M>, LedgerCertificates<M> {
   /**
    * Several processes may send from this ledger at once (PostgreSQL): claims are leases, a run waits for rows in
-   * flight elsewhere before it ends, and the rate limit is shared (`rates`). False for SQLite (one run at a time).
+   * flight elsewhere before it ends, and the rate limit is shared (`pacing`). False for SQLite (one run at a time).
    */
   readonly shared: boolean;
   /** The shared rate limit, on a shared ledger; null where each run keeps its own (SQLite). */
-  readonly rates: LedgerRates<M> | null;
+  readonly pacing: LedgerPacing<M> | null;
   close(): Returns<M, void>;
 }

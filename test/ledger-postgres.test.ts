@@ -143,24 +143,24 @@ test('the shared rate limit: slots handed out one interval apart whoever asks; o
     const limits = [{ key: K, qps: 10 }];
     const tats: number[] = [];
     for (let i = 0; i < 6; i++) {
-      await (i % 2 ? b! : a!).rates.reserveSlot(limits);
+      await (i % 2 ? b! : a!).pacing.reserveSlot(limits);
       tats.push(await tat(K));
     }
     const interval = 1050 / 10;
     for (let i = 1; i < tats.length; i++) assert.ok(tats[i]! - tats[i - 1]! >= interval - 0.01, `slot ${i} is an interval after the previous one, whichever writer asked`);
-    assert.equal(await a!.rates.currentRate(K), null, 'nothing learned yet');
-    assert.equal(await a!.rates.slowDown(K, { ceiling: 10, observed: 10, sentAgoMs: 0, holdMs: 1000 }), 5);
-    assert.equal(await b!.rates.slowDown(K, { ceiling: 10, observed: 10, sentAgoMs: 0, holdMs: 1000 }), null, 'within the hold: the same spent second');
-    assert.equal(await b!.rates.currentRate(K), 5, 'b sees a\'s 40005');
-    await b!.rates.reserveSlot(limits);
+    assert.equal(await a!.pacing.currentRate(K), null, 'nothing learned yet');
+    assert.equal(await a!.pacing.slowDown(K, { ceiling: 10, observed: 10, sentAgoMs: 0, holdMs: 1000 }), 5);
+    assert.equal(await b!.pacing.slowDown(K, { ceiling: 10, observed: 10, sentAgoMs: 0, holdMs: 1000 }), null, 'within the hold: the same spent second');
+    assert.equal(await b!.pacing.currentRate(K), 5, 'b sees a\'s 40005');
+    await b!.pacing.reserveSlot(limits);
     const t1 = await tat(K);
-    await b!.rates.reserveSlot(limits);
+    await b!.pacing.reserveSlot(limits);
     assert.ok((await tat(K)) - t1 >= 1050 / 5 - 0.01, 'at the halved rate, for b too');
     // a global key caps the slot too: the later of both tats, and both move past it
     const G = 'app|*';
-    await a!.rates.reserveSlot([{ key: G, qps: 1 }, ...limits]);
+    await a!.pacing.reserveSlot([{ key: G, qps: 1 }, ...limits]);
     const g1 = await tat(G);
-    await a!.rates.reserveSlot([{ key: G, qps: 1 }, ...limits]);
+    await a!.pacing.reserveSlot([{ key: G, qps: 1 }, ...limits]);
     assert.ok((await tat(G)) - g1 >= 1050 - 0.01, 'the global 1/s ceiling spaces them');
     assert.ok((await tat(K)) >= g1, 'the method\'s slot waited for the global one');
   } finally {

@@ -31,12 +31,12 @@ const WAIT_POLL_MS = 500;
 /** This run's rate limit: its own, or (a shared ledger) the one all workers share, under this dataset's keys. */
 function limiterFor(o: UploadOptions, ledger: AnyLedger): Limiter {
   const qps = o.qps ?? 0;
-  if (!ledger.rates) return new RateLimiter({ qps: o.globalQps ? Math.min(qps || Infinity, o.globalQps) : qps });
+  if (!ledger.pacing) return new RateLimiter({ qps: o.globalQps ? Math.min(qps || Infinity, o.globalQps) : qps });
   // The merchant is named by a keyed hash of its token: tokens are secrets, never stored.
   const merchant = o.target.appAuthToken ? ledger.hash('merchant\u0000' + o.target.appAuthToken).slice(0, 16) : '-';
   const limits = [{ key: `${o.target.appId}|${merchant}|${o.dataset.method}`, qps }];
   if (o.globalQps) limits.push({ key: `${o.target.appId}|*`, qps: o.globalQps });
-  return new SharedRateLimiter(ledger.rates, limits);
+  return new SharedRateLimiter(ledger.pacing, limits);
 }
 
 export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: number): Promise<SendState> {

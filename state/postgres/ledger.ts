@@ -7,7 +7,7 @@ import { KeyedHash } from '../keyed-hash.js';
 import { PgAgreements } from './agreements.js';
 import { PgCertificates } from './certificates.js';
 import { PgConnection, type PgLedgerOptions } from './connection.js';
-import { PgRates } from './rates.js';
+import { PgPacing } from './pacing.js';
 import { PgReports } from './reports.js';
 import { PgRuns } from './runs.js';
 import { checkSchema, migrate } from './schema.js';
@@ -23,12 +23,12 @@ export type { PgLedgerOptions } from './connection.js';
  * The PostgreSQL ledger (the LedgerPort adapter in async mode): one schema of one database, shared by any number
  * of workers on any number of hosts. This class only opens it (PgLedger.open: the schema created and migrated,
  * the hash secret found) and hands each call to the part of state/postgres/ that owns the concept: workers.ts
- * (heartbeats instead of a run lock), target.ts, runs.ts, staging.ts, sending.ts (claims as leases), rates.ts
+ * (heartbeats instead of a run lock), target.ts, runs.ts, staging.ts, sending.ts (claims as leases), pacing.ts
  * (the shared rate limit), agreements.ts, reports.ts, certificates.ts.
  */
 export class PgLedger implements LedgerPort<'async'> {
   readonly shared = true;
-  readonly rates: PgRates;
+  readonly pacing: PgPacing;
   readonly where: string;
   private readonly workers: PgWorkers;
   private readonly target: PgTargetBinding;
@@ -55,7 +55,7 @@ export class PgLedger implements LedgerPort<'async'> {
     this.sending = new PgSending(c);
     this.agreements = new PgAgreements(c, o.clock ?? Date.now);
     this.reports = new PgReports(c);
-    this.rates = new PgRates(c);
+    this.pacing = new PgPacing(c);
     this.certificates = new PgCertificates(c);
   }
 

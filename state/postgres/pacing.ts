@@ -1,4 +1,4 @@
-import type { LedgerRates, RateLimitKey } from '../port.js';
+import type { LedgerPacing, PaceLimit } from '../port.js';
 import type { PgConnection } from './connection.js';
 
 /**
@@ -21,7 +21,7 @@ const NO_CEILING_CAP = 10_000;
  * rate, because slots are handed out one interval apart whoever asks. A 40005 seen by any writer halves the
  * key's rate for all of them (slowDown); the rate climbs back by 20% every 2 s without one, as in-process.
  */
-export class PgRates implements LedgerRates<'async'> {
+export class PgPacing implements LedgerPacing<'async'> {
   private readonly known = new Set<string>();
 
   constructor(private readonly c: PgConnection) {}
@@ -33,7 +33,7 @@ export class PgRates implements LedgerRates<'async'> {
     for (const k of missing) this.known.add(k);
   }
 
-  async reserveSlot(limits: readonly RateLimitKey[]): Promise<number> {
+  async reserveSlot(limits: readonly PaceLimit[]): Promise<number> {
     const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const keys = sorted.map((l) => l.key);
     await this.ensure(keys);
