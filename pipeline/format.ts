@@ -34,7 +34,7 @@ export function formatBytes(n: number): string {
 /** A rate per second: 3 significant figures, never "0.0" for a slow but non-zero rate. */
 export function formatRate(perSecond: number): string {
   if (!Number.isFinite(perSecond)) return '-';
-  if (perSecond >= 100) return perSecond.toFixed(0);
+  if (perSecond >= 100) return formatCount(Math.round(perSecond));
   if (perSecond >= 10) return perSecond.toFixed(1);
   return perSecond.toFixed(2);
 }

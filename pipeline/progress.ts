@@ -91,9 +91,10 @@ export class Progress implements StatusLine {
     let fraction: number | null = null;
     if (total !== undefined && total > 0) {
       fraction = Math.min(1, this.done / total);
-      parts.push({ text: `${amount(this.done)}/${amount(total)}`, rank: 1 }, { text: `${(100 * fraction).toFixed(1)}%`, rank: 2 });
+      // narrowest first: the percentage and the ETA, then the counts, then the rate
+      parts.push({ text: `${amount(this.done)}/${amount(total)}`, rank: 3 }, { text: `${(100 * fraction).toFixed(1)}%`, rank: 1 });
       const eta = rate > 0 ? ((total - this.done) / rate) * 1000 : Infinity;
-      parts.push({ text: `${bytes ? formatBytes(rate) : formatRate(rate)}/s`, rank: 4 }, { text: `ETA ${formatDuration(eta)}`, rank: 3 });
+      parts.push({ text: `${bytes ? formatBytes(rate) : formatRate(rate)}/s`, rank: 4 }, { text: `ETA ${formatDuration(eta)}`, rank: 2 });
     } else {
       parts.push({ text: bytes ? formatBytes(this.done) : formatCount(this.done), rank: 1 }, { text: `${bytes ? formatBytes(rate) : formatRate(rate)}/s`, rank: 4 });
     }

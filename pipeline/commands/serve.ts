@@ -1,6 +1,7 @@
 import { SyncError } from '../errors.js';
 import { streamLogger } from '../log.js';
 import { checkLedgerPath } from '../paths.js';
+import { checkMetricsPort } from '../serve.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
@@ -11,7 +12,8 @@ export const notifyCommand: CommandSpec = {
   uses: [
     use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
     use('alipay-public-key', { describe: 'Alipay public key file that notifications are verified with' }),
-    use('app-id', { describe: 'refuse notifications for any other app' }), use('verbose'), use('config'),
+    use('app-id', { describe: 'refuse notifications for any other app' }), use('metrics-port', { describe: 'serve Prometheus metrics (notifications by result) on http://127.0.0.1:PORT/metrics' }),
+    use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
@@ -22,6 +24,7 @@ export const notifyCommand: CommandSpec = {
     return runNotifyCommand({
       port: v.port as number, host: String(v.host), ledger: String(v.ledger),
       alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
+      metricsPort: checkMetricsPort(v['metrics-port']),
     }, streamLogger(process.stderr, v.verbose === true));
   },
 };

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { Progress } from '../pipeline/progress.js';
+import { streamLogger } from '../pipeline/log.js';
+import { waitUntil } from './helpers/wait.js';
+
+/** A stream that looks like a terminal of `columns` columns (or a log file), and keeps what was written. */
+function fakeStream(o: { tty: boolean; columns?: number }): Writable & { isTTY?: boolean; columns?: number; out: string[] } {
+  const out: string[] = [];
+  const s = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.push(chunk.toString());
+      cb();
+    },
+  }) as Writable & { isTTY?: boolean; columns?: number; out: string[] };
+  s.isTTY = o.tty;
+  if (o.columns !== undefined) s.columns = o.columns;
+  s.out = out;
+  return s;
+}
+
+/** What a terminal shows on each physical line: text after the last \r of the line, with escapes removed. */
+function screenLines(raw: string): string[] {
+  return raw.split('\n').flatMap((line) => line.split('\r')).map((seg) => seg.replace(/\x1b\[K/g, ''));
+}
+
+test('on a terminal the line fits every width (never wraps), keeping the most useful parts', () => {
+  let now = 1_000_000;
+  for (const columns of [20, 40, 60, 80, 100, 132, 200]) {
+    const stream = fakeStream({ tty: true, columns });
+    const p = new Progress({ stream, label: 'sending borrow-entities', total: 1_234_567, clock: () => now, intervalMs: 1e9 });
+    p.update(0, () => ['12,345 failed', '67,890 retries', 'limit 25.0/s']);
+    for (let i = 1; i <= 20; i++) {
+      now += 1000;
+      p.update(i * 4321);
+      const text = p.text();
+      assert.ok(text.length <= columns - 1, `${columns} columns: ${JSON.stringify(text)} is ${text.length} long`);
+      assert.ok(/^[\x20-\x7e]*$/.test(text), 'ASCII only: one column per character on any terminal');
+    }
+    const text = p.text();
+    if (columns >= 80) {
+      // at 80 columns the counts, the percentage and the ETA are all there
+      assert.match(text, /86,420\/1,234,567 7\.0% .*ETA \d+m\d+s/, `${columns}: ${text}`);
+    }
+    if (columns >= 132) assert.match(text, /\[#*\.+\]/, 'a bar where there is room');
+    if (columns >= 132) assert.match(text, /\| 12,345 failed, 67,890 retries/);
+    p.finish();
+    for (const seg of screenLines(stream.out.join(''))) assert.ok(seg.length <= columns - 1, `final line fits ${columns}: ${seg}`);
+  }
+});
+
+test('log lines on a terminal clear the status line and draw it again under them; the final line replaces it', () => {
+  const now = 5_000_000;
+  const stream = fakeStream({ tty: true, columns: 80 });
+  const logger = streamLogger(stream, false);
+  const p = new Progress({ stream, label: 'sending borrow-entities', total: 100, clock: () => now, intervalMs: 1e9 });
+  p.update(40, () => ['2 failed']);
+  logger.warn('points.csv:7: E000007: failed: isv.invalid-parameter');
+  logger.info('retrying 3 row(s)');
+  p.update(100);
+  p.finish();
+  logger.warn('after the bar');
+  const raw = stream.out.join('');
+  // every log line starts at column 0: after an erase of the line (or a fresh line), never glued onto the bar
+  for (const m of raw.matchAll(/warning: |retrying/g)) {
+    const before = raw.slice(0, m.index);
+    assert.ok(before === '' || before.endsWith('\r\x1b[K') || before.endsWith('\n'), `glued: ${JSON.stringify(raw.slice(Math.max(0, m.index! - 30), m.index! + 10))}`);
+  }
+  // and the bar is drawn again after each of them
+  assert.match(raw, /isv\.invalid-parameter\nsending borrow-entities/);
+  assert.match(raw, /retrying 3 row\(s\)\nsending borrow-entities/);
+  // the final line, then nothing of the bar after it
+  const lines = screenLines(raw).filter(Boolean);
+  assert.match(lines[lines.length - 2]!, /^sending borrow-entities: done 100 in 0s \| 2 failed$/);
+  assert.equal(lines[lines.length - 1], 'warning: after the bar');
+});
+
+test('off a terminal: a timestamped line per interval from a timer only (updates print nothing), and a final line', async () => {
+  const stream = fakeStream({ tty: false });
+  const p = new Progress({ stream, label: 'staging borrow-entities', total: 10 * 1024 * 1024, unit: 'bytes', intervalMs: 40 });
+  for (let i = 0; i < 5000; i++) p.update(i * 100, () => [`${i} rows`]);
+  assert.equal(stream.out.length, 0, 'updates never write: only the timer does, so lines cannot come in near-duplicate pairs');
+  await waitUntil(() => stream.out.length >= 2, { ms: 10_000, what: 'two progress lines' });
+  p.update(10 * 1024 * 1024);
+  p.finish();
+  const n = stream.out.length;
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(stream.out.length, n, 'nothing after the final line');
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d /;
+  for (const line of stream.out) {
+    assert.match(line, iso, 'every line starts with the local time and its offset');
+    assert.ok(line.endsWith('\n') && !line.includes('\r') && !line.includes('\x1b'), 'plain lines for logs');
+  }
+  assert.match(stream.out[0]!, /staging borrow-entities \d+(\.\d)? KB\/10\.0 MB \d+\.\d% .*\/s ETA /);
+  assert.match(stream.out[n - 1]!, /staging borrow-entities: done 10\.0 MB in \d+s \| 4999 rows\n$/);
+});
+
+test('an interrupted phase ends with "stopped" and how far it got', () => {
+  const stream = fakeStream({ tty: false });
+  let now = 0;
+  const p = new Progress({ stream, label: 'sending worker-contracts', total: 1000, clock: () => now, intervalMs: 1e9 });
+  now = 60_000;
+  p.update(250, () => ['0 failed']);
+  p.finish('stopped');
+  assert.match(stream.out.join(''), /sending worker-contracts: stopped 250\/1,000 in 1m00s \(4\.17\/s\) \| 0 failed\n$/);
+});
+
+test('disabled progress writes nothing at all', async () => {
+  const stream = fakeStream({ tty: true, columns: 80 });
+  const p = new Progress({ stream, label: 'x', total: 10, enabled: false, intervalMs: 5 });
+  p.update(5);
+  await new Promise((r) => setTimeout(r, 30));
+  p.finish();
+  assert.deepEqual(stream.out, []);
+});
