@@ -31,15 +31,20 @@ export const notifyCommand: CommandSpec = {
 
 export const statusCommand: CommandSpec = {
   command: 'status',
-  describe: 'recent runs with their counts, and failed rows grouped by sub_code',
+  describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
   uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
   fromEnv: true,
-  build: (y) => y.example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
+  build: (y) =>
+    y
+      .example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)')
+      .example('$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
     checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
     const { printStatus } = await import('../status.js');
-    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out: stdoutSink });
+    // A table fitted to the terminal; TSV when stdout is a pipe or a file; JSON with --json.
+    const out = { write: stdoutSink.write, isTTY: process.stdout.isTTY === true, columns: process.stdout.columns };
+    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out });
     state.printedJson = state.json;
     return code;
   },
