@@ -50,8 +50,9 @@ export function wrap(text: string, width: number, indent = ''): string[] {
 
 function forTerminal(r: StatusReport, width: number, now: number): string {
   const out: string[] = [];
-  const put = (s: string) => out.push(cut(s, width));
-  put(`${r.ledger}: times in ${zoneName(now)}`);
+  const put = (s: string) => out.push(...wrap(s, width, '  '));
+  put(`ledger ${r.ledger}`);
+  put(`times in ${zoneName(now)}`);
   if (r.runs.length === 0) {
     put('no runs yet');
   } else {

@@ -96,7 +96,7 @@ export function fitTable(columns: readonly Column[], rows: readonly string[][], 
       const text = cut(r[i] ?? '', widths[i]!);
       // the last column is not padded: no trailing blanks
       return k === kept.length - 1 && columns[i]!.align !== 'right' ? text : pad(text, widths[i]!, columns[i]!.align ?? 'left');
-    }).join(' '.repeat(GAP));
+    }).join(' '.repeat(GAP)).trimEnd();
   const out = [line(columns.map((c) => c.title)), ...cells.map(line)].map((l) => (displayWidth(l) > width ? cut(l, width) : l));
   return { text: out.join('\n'), omitted: columns.filter((_, i) => !kept.includes(i)).map((c) => c.title) };
 }
