@@ -114,3 +114,66 @@ test('disabled progress writes nothing at all', async () => {
   p.finish();
   assert.deepEqual(stream.out, []);
 });
+
+test('in a real 80-column pseudo-terminal (script): the bar never wraps, warnings go above it, a final line stays', async () => {
+  const { spawnSync, spawn } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { CLI, REPO } = await import('./helpers/cli.js');
+  const { startSandbox } = await import('./helpers/sandbox.js');
+  const { tempDir, writeFile } = await import('./helpers/tmp.js');
+  const { entities, toCsv } = await import('./helpers/borrow.js');
+  assert.equal(spawnSync('script', ['--version']).status, 0, 'this test needs script(1) from util-linux (Debian: bsdutils) to make a pseudo-terminal');
+  // a share of rows refused (a warning each), sent slowly enough for the bar to be redrawn many times
+  const sb = await startSandbox({ faults: { rates: { invalid_parameter: 0.25 } } });
+  const dir = tempDir();
+  const csv = writeFile(dir, 'points.csv', toCsv(entities(40)));
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const cli = [process.execPath, CLI, 'upload', 'borrow-entities', csv, ...sb.flags, '--ledger', join(dir, 'l.db'), '--qps', '20', '--concurrency', '2'].map(quote).join(' ');
+  const child = spawn('script', ['-qec', `stty cols 80 rows 24; exec ${cli}`, '/dev/null'], {
+    cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TZ: 'UTC', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let raw = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (raw += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (raw += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  assert.equal(code, 1, raw);
+  // Play the bytes on an 80-column screen: a character written past column 80 wraps to the next line. A long
+  // warning may wrap (it is written once); the status line must never (each redraw would leave a copy behind).
+  let col = 0;
+  const screen: string[] = [''];
+  const wrapped: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i]!;
+    if (ch === '\x1b') {
+      const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(raw.slice(i));
+      assert.ok(m, `an escape sequence we do not write: ${JSON.stringify(raw.slice(i, i + 8))}`);
+      if (m[0] === '\x1b[K') screen[screen.length - 1] = screen[screen.length - 1]!.slice(0, col);
+      i += m[0].length - 1;
+    } else if (ch === '\r') col = 0;
+    else if (ch === '\n') {
+      screen.push('');
+      col = 0;
+    } else {
+      if (col >= 80) {
+        wrapped.push(screen.length - 1);
+        screen.push('');
+        col = 0;
+      }
+      const line = screen[screen.length - 1]!;
+      screen[screen.length - 1] = line.slice(0, col) + ch + line.slice(col + 1);
+      col++;
+    }
+  }
+  for (const i of wrapped) assert.ok(!/^(sending|staging) borrow-entities/.test(screen[i]!), `the status line wrapped: ${screen[i]}`);
+  const shown = screen.map((l) => l.trimEnd()).filter(Boolean);
+  // each warning starts a line of its own, at column 0, never after a piece of the bar
+  const warnings = shown.filter((l) => l.includes('warning: '));
+  assert.ok(warnings.length >= 3, shown.join('\n'));
+  for (const w of warnings) assert.match(w, /^warning: \/.*points\.csv:\d+: \w+\/E\d+: failed:/, 'each warning on a line of its own, from column 0');
+  assert.ok(raw.split('\r\x1b[Ksending borrow-entities').length > 3, 'the bar was drawn in place several times');
+  assert.ok(shown.some((l) => /^sending borrow-entities: done 40 in \d+s \(\d+\.\d+\/s\) \| \d+ failed, 0 retries$/.test(l)), shown.join('\n'));
+  assert.ok(shown.some((l) => /^staging borrow-entities: done /.test(l)));
+  assert.ok(!shown.some((l) => /sending borrow-entities \S+\/40/.test(l)), 'no bar left on the screen after the final line');
+});
