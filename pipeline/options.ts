@@ -49,6 +49,8 @@ export const OPTIONS = {
   port: { type: 'number', describe: 'port to listen on' },
   host: { type: 'string', describe: 'address to listen on (put it behind your HTTPS reverse proxy; 0.0.0.0 for all)', default: '127.0.0.1' },
   runs: { type: 'number', describe: 'how many recent runs to show', default: 10 },
+  run: { type: 'number', describe: 'the run to report on (alipay-sync status lists them) [default: the newest]' },
+  html: { type: 'string', describe: 'write the report here: one HTML file that opens anywhere without network (mode 0600)' },
   'app-public-key': { type: 'string', describe: 'the app public key that request signatures are checked with' },
   'alipay-private-key': { type: 'string', secret: true, describe: '"Alipay\'s" private key that answers are signed with' },
   'keys-dir': { type: 'string', describe: 'where its keys live: reused when present, made (mode 0600) when not', default: './sandbox-keys' },
