@@ -27,6 +27,7 @@ function isWide(cp: number): boolean {
 
 /** Control characters take no column but would move the cursor: they are shown as spaces. */
 function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point of this pattern
   return s.replace(/[\u0000-\u001f\u007f]/g, ' ');
 }
 

@@ -22,7 +22,7 @@ function fakeStream(o: { tty: boolean; columns?: number }): Writable & { isTTY?:
 
 /** What a terminal shows on each physical line: text after the last \r of the line, with escapes removed. */
 function screenLines(raw: string): string[] {
-  return raw.split('\n').flatMap((line) => line.split('\r')).map((seg) => seg.replace(/\x1b\[K/g, ''));
+  return raw.split('\n').flatMap((line) => line.split('\r')).map((seg) => seg.replaceAll('\x1b[K', ''));
 }
 
 test('on a terminal the line fits every width (never wraps), keeping the most useful parts', () => {
@@ -147,6 +147,7 @@ test('in a real 80-column pseudo-terminal (script): the bar never wraps, warning
   for (let i = 0; i < raw.length; i++) {
     const ch = raw[i]!;
     if (ch === '\x1b') {
+      // eslint-disable-next-line no-control-regex -- an escape sequence is what this reads
       const m = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(raw.slice(i));
       assert.ok(m, `an escape sequence we do not write: ${JSON.stringify(raw.slice(i, i + 8))}`);
       if (m[0] === '\x1b[K') screen[screen.length - 1] = screen[screen.length - 1]!.slice(0, col);

@@ -76,7 +76,7 @@ test('status on a terminal fits its width: a table when wide, a few lines per ru
     assert.match(wide, /Agreements by status: NORMAL 3, TEMP 0|Agreements by status: NORMAL 3/);
     assert.match(wide, /Notifications received: 1 \(0 in the last 24 h\), the last at 2026-03-01 08:03:15/);
     const narrow = status(path, { isTTY: true, columns: 80 });
-    assert.match(narrow, /run 1  borrow-entities  done \(exit 1\)  started 2026-03-01 08:00:00, took 1m15s\n/);
+    assert.match(narrow, /run 1 {2}borrow-entities {2}done \(exit 1\) {2}started 2026-03-01 08:00:00, took 1m15s\n/);
     assert.match(narrow, /read 4 = rejected 1 \+ superseded 0 \+ skipped 0 \+ uploaded 1 \+ failed 2 \+/);
   } finally {
     if (tz === undefined) delete process.env.TZ;

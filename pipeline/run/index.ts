@@ -8,7 +8,7 @@ import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
 import { hasPersonalData } from '../redact.js';
-import { observeAll, type RunObserver } from './observe.js';
+import { observeAll } from './observe.js';
 import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
