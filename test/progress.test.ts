@@ -178,3 +178,30 @@ test('in a real 80-column pseudo-terminal (script): the bar never wraps, warning
   assert.ok(shown.some((l) => /^staging borrow-entities: done /.test(l)));
   assert.ok(!shown.some((l) => /sending borrow-entities \S+\/40/.test(l)), 'no bar left on the screen after the final line');
 });
+
+test('off a terminal the CLI writes timestamped progress lines; --quiet leaves only warnings, errors and the summary', async () => {
+  const { join } = await import('node:path');
+  const { runCli } = await import('./helpers/cli.js');
+  const { startSandbox } = await import('./helpers/sandbox.js');
+  const { tempDir, writeFile } = await import('./helpers/tmp.js');
+  const { entities, entity, toCsv } = await import('./helpers/borrow.js');
+  const sb = await startSandbox();
+  const dir = tempDir();
+  const csv = writeFile(dir, 'points.csv', toCsv([...entities(20), entity(99, { latitude: '91' })]));
+  const base = ['upload', 'borrow-entities', csv, ...sb.flags, '--qps', '200'];
+  const logged = await runCli([...base, '--ledger', join(dir, 'a.db'), '--progress-interval', '0.05']);
+  assert.equal(logged.code, 1, logged.stderr);
+  const progress = logged.stderr.split('\n').filter((l) => /(staging|sending) borrow-entities/.test(l));
+  assert.ok(progress.length >= 2, logged.stderr);
+  for (const l of progress) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d (staging|sending) borrow-entities/);
+  assert.match(logged.stderr, /sending borrow-entities: done 20 in \d+s/);
+  for (const spelling of ['--quiet', '--quiet=yes', '--quiet=ON']) {
+    const quiet = await runCli([...base, '--ledger', join(dir, `q${spelling.length}.db`), spelling]);
+    assert.equal(quiet.code, 1, quiet.stderr);
+    assert.deepEqual(quiet.stderr.trim().split('\n').map((l) => l.replace(/:.*/, '')), ['warning'], `${spelling}: only the rejected row's warning: ${quiet.stderr}`);
+    assert.match(quiet.stdout, /read 21 = rejected 1 \+ superseded 0 \+ skipped 0 \+ uploaded 20/);
+  }
+  const env = await runCli([...base, '--ledger', join(dir, 'env.db')], { env: { ALIPAY_SYNC_QUIET: '1' } });
+  assert.doesNotMatch(env.stderr, /borrow-entities/, 'ALIPAY_SYNC_QUIET=1 is --quiet');
+  assert.equal((await runCli([...base, '--ledger', join(dir, 'x.db'), '--progress-interval', '0'])).code, 2, 'an interval of 0 is a usage error');
+});
