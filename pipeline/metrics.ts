@@ -59,7 +59,7 @@ export async function serveMetrics(port: number, what: string): Promise<MetricsS
 export function runMetrics(registry: Registry, dataset: string): RunObserver {
   const labels = { dataset };
   const rows = new Counter({
-    name: 'alipay_sync_rows_total', help: 'Rows by outcome: read and rejected, skipped (unchanged) while staging; uploaded, failed, pending (left with an unknown outcome) while sending',
+    name: 'alipay_sync_rows_total', help: 'Rows by outcome: read, rejected and unchanged while staging; uploaded, failed, pending (left with an unknown outcome) while sending',
     labelNames: ['dataset', 'outcome'], registers: [registry],
   });
   const requests = new Counter({
@@ -103,13 +103,13 @@ export function runMetrics(registry: Registry, dataset: string): RunObserver {
   });
   const count = (outcome: string, n = 1) => rows.inc({ dataset, outcome }, n);
   // every outcome exists from the start at 0, so that rate() and alerts see a series before the first event
-  for (const outcome of ['read', 'rejected', 'skipped', 'uploaded', 'failed', 'pending']) count(outcome, 0);
+  for (const outcome of ['read', 'rejected', 'unchanged', 'uploaded', 'failed', 'pending']) count(outcome, 0);
   slowDowns.inc(labels, 0);
   return {
     staged(c: StagedCounts) {
       count('read', c.read);
       count('rejected', c.rejected);
-      count('skipped', c.skipped);
+      count('unchanged', c.unchanged);
     },
     sending(l: LiveState, toSend: number) {
       live = l;

@@ -11,7 +11,7 @@ export function statusText(r: StatusReport, terminal: { width: number } | null, 
   return terminal ? forTerminal(r, terminal.width, now) : forPipe(r);
 }
 
-export const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
+export const COUNTS = ['read', 'rejected', 'superseded', 'unchanged', 'uploaded', 'failed', 'pending'] as const;
 
 const count = (n: number | undefined) => (n === undefined ? '' : formatCount(n));
 const baseName = (f: string) => f.split(/[\\/]/).pop() ?? f;
@@ -79,7 +79,7 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
         out.push(...wrap(`run ${run.id}  ${run.dataset}  ${shownStatus(run)}${run.exit_code === null ? '' : ` (exit ${run.exit_code})`}  started ${localDateTime(Date.parse(run.started_at))}${took}`, width, '    '));
         if (run.counts && !run.plan) {
           const c = run.counts;
-          out.push(...wrap(`  read ${count(c.read)} = rejected ${count(c.rejected)} + superseded ${count(c.superseded)} + skipped ${count(c.skipped)} + uploaded ${count(c.uploaded)} + failed ${count(c.failed)} + pending ${count(c.pending)}`, width, '    '));
+          out.push(...wrap(`  read ${count(c.read)} = rejected ${count(c.rejected)} + superseded ${count(c.superseded)} + unchanged ${count(c.unchanged)} + uploaded ${count(c.uploaded)} + failed ${count(c.failed)} + pending ${count(c.pending)}`, width, '    '));
         }
         for (const line of notes(run)) out.push(...wrap(`  ${line}`, width, '    '));
       }
@@ -113,10 +113,10 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
   }
   if (r.certificates.length) {
     out.push('');
-    put('Certificates:');
-    const cols: Column[] = [{ title: 'certificate', rank: 0 }, { title: 'expires', rank: 1 }, { title: 'days left', rank: 2, align: 'right' }, { title: 'subject', rank: 3, shrink: true }];
-    out.push(fitTable(cols, r.certificates.map((c) => [c.name, localDateTime(Date.parse(c.not_after)), String(c.days_left), c.subject ?? '']), width).text);
-    for (const c of r.certificates) if (c.days_left < 30) put(`  ${c.name} expires in ${c.days_left} day(s): renew it on Alipay's open platform`);
+    put('Certificates (of the last run in certificate mode):');
+    const cols: Column[] = [{ title: 'certificate', rank: 0 }, { title: 'ends', rank: 1 }, { title: 'days left', rank: 2, align: 'right' }, { title: 'SN', rank: 3, shrink: true }];
+    out.push(fitTable(cols, r.certificates.map((c) => [c.name, localDateTime(Date.parse(c.not_after)), String(c.days_left), c.serial]), width).text);
+    for (const c of r.certificates) if (c.warning) put(`warning: ${c.warning}`);
   }
   return out.join('\n') + '\n';
 }
@@ -137,7 +137,7 @@ function forPipe(r: StatusReport): string {
     tsv(['failed_dataset', 'sub_code', 'rows', 'example'], r.failures.map((f) => [f.dataset, f.sub_code, String(f.rows), f.example ?? ''])),
     tsv(['agreement_status', 'count'], r.agreements.map((a) => [a.status, String(a.count)])),
     tsv(['notifications_received', 'last_24h', 'stale', 'last_received'], [[String(r.notifications.received), String(r.notifications.last_day), String(r.notifications.stale), time(r.notifications.last_received_at)]]),
-    tsv(['certificate', 'not_after', 'days_left', 'subject'], r.certificates.map((c) => [c.name, time(c.not_after), String(c.days_left), c.subject ?? ''])),
+    tsv(['certificate', 'serial', 'not_after', 'days_left'], r.certificates.map((c) => [c.name, c.serial, time(c.not_after), String(c.days_left)])),
   ];
   return blocks.join('\n\n') + '\n';
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Ledger } from '../state/ledger.js';
 import type { LockHolder, RunInfo } from '../state/ledger.js';
 import { isPidAlive, procStartOf } from '../state/process-identity.js';
+import { expiryWarnings, type CertExpiry } from './alipay/certs.js';
 import { redactCommandText } from './settings.js';
 import { COUNTS, statusText } from './status-text.js';
 
@@ -16,19 +17,21 @@ export interface StatusOptions {
   runs: number;
   json: boolean;
   out: { write(text: string): unknown; isTTY?: boolean; columns?: number };
-  /** certificates in use and when they expire (certificate mode fills this; empty until then) */
-  certificates?: CertificateExpiry[];
   clock?: () => number;
 }
 
+/** A certificate the last run in certificate mode used, and when it ends. */
 export interface CertificateExpiry {
-  /** which one: app, alipay, alipay root */
+  /** app certificate, or Alipay certificate (the one that signs answers; Alipay rotates it) */
   name: string;
-  subject?: string;
-  serial?: string;
+  role: 'app' | 'alipay';
+  /** its SN as sent in app_cert_sn / named by answers */
+  serial: string;
   /** ISO time */
   not_after: string;
   days_left: number;
+  /** what to do, when it ends within 30 days (or has ended) */
+  warning: string | null;
 }
 
 export const STATUS_SCHEMA = 1;
@@ -45,7 +48,7 @@ export interface StatusRun {
   duration_ms: number | null;
   exit_code: number | null;
   files: string[];
-  /** the counts of its summary (they add up: read = rejected + superseded + skipped + uploaded + failed + pending); null when it has none */
+  /** the counts of its summary (they add up: read = rejected + superseded + unchanged + uploaded + failed + pending); null when it has none */
   counts: Record<(typeof COUNTS)[number], number> | null;
   /** a dry run (status plan): how many rows it would have sent (new keys, changed keys); its `pending` count is these, nothing was sent */
   plan: { new: number; changed: number } | null;
@@ -86,12 +89,29 @@ function statusOf(r: RunInfo, alive: boolean): string {
 
 function numbers(summary: Record<string, unknown> | null): StatusRun['counts'] {
   if (!summary || typeof summary.read !== 'number') return null;
+  // Runs recorded before 0.2 called the unchanged count `skipped`.
+  const s: Record<string, unknown> = { unchanged: summary.skipped, ...summary };
   const out = {} as Record<(typeof COUNTS)[number], number>;
-  for (const c of COUNTS) out[c] = typeof summary[c] === 'number' ? (summary[c] as number) : 0;
+  for (const c of COUNTS) out[c] = typeof s[c] === 'number' ? (s[c] as number) : 0;
   return out;
 }
 
-export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: number; certificates?: CertificateExpiry[]; now: number }): StatusReport {
+/** Certificate mode: the certificates the last run used (written at its start and at each rotation), and when they end. */
+function certificatesOf(ledger: Ledger, now: number): CertificateExpiry[] {
+  let list: CertExpiry[];
+  try {
+    const parsed = JSON.parse(ledger.certificateExpiries() ?? '[]') as unknown;
+    list = Array.isArray(parsed) ? (parsed as CertExpiry[]) : [];
+  } catch {
+    return [];
+  }
+  return list.map((c) => ({
+    name: c.role === 'app' ? 'app certificate' : 'Alipay certificate', role: c.role, serial: c.sn, not_after: c.validTo,
+    days_left: Math.floor((Date.parse(c.validTo) - now) / 86_400_000), warning: expiryWarnings([c], now)[0] ?? null,
+  }));
+}
+
+export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: number; now: number }): StatusReport {
   const holder = ledger.lockHolder();
   // A run row still "running" whose holder is gone was killed: said so, not shown as running for ever.
   const holderAlive = holder !== null && isAlive(holder, o.now);
@@ -119,7 +139,7 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
     failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example })),
     agreements: ledger.agreementCounts(),
     notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
-    certificates: o.certificates ?? [],
+    certificates: certificatesOf(ledger, o.now),
     exit_code: 0,
   };
 }
@@ -128,7 +148,7 @@ export function printStatus(o: StatusOptions): number {
   const ledger = new Ledger(o.ledgerPath, { readonly: true });
   let report: StatusReport;
   try {
-    report = statusReport(ledger, { ledgerPath: o.ledgerPath, runs: o.runs, certificates: o.certificates, now: (o.clock ?? Date.now)() });
+    report = statusReport(ledger, { ledgerPath: o.ledgerPath, runs: o.runs, now: (o.clock ?? Date.now)() });
   } finally {
     ledger.close();
   }

@@ -2,10 +2,11 @@ import { hostname } from 'node:os';
 import type {
   AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
   NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, RunSettings,
-  RunTiming, RunTimingBatch, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
+import { SqliteCertificates } from './sqlite/certificates.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
@@ -21,7 +22,7 @@ import { SqliteTiming } from './sqlite/timing.js';
 export type {
   AgreementCount, AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort,
   LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
-  RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TimingCode,
+  RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TimingCode,
   TimingKey, TimingSecond, TookOver,
 } from './port.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
@@ -49,6 +50,7 @@ export class Ledger implements LedgerPort {
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
   private readonly timing: SqliteTiming;
+  private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
@@ -72,6 +74,7 @@ export class Ledger implements LedgerPort {
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
     this.timing = new SqliteTiming(conn);
+    this.certificates = new SqliteCertificates(conn);
   }
 
   /**
@@ -133,7 +136,7 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): StageCounts {
     return this.staging.stage(runId, dataset, rows, policy);
   }
 
@@ -237,7 +240,25 @@ export class Ledger implements LedgerPort {
     return this.reports.record(dataset, key);
   }
 
-  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */
+  // ---------------------------------------------------------------- certificates (sqlite/certificates.ts)
+
+  keptCertificates(): string[] {
+    return this.certificates.keptCertificates();
+  }
+
+  keepCertificate(sn: string, pem: string): void {
+    this.certificates.keepCertificate(sn, pem);
+  }
+
+  setCertificateExpiries(json: string): void {
+    this.certificates.setCertificateExpiries(json);
+  }
+
+  certificateExpiries(): string | undefined {
+    return this.certificates.certificateExpiries();
+  }
+
+  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared bizContents leave no copy) and closes. */
   close(): void {
     this.conn.close();
   }

@@ -1,4 +1,4 @@
-import type { RecordStatus, StageCounts, StagePolicy } from './port.js';
+import type { RecordStatus, StageCounts, SendPolicy } from './port.js';
 
 /**
  * The staging rule: what to do with an incoming row, given what the ledger holds for its key. Pure (no I/O), so
@@ -26,7 +26,7 @@ export interface HeldRecord {
   uploaded_hash: string | null;
 }
 
-/** The incoming row: its snapshot and its content hash (LedgerPort.hash of its payload). */
+/** The incoming row: its snapshot and its content hash (LedgerPort.hash of its biz_content). */
 export interface IncomingRecord {
   snapshot: string;
   hash: string;
@@ -71,7 +71,7 @@ const REPLACES_OWN = decision('restage', 'replaces-own', 0, 1, 0);
 const TAKES_OVER_LEFTOVER = decision('restage', 'takes-over-leftover', 1, 0, 0);
 const NEWER_OR_CHANGED = decision('restage', 'newer-or-changed', 1, 0, 0);
 
-export function decideStage(held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: StagePolicy): StageDecision {
+export function decideStage(held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: SendPolicy): StageDecision {
   if (!held) return NEW_KEY;
   if (held.status === 'uploaded') {
     if (policy === 'once') return ONCE_UPLOADED;

@@ -199,7 +199,7 @@ test('off a terminal the CLI writes timestamped progress lines; --quiet leaves o
     const quiet = await runCli([...base, '--ledger', join(dir, `q${spelling.length}.db`), spelling]);
     assert.equal(quiet.code, 1, quiet.stderr);
     assert.deepEqual(quiet.stderr.trim().split('\n').map((l) => l.replace(/:.*/, '')), ['warning'], `${spelling}: only the rejected row's warning: ${quiet.stderr}`);
-    assert.match(quiet.stdout, /read 21 = rejected 1 \+ superseded 0 \+ skipped 0 \+ uploaded 20/);
+    assert.match(quiet.stdout, /read 21 = rejected 1 \+ superseded 0 \+ unchanged 0 \+ uploaded 20/);
   }
   const env = await runCli([...base, '--ledger', join(dir, 'env.db')], { env: { ALIPAY_SYNC_QUIET: '1' } });
   assert.doesNotMatch(env.stderr, /borrow-entities/, 'ALIPAY_SYNC_QUIET=1 is --quiet');

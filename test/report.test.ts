@@ -122,7 +122,7 @@ test('report --html after a real run with 40005s and failures: one self-containe
   }
   const shown = await page.locator('body').innerText();
   const s = summary as Record<string, number>;
-  assert.match(shown, new RegExp(`read ${s.read} = rejected ${s.rejected} \\+ superseded ${s.superseded} \\+ skipped ${s.skipped} \\+ uploaded ${s.uploaded} \\+ failed ${s.failed} \\+ pending ${s.pending} ✓ adds up`));
+  assert.match(shown, new RegExp(`read ${s.read} = rejected ${s.rejected} \\+ superseded ${s.superseded} \\+ unchanged ${s.unchanged} \\+ uploaded ${s.uploaded} \\+ failed ${s.failed} \\+ pending ${s.pending} ✓ adds up`));
   assert.match(shown, /--qps 40/);
   assert.match(shown, /\d+\s+40005 \/ 429 answers/);
   assert.match(shown, /\d+(\.\d)? ms\s+p50[\s\S]*p95[\s\S]*p99/);

@@ -22,13 +22,13 @@ function busyLedger(): string {
   let now = T0;
   const l = new Ledger(path, { hashKey: randomBytes(32), clock: () => now });
   const r1 = l.startRun(D, 'upload borrow-entities a.csv', ['/data/exports/a.csv', '/data/exports/出口-b.csv'], false, { qps: 20, concurrency: 8 });
-  l.stage(r1, D, ['k1', 'k2', 'k3'].map((key) => ({ key, snapshot: 's', payload: '{}', file: 'a.csv', line: 2 })));
+  l.stage(r1, D, ['k1', 'k2', 'k3'].map((key) => ({ key, snapshot: 's', bizContent: '{}', file: 'a.csv', line: 2 })));
   const [a, b, c] = l.claimPending(D, 0, 10);
   l.recordResult({ rowid: a!.rowid, runId: r1, status: 'uploaded', attempts: 1, code: '10000' });
   l.recordResult({ rowid: b!.rowid, runId: r1, status: 'failed', attempts: 1, code: '40004', subCode: 'INVALID_PARAMETER', reason: '参数有误 real_name' });
   l.recordResult({ rowid: c!.rowid, runId: r1, status: 'failed', attempts: 1, code: '10000', reason: 'biz_success is false: Alipay did not accept the contract' });
   now += 75_000;
-  const counts = { read: 4, rejected: 1, superseded: 0, skipped: 0, uploaded: 1, failed: 2, pending: 0 };
+  const counts = { read: 4, rejected: 1, superseded: 0, unchanged: 0, uploaded: 1, failed: 2, pending: 0 };
   l.finishRun(r1, 'done', 1, { ...counts, duration_ms: 75_000 });
   // a dry run as versions before 0.2 recorded them: its "pending" are the rows it would have sent
   now += 60_000;
@@ -46,9 +46,9 @@ function busyLedger(): string {
   return path;
 }
 
-function status(path: string, out: { isTTY?: boolean; columns?: number }, o: { json?: boolean; certificates?: Parameters<typeof printStatus>[0]['certificates'] } = {}): string {
+function status(path: string, out: { isTTY?: boolean; columns?: number }, o: { json?: boolean } = {}): string {
   let text = '';
-  printStatus({ ledgerPath: path, runs: 10, json: Boolean(o.json), out: { ...out, write: (t: string) => (text += t) }, certificates: o.certificates, clock: () => T0 + 3600_000 });
+  printStatus({ ledgerPath: path, runs: 10, json: Boolean(o.json), out: { ...out, write: (t: string) => (text += t) }, clock: () => T0 + 3600_000 });
   return text;
 }
 
@@ -66,7 +66,7 @@ test('status on a terminal fits its width: a table when wide, a few lines per ru
       assert.doesNotMatch(text, /\b10000\b/, 'a biz_success failure is not listed under 10000');
     }
     const wide = status(path, { isTTY: true, columns: 200 });
-    assert.match(wide, /run +dataset +started +took +status +exit +read +rejected +superseded +skipped +uploaded +failed +pending/);
+    assert.match(wide, /run +dataset +started +took +status +exit +read +rejected +superseded +unchanged +uploaded +failed +pending/);
     assert.match(wide, /1 +borrow-entities +2026-03-01 08:00:00 +1m15s +done +1 +4 +1 +0 +0 +1 +2 +0\n/);
     assert.match(wide, /2 +borrow-entities +\S+ \S+ +\S+ +dry run +1 +5 +0 +0 +0 +0 +0\n/, 'a dry run shows no pending: its rows were never waiting');
     assert.match(wide, /run 2 was a dry run: it would have sent 5 \(2 new, 3 changed\); nothing was sent/);
@@ -77,7 +77,7 @@ test('status on a terminal fits its width: a table when wide, a few lines per ru
     assert.match(wide, /Notifications received: 1 \(0 in the last 24 h\), the last at 2026-03-01 08:03:15/);
     const narrow = status(path, { isTTY: true, columns: 80 });
     assert.match(narrow, /run 1 {2}borrow-entities {2}done \(exit 1\) {2}started 2026-03-01 08:00:00, took 1m15s\n/);
-    assert.match(narrow, /read 4 = rejected 1 \+ superseded 0 \+ skipped 0 \+ uploaded 1 \+ failed 2 \+/);
+    assert.match(narrow, /read 4 = rejected 1 \+ superseded 0 \+ unchanged 0 \+ uploaded 1 \+ failed 2 \+/);
   } finally {
     if (tz === undefined) delete process.env.TZ;
     else process.env.TZ = tz;
@@ -96,7 +96,7 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   assert.equal(done.duration_ms, 75_000);
   assert.deepEqual(done.settings, { qps: 20, concurrency: 8 });
   const c = done.counts!;
-  assert.equal(c.read, c.rejected + c.superseded + c.skipped + c.uploaded + c.failed + c.pending);
+  assert.equal(c.read, c.rejected + c.superseded + c.unchanged + c.uploaded + c.failed + c.pending);
   assert.deepEqual(r.runs[1]!.plan, { new: 2, changed: 3 });
   assert.equal(r.runs[0]!.duration_ms, null, 'a dead run has no duration');
   assert.deepEqual(r.failures.map((f) => [f.sub_code, f.rows]).sort(), [['INVALID_PARAMETER', 1], ['biz_success:false', 1]]);
@@ -105,7 +105,7 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   assert.deepEqual(r.certificates, []);
 });
 
-test('status piped: TSV blocks with a header each; certificates when given, with a warning near expiry', () => {
+test('status piped: TSV blocks with a header each; certificates of certificate mode, with a warning near expiry', () => {
   const path = busyLedger();
   const text = status(path, { isTTY: false });
   const blocks = text.trimEnd().split('\n\n').map((b) => b.split('\n').map((l) => l.split('\t')));
@@ -114,11 +114,22 @@ test('status piped: TSV blocks with a header each; certificates when given, with
   const run1 = blocks[0]!.find((r) => r[0] === '1')!;
   assert.match(run1[3]!, /^2026-03-01T\d\d:00:00[+-]\d\d:\d\d$/, 'local time with its offset');
   assert.equal(run1[blocks[0]![0]!.indexOf('files')], '/data/exports/a.csv /data/exports/出口-b.csv');
-  const certs = [{ name: 'app certificate', subject: 'CN=2021004100000000', not_after: '2026-03-20T00:00:00Z', days_left: 19 }];
-  const withCerts = status(path, { isTTY: true, columns: 100 }, { certificates: certs });
-  assert.match(withCerts, /Certificates:\n.*certificate +expires +days left/);
-  assert.match(withCerts, /app certificate expires in 19 day\(s\)/);
-  assert.match(status(path, { isTTY: false }, { certificates: certs }), /\napp certificate\t2026-03-20T\d\d:00:00[+-]\d\d:\d\d\t19\tCN=2021004100000000\n/);
+  // certificate mode: the run writes when its certificates end; status shows them, and warns 30 days ahead
+  const l = new Ledger(path, { hashKey: randomBytes(32), rebind: true });
+  l.setCertificateExpiries(JSON.stringify([
+    { role: 'app', sn: 'a1b2c3', validTo: '2026-03-20T00:00:00.000Z' }, { role: 'alipay', sn: 'd4e5f6', validTo: '2027-03-01T00:00:00.000Z' },
+  ]));
+  l.close();
+  const withCerts = status(path, { isTTY: true, columns: 100 });
+  assert.match(withCerts, /Certificates \(of the last run in certificate mode\):\ncertificate +ends +days left +SN\napp certificate +2026-03-20 \d\d:00:00 +18 +a1b2c3\nAlipay certificate +2027-03-01 \d\d:00:00 +364 +d4e5f6/);
+  assert.match(withCerts, /warning: the app certificate \(--app-cert\) expires on 2026-03-20 \(in 18 days\): renew it/);
+  assert.doesNotMatch(withCerts, /warning: the Alipay certificate/);
+  assert.match(status(path, { isTTY: false }), /\napp certificate\ta1b2c3\t2026-03-20T\d\d:00:00[+-]\d\d:\d\d\t18\n/);
+  const json = JSON.parse(status(path, {}, { json: true })) as StatusReport;
+  assert.deepEqual(json.certificates[0], {
+    name: 'app certificate', role: 'app', serial: 'a1b2c3', not_after: '2026-03-20T00:00:00.000Z', days_left: 18,
+    warning: 'the app certificate (--app-cert) expires on 2026-03-20 (in 18 days): renew it in the Alipay console (开发设置 → 接口加签方式) and give the new file',
+  });
 });
 
 test('status reads without a trace: no -wal or -shm left beside the ledger, and those of a live writer are left alone', async () => {

@@ -76,7 +76,7 @@ export function msLabel(ms: number): string {
   return `${ms >= 10 ? Math.round(ms) : ms.toFixed(1)} ms`;
 }
 
-/** read = rejected + superseded + skipped + uploaded + failed + pending, as one bar split into its parts. */
+/** read = rejected + superseded + unchanged + uploaded + failed + pending, as one bar split into its parts. */
 export function countsChart(d: ReportData): string {
   const c = d.counts!;
   const f: Frame = { width: 900, height: 64, left: 10, right: 10, top: 8, bottom: 24 };

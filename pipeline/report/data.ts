@@ -9,7 +9,7 @@ import { redactCommandText } from '../settings.js';
  * recorded): counts that add up, the send rate per time step against --qps and the learned rate, 40005
  * slow-downs, latency percentiles, answers by code, the slowest and failed keys (masked). html.ts draws it.
  */
-export const COUNT_NAMES = ['rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
+export const COUNT_NAMES = ['rejected', 'superseded', 'unchanged', 'uploaded', 'failed', 'pending'] as const;
 /** time steps on the rate chart at most: a five-hour run is drawn in 30 s steps */
 export const MAX_STEPS = 600;
 
@@ -117,7 +117,8 @@ export function pickRun(ledger: ReportLedger, runId: number | undefined): RunInf
 
 export function reportData(ledger: ReportLedger, run: RunInfo): ReportData {
   const timing = ledger.runTiming(run.id);
-  const s = run.summary ?? {};
+  // Runs recorded before 0.2 called the unchanged count `skipped`.
+  const s: Record<string, unknown> = { unchanged: run.summary?.skipped, ...run.summary };
   const num = (v: unknown) => (typeof v === 'number' ? v : 0);
   const counts = typeof s.read === 'number'
     ? (() => {
@@ -149,6 +150,6 @@ export function reportData(ledger: ReportLedger, run: RunInfo): ReportData {
     codes: timing.codes, slowest, failed,
     timingNote: settings === null
       ? 'This run was recorded by an older version of alipay-sync, which kept no timing: counts only.'
-      : timing.seconds.length === 0 ? 'This run sent no request (everything was skipped, rejected or stopped before sending).' : null,
+      : timing.seconds.length === 0 ? 'This run sent no request (everything was unchanged, rejected or stopped before sending).' : null,
   };
 }

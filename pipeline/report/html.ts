@@ -20,8 +20,8 @@ svg.chart{width:100%;height:auto;display:block;margin:6px 0;overflow:visible}
 .rate-bar{fill:#4c8bd6}.limit-line{fill:none;stroke:#e08a1e;stroke-width:2}.qps-line{stroke:#333;stroke-dasharray:6 4;stroke-width:1.5}
 .learned-line{stroke:#2a9d6a;stroke-dasharray:2 3;stroke-width:2}.slowdown{fill:#d23c3c}
 .latency-bar{fill:#7b61c4}.percentile{stroke:#333;stroke-dasharray:3 3}.bar{fill:#4c8bd6}.bar.bad{fill:#d23c3c}.bar.retry{fill:#e0a31e}
-.part-uploaded{fill:#2a9d6a}.part-skipped{fill:#9cc7b4}.part-superseded{fill:#b8c2cc}.part-rejected{fill:#d9822b}.part-failed{fill:#d23c3c}.part-pending{fill:#e0c21e}
-.sw.part-uploaded{background:#2a9d6a}.sw.part-skipped{background:#9cc7b4}.sw.part-superseded{background:#b8c2cc}.sw.part-rejected{background:#d9822b}.sw.part-failed{background:#d23c3c}.sw.part-pending{background:#e0c21e}
+.part-uploaded{fill:#2a9d6a}.part-unchanged{fill:#9cc7b4}.part-superseded{fill:#b8c2cc}.part-rejected{fill:#d9822b}.part-failed{fill:#d23c3c}.part-pending{fill:#e0c21e}
+.sw.part-uploaded{background:#2a9d6a}.sw.part-unchanged{background:#9cc7b4}.sw.part-superseded{background:#b8c2cc}.sw.part-rejected{background:#d9822b}.sw.part-failed{background:#d23c3c}.sw.part-pending{background:#e0c21e}
 .part-label{font-size:12px;fill:#fff}.legend span{display:inline-block;margin-right:14px}.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 code{background:#f3f5f8;padding:1px 4px;border-radius:3px;word-break:break-all}`;
 

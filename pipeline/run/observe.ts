@@ -33,7 +33,7 @@ export interface StagedCounts {
   read: number;
   rejected: number;
   /** identical to what Alipay holds */
-  skipped: number;
+  unchanged: number;
 }
 
 export interface RunObserver {

@@ -1,4 +1,4 @@
-import type { LedgerStaging, RejectRecord, StageCounts, StagePolicy, StageRow } from '../port.js';
+import type { LedgerStaging, RejectRecord, StageCounts, SendPolicy, StageRow } from '../port.js';
 import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
 import type { SqliteConnection } from './open.js';
 
@@ -21,11 +21,11 @@ export class SqliteStaging implements LedgerStaging {
         'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND key = ?',
       ),
       insert: db.prepare(
-        `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
+        `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
          VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, key) DO NOTHING`,
       ),
       restage: db.prepare(
-        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, payload = ?, run_id = ?, file = ?, line = ?,
+        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, biz_content = ?, run_id = ?, file = ?, line = ?,
            attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
       ),
       reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -37,19 +37,19 @@ export class SqliteStaging implements LedgerStaging {
   }
 
   /** Stage a batch in one transaction, each row as decideStage says. */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): StageCounts {
     const s = this.s();
     const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
-        const hash = this.hash(r.payload);
+        const hash = this.hash(r.bizContent);
         const incoming = { snapshot: r.snapshot, hash };
         // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
         // almost all known keys: look first. Which way goes by what the previous rows were.
         let held: ExistingRow | undefined;
         if (this.newShare > 0.5) {
-          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
+          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now).changes === 1) {
             addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
             this.noteNew(true);
             continue;
@@ -60,8 +60,8 @@ export class SqliteStaging implements LedgerStaging {
         }
         this.noteNew(held === undefined);
         const d = decideStage(held, incoming, runId, policy);
-        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
-        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, held!.rowid);
+        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
+        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.bizContent, runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
       }
     })();
@@ -81,7 +81,7 @@ export class SqliteStaging implements LedgerStaging {
    */
   reviveRetryable(dataset: string): number {
     return this.conn.db
-      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND payload IS NOT NULL")
+      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND biz_content IS NOT NULL")
       .run(this.conn.now(), dataset).changes;
   }
 
