@@ -7,6 +7,7 @@ import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName,
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
 import { agreementsCommand, uploadCommand } from './commands/upload.js';
 import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './commands/serve.js';
+import { reportCommand } from './commands/report.js';
 // Each command imports what it needs when it runs (the HTTP client, the ledger, the sandbox): `--help` and
 // `status` start in a fraction of the time, and a migration's CPU is spent on the migration.
 
@@ -15,7 +16,7 @@ import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './com
  * merges it with the environment and the --config file per command. This is the only module that reads
  * process.env or decides how the process ends: every exit code comes from errors.ts (EXIT, exitCodeFor).
  */
-const COMMANDS: readonly CommandSpec[] = [uploadCommand, agreementsCommand, notifyCommand, statusCommand, sandboxCommand, demoCommand];
+const COMMANDS: readonly CommandSpec[] = [uploadCommand, agreementsCommand, notifyCommand, statusCommand, reportCommand, sandboxCommand, demoCommand];
 
 /** A first guess at --json and --verbose, for errors raised before the settings are merged. */
 function guessFlag(argv: readonly string[], env: NodeJS.ProcessEnv, name: string): boolean {
@@ -64,7 +65,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       );
     }
     parser
-      .demandCommand(1, 'name a command: upload, agreements, notify, status, sandbox or demo (see --help)')
+      .demandCommand(1, 'name a command: upload, agreements, notify, status, report, sandbox or demo (see --help)')
       .strict()
       .recommendCommands()
       .epilog(

@@ -6,7 +6,8 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   const lines = [
     `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
     `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}` +
-      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + pending ${formatCount(s.pending)}`,
+      // a dry run's "pending" rows are a plan: nothing waits in the ledger for them
+      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + ${s.dry_run ? 'would send' : 'pending'} ${formatCount(s.pending)}`,
   ];
   if (s.dry_run && s.plan) {
     lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.unchanged)} unchanged would not; nothing was sent`);

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
-  NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  SendPolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
+  NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, RunSettings,
+  RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
@@ -16,12 +16,14 @@ import { KeyedHash, resolveSecret } from './sqlite/secret.js';
 import { SqliteSending } from './sqlite/sending.js';
 import { SqliteStaging } from './sqlite/staging.js';
 import { SqliteTargetBinding } from './sqlite/target.js';
+import { SqliteTiming } from './sqlite/timing.js';
 
 // Every type the rest of the project imports from state/ledger.js stays here.
 export type {
-  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget,
-  LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource,
-  StageCounts, SendPolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort,
+  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
+  RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TimingCode,
+  TimingKey, TimingSecond, TookOver,
 } from './port.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
@@ -47,6 +49,7 @@ export class Ledger implements LedgerPort {
   private readonly sending: SqliteSending;
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
+  private readonly timing: SqliteTiming;
   private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
@@ -54,7 +57,7 @@ export class Ledger implements LedgerPort {
     const readonly = options.readonly ?? false;
     const { db, init: found } = openDatabase(path, readonly, (d) => resolveSecret(d, path, options, readonly));
     this.secretSource = found.source;
-    const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now));
+    const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now, readonly));
     this.hasher = new KeyedHash(found.secret, path);
     const hash = (text: string) => this.hasher.hash(text);
     this.lock = new SqliteLock(conn, {
@@ -70,6 +73,7 @@ export class Ledger implements LedgerPort {
     this.sending = new SqliteSending(conn);
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
+    this.timing = new SqliteTiming(conn);
     this.certificates = new SqliteCertificates(conn);
   }
 
@@ -114,8 +118,8 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- runs (sqlite/runs.ts, sqlite/open.ts)
 
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): number {
-    return this.runs.startRun(dataset, command, files, dryRun);
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): number {
+    return this.runs.startRun(dataset, command, files, dryRun, settings);
   }
 
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): void {
@@ -188,7 +192,29 @@ export class Ledger implements LedgerPort {
     return this.agreements.agreement(agreementNo);
   }
 
+  // ---------------------------------------------------------------- timing (sqlite/timing.ts)
+
+  recordTiming(runId: number, batch: RunTimingBatch): void {
+    this.timing.recordTiming(runId, batch);
+  }
+
+  runTiming(runId: number): RunTiming {
+    return this.timing.runTiming(runId);
+  }
+
   // ---------------------------------------------------------------- reports (sqlite/reports.ts, sqlite/runs.ts)
+
+  runInfo(runId: number): RunInfo | undefined {
+    return this.runs.runInfo(runId);
+  }
+
+  agreementCounts(): AgreementCount[] {
+    return this.reports.agreementCounts();
+  }
+
+  notificationCounts(): NotificationCounts {
+    return this.reports.notificationCounts();
+  }
 
   runOutcomes(runId: number, dataset: string): Record<RecordStatus, number> {
     return this.reports.runOutcomes(runId, dataset);

@@ -47,9 +47,9 @@
  */
 
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerTarget, LockHolder, NotificationApplied,
-  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, SendPolicy, StageRow,
-  StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerTarget, LockHolder,
+  NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, RunSettings,
+  RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
 export type * from './model.js';
@@ -105,8 +105,8 @@ export interface LedgerTargetBinding<M extends Mode = 'sync'> {
 }
 
 export interface LedgerRuns<M extends Mode = 'sync'> {
-  /** A new run row (status running), named on the lock while it runs. */
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Returns<M, number>;
+  /** A new run row (status running), named on the lock while it runs; `settings` are kept for its report. */
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): Returns<M, number>;
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): Returns<M, void>;
   /**
    * Everything staged until rollbackDryRun() is undone: a dry run computes the real plan and leaves no trace.
@@ -180,8 +180,25 @@ export interface LedgerAgreements<M extends Mode = 'sync'> {
   agreement(agreementNo: string): Returns<M, AgreementRow | undefined>;
 }
 
+/**
+ * How a run sent, in aggregates written about once a second (requests and outcomes per second, the latency
+ * histogram, answers by code, the slowest and first failed keys): its report and `status` read them back.
+ */
+export interface LedgerTiming<M extends Mode = 'sync'> {
+  /** Add a batch to what the run has recorded (one transaction; `keys` replaces the run's lists). */
+  recordTiming(runId: number, batch: RunTimingBatch): Returns<M, void>;
+  /** Everything recorded of a run (empty lists for a run of an older version). */
+  runTiming(runId: number): Returns<M, RunTiming>;
+}
+
 /** What `status`, summaries and exports read. */
 export interface LedgerReports<M extends Mode = 'sync'> {
+  /** One run by id. */
+  runInfo(runId: number): Returns<M, RunInfo | undefined>;
+  /** Agreements held, by status. */
+  agreementCounts(): Returns<M, AgreementCount[]>;
+  /** Notifications `notify serve` received and verified. */
+  notificationCounts(): Returns<M, NotificationCounts>;
   /** Final state of the rows this run staged, by status. */
   runOutcomes(runId: number, dataset: string): Returns<M, Record<RecordStatus, number>>;
   recentRuns(limit?: number, dataset?: string): Returns<M, RunInfo[]>;
@@ -210,6 +227,6 @@ export interface LedgerCertificates<M extends Mode = 'sync'> {
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerReports<M>, LedgerCertificates<M> {
+    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerCertificates<M> {
   close(): Returns<M, void>;
 }

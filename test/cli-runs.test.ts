@@ -36,9 +36,9 @@ test('after an interrupted run, a dry run counts each pending row once (as the r
   await new Promise((r) => setTimeout(r, 50));
   second.child.kill('SIGINT');
   assert.equal((await second.done).code, 130);
-  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { status: string; exitCode: number | null }[]; exit_code: number };
+  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { status: string; exit_code: number | null }[]; exit_code: number };
   assert.equal(st.runs[0]!.status, 'interrupted');
-  assert.equal(st.runs[0]!.exitCode, 130);
+  assert.equal(st.runs[0]!.exit_code, 130);
   assert.equal(st.exit_code, 0);
 });
 

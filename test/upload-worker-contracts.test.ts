@@ -119,4 +119,7 @@ test('biz_success false is a row failure', async () => {
   assert.deepEqual([s.uploaded, s.failed], [1, 1]);
   assert.match(r.stderr, /biz_success is false/);
   assert.equal(sb.gateway.requestCounts(METHOD).get(contract(2).sign_order_no), 1);
+  // status names what refused it, not the 10000 the answer carried
+  const st = JSON.parse((await runCli(['status', '--ledger', join(dir, 'ledger.db'), '--json'])).stdout) as { failures: { sub_code: string; rows: number }[] };
+  assert.deepEqual(st.failures.map((f) => [f.sub_code, f.rows]), [['biz_success:false', 1]]);
 });

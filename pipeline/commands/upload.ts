@@ -8,6 +8,7 @@ import { SyncError } from '../errors.js';
 import { streamLogger } from '../log.js';
 import { checkLedgerPath, checkOutputPath, resolveInputs } from '../paths.js';
 import type { OptionUse, Values } from '../settings.js';
+import { checkMetricsPort } from '../serve.js';
 import { humanSummary } from '../summary.js';
 import { interruptSignal, use, writeOut, type CommandContext, type CommandSpec } from './context.js';
 
@@ -20,7 +21,8 @@ const SENDING: OptionUse[] = [
   use('qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
 const RUN: OptionUse[] = [
-  use('ledger'), use('rebind-ledger'), use('encoding'), use('rejects'), use('allow-empty'), use('dry-run'), use('json'), use('verbose'), use('progress'), use('config'),
+  use('ledger'), use('rebind-ledger'), use('encoding'), use('rejects'), use('allow-empty'), use('dry-run'), use('json'), use('verbose'), use('progress'),
+  use('progress-interval'), use('quiet'), use('metrics-port'), use('config'),
 ];
 
 interface Extras {
@@ -55,8 +57,12 @@ function checkNotifyUrl(url: string): void {
 
 async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], extras: Extras = {}): Promise<number> {
   const { values: v, origins, state } = ctx;
-  const logger = streamLogger(process.stderr, v.verbose === true);
+  const quiet = v.quiet === true;
+  const logger = streamLogger(process.stderr, v.verbose === true, quiet);
   const dryRun = v['dry-run'] === true;
+  const interval = v['progress-interval'] as number;
+  if (!(interval > 0) || interval > 86_400) throw new SyncError('SYNC_CONFIG_INVALID', `--progress-interval must be a number of seconds above 0 (got ${String(v['progress-interval'])})`);
+  const metricsPort = checkMetricsPort(v['metrics-port']);
   // Everything a user typed is checked before anything is read or sent: inputs, settings, keys, outputs.
   const files = resolveInputs(rawFiles, logger.warn);
   const encoding = parseEncoding(String(v.encoding));
@@ -80,13 +86,22 @@ async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], ex
   }
   const { AlipayClient } = await import('../alipay/client.js');
   const { runUpload } = await import('../upload.js');
+  // Served from before staging to the end of the run (prom-client is loaded only when asked for).
+  let metrics: { server: import('../metrics.js').MetricsServer; observer: import('../run/observe.js').RunObserver } | null = null;
+  if (metricsPort !== undefined) {
+    const { serveMetrics, runMetrics } = await import('../metrics.js');
+    const server = await serveMetrics(metricsPort, `upload ${dataset.name}`);
+    metrics = { server, observer: runMetrics(server.registry, dataset.name) };
+    logger.info(`metrics: ${server.url}`);
+  }
   const client = dryRun ? null : new AlipayClient({ ...settings, requestTimeoutMs: settings.requestTimeoutMs, connections: settings.concurrency });
   try {
     const { summary, exitCode } = await runUpload({
       dataset, files, ledgerPath, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
       encoding, dryRun, rejectsPath: rejects, allowEmpty: v['allow-empty'] === true, fresh: v.fresh === true,
       qps: settings.qps, concurrency: settings.concurrency, maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs,
-      logger, progressStream: v.progress === false ? undefined : process.stderr, signal: interruptSignal(logger, () => state.json),
+      logger, progressStream: v.progress === false || quiet ? undefined : process.stderr, progressIntervalMs: process.stderr.isTTY ? undefined : interval * 1000,
+      signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),
     });
     const text = humanSummary(summary, rejects);
@@ -100,6 +115,7 @@ async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], ex
     return exitCode;
   } finally {
     await client?.close();
+    await metrics?.server.close();
   }
 }
 

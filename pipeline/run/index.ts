@@ -9,10 +9,12 @@ import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
 import { hasPersonalData } from '../redact.js';
 import { attachCertificates } from './certificates.js';
+import { observeAll } from './observe.js';
 import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
+import { TimingRecorder } from './timing-recorder.js';
 import type { UploadOptions, UploadResult } from './types.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
@@ -62,6 +64,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   let sinkOpen = Boolean(o.sink);
   let runId = 0;
   let removeExitHook = () => {};
+  let watch = observeAll(o.observers ?? []);
   try {
     ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
@@ -76,7 +79,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
     if (!o.dryRun) attachCertificates(o.client, ledger, logger, clock());
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
-    if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    if (!o.dryRun) {
+      runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false, {
+        qps: o.qps && Number.isFinite(o.qps) ? o.qps : null, concurrency: o.concurrency ?? 8, max_attempts: o.maxAttempts ?? 5,
+        ...(o.learnedRate !== undefined ? { learned_rate: o.learnedRate } : {}),
+      });
+      // How it sends, for its report (alipay-sync report): aggregates written about once a second.
+      watch = observeAll([new TimingRecorder(ledger, runId, logger, clock), ...(o.observers ?? [])]);
+    }
     // A second Ctrl-C quits at once (process.exit): the run is still recorded as interrupted, not left "running".
     // better-sqlite3 is synchronous, so an exit handler can write.
     const onExit = () => {
@@ -108,6 +118,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
     }
 
+    watch.staged({ read: staged.read, rejected: staged.rejected, unchanged: staged.unchanged });
     if (o.dryRun) {
       const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
@@ -121,7 +132,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
-      sendState = await sendPending(o, ledger, runId);
+      sendState = await sendPending(o, ledger, runId, watch);
     }
     if (sendState.stop?.kind === 'error') {
       const err = sendState.stop.error;
@@ -154,6 +165,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     throw err;
   } finally {
     removeExitHook();
+    await watch.close();
     if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
     rejectsFile?.abandon();
     if (ledger) {

@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import type { Encoding } from '../../sources/csv.js';
 import { readCsvBatches } from '../../sources/csv.js';
 import type { Ledger, RejectRecord } from '../../state/ledger.js';
 import { BackgroundStager } from '../../state/stage-worker.js';
+import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
 import type { RejectsFile } from '../rejects-file.js';
 import { SHOW_FIRST, STAGE_BATCH, type UploadOptions } from './types.js';
@@ -27,9 +29,11 @@ export async function stageAll(
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
   const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
+  // Progress by bytes read: the files' sizes are known before reading, their row counts are not.
+  const sizes = o.files.map((f) => (zeroBytes.has(f) ? 0 : statSync(f).size));
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
-    intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
+    total: sizes.reduce((a, b) => a + b, 0), unit: 'bytes', intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
   });
   // The ledger's upserts run on a worker thread (its own connection) while this thread reads and validates.
   // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
@@ -57,16 +61,22 @@ export async function stageAll(
     else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
     if (rejectsFile) await rejectsFile.write(file, line, field, reason, cells ? dataset.safeCells(cells) : null);
   };
-  const progressText = () => `${formatCount(totals.rejected)} rejected`;
+  const progressText = () => {
+    const secs = progress.elapsedMs / 1000;
+    return [`${formatCount(totals.read)} rows${secs > 0 ? ` (${formatRate(totals.read / secs)}/s)` : ''}`, `${formatCount(totals.rejected)} rejected`];
+  };
+  progress.update(0, progressText);
+  let bytesBefore = 0;
   let finished = false;
   try {
-    outer: for (const file of o.files) {
+    outer: for (const [i, file] of o.files.entries()) {
       if (zeroBytes.has(file)) {
         totals.emptyFiles.push(file);
         continue;
       }
       const before = totals.read;
-      for await (const recs of readCsvBatches(file, { encoding })) for (const rec of recs) {
+      const onBytes = (n: number) => progress.update(bytesBefore + n);
+      for await (const recs of readCsvBatches(file, { encoding, onBytes })) for (const rec of recs) {
         totals.read++;
         if ('error' in rec) {
           await reject(file, rec.line, '', rec.error, null);
@@ -86,7 +96,6 @@ export async function stageAll(
         }
         if (keys.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
           await flush(file);
-          progress.update(totals.read, progressText);
           if (o.signal?.aborted) {
             totals.interrupted = true;
             break outer;
@@ -94,6 +103,8 @@ export async function stageAll(
         }
       }
       await flush(file);
+      bytesBefore += sizes[i]!;
+      progress.update(bytesBefore);
       if (totals.read === before) totals.emptyFiles.push(file);
     }
     const done = await stager.finish();
@@ -102,7 +113,7 @@ export async function stageAll(
     totals.plan = done.plan;
   } finally {
     if (!finished) await stager.abort();
-    progress.stop();
+    progress.finish(finished && !totals.interrupted ? 'done' : 'stopped');
   }
   if (totals.interrupted) logger.warn(`interrupted while staging: ${formatCount(totals.read)} rows read so far are in the ledger; run the same command again to continue`);
   return totals;

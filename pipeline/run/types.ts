@@ -4,6 +4,7 @@ import type { LedgerTarget } from '../../state/ledger.js';
 import type { AlipayClient } from '../alipay/client.js';
 import type { ResultSink } from '../agreements.js';
 import type { Logger } from '../log.js';
+import type { RunObserver } from './observe.js';
 
 /** What a run of one dataset takes and gives back (runUpload, in run/index.ts). */
 
@@ -45,6 +46,10 @@ export interface UploadOptions {
   giveUpStreak?: number;
   /** how many rows in a row may fail with one sub_code before the run stops as "probably configuration" */
   failureStreak?: number;
+  /** who watches the run while it sends (metrics); the run's own timing recorder is always there */
+  observers?: RunObserver[];
+  /** the rate learned for this target by earlier runs, where sending starts (kept with the run for its report) */
+  learnedRate?: number | null;
 }
 
 export interface UploadSummary {
