@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
-  NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LedgerPort, LedgerTarget,
+  LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView,
+  RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
@@ -10,6 +10,7 @@ import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
 import { SqliteReports } from './sqlite/reports.js';
+import { SqliteRows } from './sqlite/rows.js';
 import { SqliteRuns } from './sqlite/runs.js';
 import { KeyedHash, resolveSecret } from './sqlite/secret.js';
 import { SqliteSending } from './sqlite/sending.js';
@@ -18,10 +19,12 @@ import { SqliteTargetBinding } from './sqlite/target.js';
 
 // Every type the rest of the project imports from state/ledger.js stays here.
 export type {
-  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget,
-  LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource,
-  StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, AttemptView, BindResult, FailedRevived, FailureGroup,
+  KeyStory, LedgerPort, LedgerTarget, LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
+  RetryRefused, RowFilter, RowState, RowView, RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal,
+  SupersededView, TookOver,
 } from './port.js';
+export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
 
@@ -31,7 +34,7 @@ const DEFAULT_LEASE_MS = 120_000;
  * The SQLite ledger (the LedgerPort adapter for one local file): every SQL statement of the project lives in
  * state/. This class only opens the file and hands each call to the part of state/sqlite/ that owns the concept:
  * secret.ts (the keyed hash), lock.ts, target.ts, runs.ts (+ the dry run of open.ts), staging.ts (with the rule
- * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts.
+ * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rows.ts.
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
@@ -46,6 +49,7 @@ export class Ledger implements LedgerPort {
   private readonly sending: SqliteSending;
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
+  private readonly listing: SqliteRows;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
@@ -68,6 +72,7 @@ export class Ledger implements LedgerPort {
     this.sending = new SqliteSending(conn);
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
+    this.listing = new SqliteRows(conn);
   }
 
   /**
@@ -129,8 +134,8 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
-    return this.staging.stage(runId, dataset, rows, policy);
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
+    return this.staging.stage(runId, dataset, rows, policy, retry);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -139,6 +144,10 @@ export class Ledger implements LedgerPort {
 
   reviveRetryable(dataset: string): number {
     return this.staging.reviveRetryable(dataset);
+  }
+
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): FailedRevived {
+    return this.staging.reviveFailed(dataset, o);
   }
 
   stagedPlan(runId: number, dataset: string): { new: number; changed: number } {
@@ -209,6 +218,16 @@ export class Ledger implements LedgerPort {
 
   record(dataset: string, key: string): Record<string, unknown> | undefined {
     return this.reports.record(dataset, key);
+  }
+
+  // ---------------------------------------------------------------- rows (sqlite/rows.ts)
+
+  rows(filter: RowFilter = {}): IterableIterator<RowView> {
+    return this.listing.rows(filter);
+  }
+
+  keyStory(key: string, dataset?: string): KeyStory[] {
+    return this.listing.keyStory(key, dataset);
   }
 
   /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */

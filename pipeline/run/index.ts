@@ -13,6 +13,8 @@ import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
 import type { UploadOptions, UploadResult } from './types.js';
+import type { FailedRevived } from '../../state/ledger.js';
+import type { Logger } from '../log.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
 
@@ -96,7 +98,10 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
 
-    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
+    // `retry` reads no file: it sends what the ledger kept
+    const staged = o.files.length
+      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes)
+      : { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
@@ -106,16 +111,22 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
     }
 
+    if (staged.refused) {
+      logger.warn(`${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
+    }
+
     if (o.dryRun) {
       const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
-        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
+        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: staged.refused, pending: plan.new + plan.changed },
         carried: { uploaded: 0, failed: 0, pending: carried ?? ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
       });
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
     let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+    const revived = o.reviveFailed ? ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
+    if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
@@ -134,7 +145,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
-      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}),
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
     ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
@@ -159,5 +170,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       ledger.close();
     }
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What `retry` took from the ledger, and which files to read again for the rest (bodies with personal data are never kept). */
+function logRevived(r: FailedRevived, dataset: string, logger: Logger): void {
+  logger.info(`retrying ${formatCount(r.revived)} failed row(s) whose request the ledger kept`);
+  for (const f of r.withoutBody) {
+    const command = dataset.startsWith('agreement-') ? `agreements ${dataset === 'agreement-effects' ? 'effect' : 'query'}` : `upload ${dataset}`;
+    logger.warn(`${formatCount(f.rows)} failed row(s) of ${f.file ?? 'an unknown file'} have no request kept (personal data is not kept): read the file again with alipay-sync ${command} ${f.file ?? '<file>'} --retry-failed`);
   }
 }

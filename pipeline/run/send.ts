@@ -123,8 +123,11 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       if (res.kind === 'reconcile') res = await readBack(row, res);
       res.reason = redact(res.reason, row.payload) ?? '';
       res.subMsg = redact(res.subMsg, row.payload);
-      const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
-      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
+      const attempt = {
+        runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
+        traceId: res.traceId, snapshot: row.snapshot,
+      };
+      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryablePayload: keepFailedPayload });
       if (action.kind === 'uploaded') {

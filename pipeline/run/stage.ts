@@ -16,6 +16,8 @@ export interface StageTotals {
   emptyFiles: string[];
   rejected: number;
   unchanged: number;
+  /** refused by Alipay before, unchanged: not sent again (counted among the run's failed rows) */
+  refused: number;
   interrupted: boolean;
   /** dry run: what would be sent */
   plan: { new: number; changed: number; carried?: number } | null;
@@ -26,7 +28,7 @@ export async function stageAll(
   zeroBytes: ReadonlySet<string>,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
+  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
@@ -35,7 +37,7 @@ export async function stageAll(
   // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
   const policy = session !== null ? 'snapshot' : dataset.sendPolicy ?? 'snapshot';
   const stager = new BackgroundStager({
-    ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
+    ledgerPath, runId, dataset: dataset.name, policy, retry: o.retryFailed ?? null, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
   let keys: string[] = [];
   let snapshots: string[] = [];
@@ -99,6 +101,7 @@ export async function stageAll(
     const done = await stager.finish();
     finished = true;
     totals.unchanged = done.unchanged;
+    totals.refused = done.refused;
     totals.plan = done.plan;
   } finally {
     if (!finished) await stager.abort();

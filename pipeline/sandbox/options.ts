@@ -43,6 +43,8 @@ export interface LoggedRequest {
   code: string;
   subCode?: string;
   fault?: FaultKind;
+  /** the trace_id header of the answer (none when a proxy answered, or the connection was dropped) */
+  traceId?: string;
 }
 
 export const DEFAULT_SANDBOX_APP_ID = '2021000000000001';
