@@ -35,6 +35,7 @@ export function checkAlipayUserId(value: string): string | null {
   for (let i = 4; i < 16; i++) if (!isAsciiDigit(value.charCodeAt(i))) return reason;
   return null;
 }
+checkAlipayUserId.rule = '2088 followed by 12 digits';
 
 /** 11-digit mainland mobile number: 1, then 3–9, then 9 digits (no +86, no spaces: the gateway wants the bare number). */
 export function isMainlandMobile(value: string): boolean {
@@ -53,6 +54,7 @@ const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 export function checkLogonId(value: string): string | null {
   return isMainlandMobile(value) || EMAIL.test(value) ? null : 'must be an email address or an 11-digit mainland mobile number';
 }
+checkLogonId.rule = 'an email address or an 11-digit mainland mobile number';
 
 /** Letters and digits only ("支持大写小写字母和数字"): the gateway refuses anything else as INVALID_PARAMETER. */
 export function checkAlphanumeric(value: string): string | null {
@@ -63,6 +65,7 @@ export function checkAlphanumeric(value: string): string | null {
   }
   return null;
 }
+checkAlphanumeric.rule = 'letters and digits only';
 
 export const checkThirdPartyType = oneOf(['PARTNER', 'MERCHANT']);
 
@@ -170,6 +173,11 @@ export const agreementEffects: Dataset = {
   method: 'alipay.user.agreement.sign.effect',
   answers: AGREEMENT_EFFECT_ANSWERS,
   fields: FIELDS,
+
+  notes: [
+    'A row names its agreement by agreement_no alone (every other field is then ignored), or by external_agreement_no with sign_scene (not DEFAULT|DEFAULT) and alipay_user_id or alipay_logon_id.',
+    'Once an agreement is NORMAL its row is done for good; a refused row is not sent again while unchanged (--retry-failed).',
+  ],
 
   checkHeader(columns) {
     return checkHeaderWithAlternatives(FIELDS, columns, ['agreement_no', 'external_agreement_no']);

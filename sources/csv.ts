@@ -21,6 +21,7 @@ import { CsvRecords, type CsvRecord } from './csv/records.js';
 export { parseEncoding, type Encoding } from './csv/encoding.js';
 export { checkEncoding, type EncodingCheck } from './csv/encoding-check.js';
 export type { CsvRecord } from './csv/records.js';
+export { guardFormula, isRejectsHeader, REJECTS_COLUMNS, unguardFormula } from './csv/formula-guard.js';
 
 async function openCsv(file: string, requested: Encoding): Promise<CsvRecords> {
   let handle: FileHandle;

@@ -25,6 +25,7 @@ export type {
   SupersededView, TookOver,
 } from './port.js';
 export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
+export { SCHEMA_VERSION } from './sqlite/schema.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
 

@@ -5,8 +5,8 @@ import { stdoutSink, use, type CommandSpec } from './context.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
-export const notifyCommand: CommandSpec = {
-  command: 'notify serve',
+const notifyServe: CommandSpec = {
+  command: 'serve',
   describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
   uses: [
     use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
@@ -24,6 +24,14 @@ export const notifyCommand: CommandSpec = {
       alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
     }, streamLogger(process.stderr, v.verbose === true));
   },
+};
+
+export const notifyCommand: CommandSpec = {
+  command: 'notify',
+  describe: 'Alipay\'s agreement notifications: `notify serve` receives and verifies them',
+  uses: [],
+  fromEnv: true,
+  subcommands: [notifyServe],
 };
 
 export const statusCommand: CommandSpec = {

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskLookAlike } from '../../sources/mask.js';
-import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
+import { checkEncoding, isRejectsHeader, readCsvHeader, REJECTS_COLUMNS } from '../../sources/csv.js';
 import { Ledger } from '../../state/ledger.js';
 import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
@@ -29,6 +29,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   // stops the run with nothing sent (not a million rejects).
   // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
   const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
+  // Rejects files of ours fed back (fixed): their first four columns are known, and masked cells are refused.
+  const rejectsFiles = new Set<string>();
   for (const file of o.files) {
     if (zeroBytes.has(file)) continue;
     const enc = await checkEncoding(file, encoding);
@@ -37,7 +39,9 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     // garbled. A stop, like the reverse case.
     if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
-    const { missing, unknown } = dataset.checkHeader(columns);
+    if (isRejectsHeader(columns)) rejectsFiles.add(file);
+    const { missing, unknown: named } = dataset.checkHeader(columns);
+    const unknown = rejectsFiles.has(file) ? named.filter((c) => !(REJECTS_COLUMNS as readonly string[]).includes(c)) : named;
     if (missing.length) {
       throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
@@ -96,11 +100,11 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const dropped = ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
-    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name), { bom: o.bom });
 
     // `retry` reads no file: it sends what the ledger kept
     const staged = o.files.length
-      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes)
+      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, { zeroBytes, rejectsFiles })
       : { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;

@@ -23,11 +23,21 @@ export interface StageTotals {
   plan: { new: number; changed: number; carried?: number } | null;
 }
 
+/** What the header check found: files of 0 bytes (counted as empty, not read), and rejects files fed back. */
+export interface FileKinds {
+  zeroBytes: ReadonlySet<string>;
+  rejectsFiles: ReadonlySet<string>;
+}
+
 export async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
-  zeroBytes: ReadonlySet<string>,
+  kinds: FileKinds,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
+  const { zeroBytes, rejectsFiles } = kinds;
+  // A rejects file shows personal cells masked: fed back, such a row would send the stars.
+  const personal = dataset.fields.filter((f) => f.personal).map((f) => f.name);
+  const masked = (cells: Readonly<Record<string, string>>) => personal.find((name) => cells[name]?.includes('*'));
   const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
@@ -72,6 +82,9 @@ export async function stageAll(
         totals.read++;
         if ('error' in rec) {
           await reject(file, rec.line, '', rec.error, null);
+        } else if (rejectsFiles.has(file) && personal.length && masked(rec.cells) !== undefined) {
+          const name = masked(rec.cells)!;
+          await reject(file, rec.line, name, 'is masked (a rejects file never holds personal data in clear): take this row from the original export, whose file and line the rejects file names', rec.cells);
         } else {
           const v = dataset.validate(rec.cells);
           if (v.ok) {

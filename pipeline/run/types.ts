@@ -22,6 +22,8 @@ export interface UploadOptions {
   encoding?: Encoding;
   dryRun?: boolean;
   rejectsPath?: string;
+  /** files for spreadsheets (rejects) start with a UTF-8 BOM unless false */
+  bom?: boolean;
   /** a file with no data rows is fine (otherwise: a warning, and exit 1) */
   allowEmpty?: boolean;
   /** datasets that ask again every run (queries): ask everyone, not only those an interrupted run left */
