@@ -159,8 +159,10 @@ function storyText(s: KeyStory, body: Record<string, string> | null): string {
   const lines = [`${s.dataset}  ${s.key}`];
   const why = c.state === 'failed' ? (c.retryable ? ' (gateway trouble: retried by the next run)' : ' (refused for its content: not sent again while unchanged)') : '';
   lines.push(`  now:        ${c.state}${why}, after ${c.attempts ?? 0} attempt(s)${c.last_run_id ? `, last sent by run ${c.last_run_id}` : ''}`);
-  if (c.code) lines.push(`  answer:     ${[c.code, c.sub_code].filter(Boolean).join(' ')}${c.reason ? `: ${c.reason}` : ''}${c.trace_id ? `  (trace_id ${c.trace_id})` : ''}`);
-  lines.push(`  wanted:     snapshot ${c.snapshot || '(none: compared by content)'} from ${c.file ?? '?'}:${c.line ?? '?'} (run ${c.run_id})`);
+  // (a reason built from a sub_code starts with it)
+  const reason = c.reason && c.sub_code && c.reason.startsWith(`${c.sub_code}: `) ? c.reason.slice(c.sub_code.length + 2) : c.reason;
+  if (c.code) lines.push(`  answer:     ${[c.code, c.sub_code].filter(Boolean).join(' ')}${reason ? `: ${reason}` : ''}${c.trace_id ? `  (trace_id ${c.trace_id})` : ''}`);
+  lines.push(`  wanted:     snapshot ${c.snapshot || '(none: compared by content)'} from ${c.file ?? '?'}:${c.line ?? '?'} (read by run ${c.run_id})`);
   lines.push(`  Alipay has: ${c.uploaded_snapshot !== null ? `snapshot ${c.uploaded_snapshot || '(by content)'} since ${c.uploaded_at ?? '?'}` : 'nothing of ours yet'}`);
   lines.push(`  body:       ${body ? JSON.stringify(body) : c.state === 'uploaded' ? 'not kept once uploaded' : 'not kept (personal data, or an older row)'}`);
   if (s.result) lines.push(`  result:     ${s.result}`);

@@ -23,8 +23,9 @@ interface Probe {
   answers: AnswerRules;
   /** sub_codes that mean "looked, found nothing / refused the empty call": the expected answer */
   expected: readonly string[];
-  /** what the call asks, in words */
+  /** what the call asks, and what the expected answer means, in words */
   asks: string;
+  means: string;
 }
 
 const QUERY: Probe = {
@@ -32,12 +33,13 @@ const QUERY: Probe = {
   biz: { alipay_user_id: '2088000000000000', personal_product_code: 'GENERAL_WITHHOLDING_P' },
   answers: agreementQuery.answers,
   expected: ['USER_NOT_EXIST_ERROR', 'USER_NOT_EXSIT_ERROR', 'USER_AGREEMENT_NOT_EXIST'],
-  asks: 'the agreement of a user that does not exist (2088000000000000)',
+  asks: 'for the agreement of a user that does not exist (2088000000000000)',
+  means: 'Alipay looked and found no such user or agreement',
 };
 
 const EMPTY_UPLOAD = (method: string, answers: AnswerRules): Probe => ({
   method, biz: {}, answers, expected: ['NULL_ARGUMENT', 'ILLEGAL_ARGUMENT', 'INVALID_PARAMETER', 'isv.invalid-parameter', 'isv.missing-parameter'],
-  asks: 'an upload with no fields (refused before anything is stored)',
+  asks: 'with no fields at all', means: 'Alipay refused it for a missing field, before storing anything',
 });
 
 export function probeFor(dataset: string | undefined): Probe {
@@ -56,15 +58,16 @@ export async function onlineChecks(client: AlipayClient, appId: string, dataset:
   const sentAt = now();
   const res = await client.call(probe.method, JSON.stringify(probe.biz), { policy: probe.answers });
   const out: CheckResult[] = [];
-  const call = `${probe.method}, asking ${probe.asks}`;
+  const call = `${probe.method} ${probe.asks}`;
   const trace = res.traceId ? ` [trace_id ${res.traceId}]` : '';
   const answered = [res.code, res.subCode].filter(Boolean).join(' ');
   if (res.verified && (res.kind === 'success' || res.kind === 'row-fatal' || res.kind === 'reconcile')) {
     const expected = res.kind === 'success' || (res.subCode !== undefined && probe.expected.some((s) => s.toLowerCase() === res.subCode!.toLowerCase()));
-    const meaning = res.kind === 'success' ? 'success' : `${answered}: ${res.reason.replace(/^[^:]*: /, '')}`;
     out.push({
       check: 'gateway-call', status: 'ok',
-      message: `${call}: answered ${meaning}${expected ? ' (as expected)' : ''}${trace}. So the gateway knows app ${appId}, accepted our signature (your app public key is uploaded for it), let the app call ${probe.method}, and its answer verified with --alipay-public-key`,
+      message: `${call} → ${answered}${expected ? `, as expected: ${probe.means}` : ` (${res.reason})`}${trace}. So the gateway knows app ${appId}, ` +
+        `accepted our signature (the app public key uploaded for it is the pair of --private-key), let the app call ${probe.method}, ` +
+        'and signed an answer that verifies with --alipay-public-key',
     });
   } else {
     out.push({ check: 'gateway-call', status: 'fail', message: `${call}: ${explain(res.code, res.subCode, res.reason)}${trace}` });

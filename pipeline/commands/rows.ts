@@ -17,9 +17,11 @@ const FORMATS = ['table', 'csv', 'jsonl'] as const;
 export function rowFilter(v: Values, known: readonly string[]): RowFilter {
   const f: RowFilter = {};
   if (Array.isArray(v.status)) {
-    const wrong = v.status.filter((s) => !(ROW_STATES as readonly string[]).includes(s));
+    // repeatable, and comma-separated: --status failed,rejected
+    const states = v.status.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+    const wrong = states.filter((s) => !(ROW_STATES as readonly string[]).includes(s));
     if (wrong.length) bad(`--status ${wrong.join(', ')}: the states are ${ROW_STATES.join(', ')}`);
-    if (v.status.length) f.statuses = v.status as RowState[];
+    if (states.length) f.statuses = states as RowState[];
   }
   if (typeof v.dataset === 'string') {
     if (!known.includes(v.dataset)) bad(`--dataset ${v.dataset}: the datasets are ${known.join(', ')}`);
