@@ -19,6 +19,12 @@ import type { RecordStatus, RetryRefused, StageCounts, StagePolicy } from './por
  *   Alipay holds.
  */
 
+/**
+ * The code of rows a rebind marked as not sent to the new target (state/sqlite/target.ts): failed, but not
+ * refused by anyone: their rows are sent when read again.
+ */
+export const REBOUND_CODE = 'REBOUND';
+
 /** The fields of the row the ledger holds for the key (the columns of `records`). */
 export interface HeldRecord {
   status: RecordStatus;
@@ -108,7 +114,7 @@ export function decideStage(
   const mine = held.run_id === runId;
   const same = incoming.snapshot === held.snapshot && incoming.hash === held.hash;
   if (!mine) {
-    if (!same || held.status !== 'failed' || held.retryable) return TAKES_OVER_LEFTOVER;
+    if (!same || held.status !== 'failed' || held.retryable || held.failure_code === REBOUND_CODE) return TAKES_OVER_LEFTOVER;
     // Refused for its content, and the content is unchanged: sent again only when the operator asks.
     return retry && (retry.subCode === undefined || retry.subCode === held.failure_code) ? RETRY_REFUSED : STILL_REFUSED;
   }

@@ -94,6 +94,7 @@ const CASES: Case[] = [
     name: '--retry-failed --sub-code of another answer: still refused', held: held({ status: 'failed', run_id: OTHER, failure_code: 'ILLEGAL_ARGUMENT' }), incoming: [T2, 'h2'],
     retry: { subCode: 'INFOSEC_VERIFY_FAILED' }, action: 'refused', branch: 'still-refused', counts: [0, 0, 0, 1],
   },
+  { name: 'the same row as one a rebind marked as not sent to the new target: sent', held: held({ status: 'failed', run_id: OTHER, failure_code: 'REBOUND' }), incoming: [T2, 'h2'], action: 'restage', branch: 'takes-over-leftover', counts: [1, 0, 0] },
   { name: 'once: an agreement Alipay refused, unchanged: still refused', held: held({ status: 'failed', run_id: OTHER, snapshot: '', hash: 'h2' }), incoming: ['', 'h2'], policy: 'once', action: 'refused', branch: 'still-refused', counts: [0, 0, 0, 1] },
   { name: 'the same row as a failed row of this run (a retry within the run)', held: held({ status: 'failed' }), incoming: [T2, 'h2'], action: 'superseded', branch: 'duplicate-in-run', counts: [0, 1, 0] },
 
