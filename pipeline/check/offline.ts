@@ -80,7 +80,7 @@ const keys: OfflineCheck = {
     const parsed: string[] = [];
     const load = <T>(value: string | undefined, name: string, what: string, parse: (v: string, label: string) => T): T | undefined => {
       if (!value) {
-        problems.push(`${name} is required: ${what}`);
+        problems.push(`--${name} is required: ${what}`);
         return undefined;
       }
       try {
