@@ -122,7 +122,7 @@ async function uploadedLedger(file: string, path: string, privateKeyFile: string
     if ('error' in rec) continue;
     const v = borrowEntities.validate(rec.cells);
     if (!v.ok) continue;
-    batch.push({ key: v.row.key, snapshot: v.row.snapshot, payload: v.row.bizContent, file, line: rec.line });
+    batch.push({ key: v.row.key, snapshot: v.row.snapshot, bizContent: v.row.bizContent, file, line: rec.line });
     if (batch.length >= 5000) {
       ledger.stage(run, borrowEntities.name, batch);
       batch = [];
@@ -132,7 +132,7 @@ async function uploadedLedger(file: string, path: string, privateKeyFile: string
   ledger.finishRun(run, 'done', 0, {});
   ledger.close();
   const db = new Database(path);
-  db.exec("UPDATE records SET status = 'uploaded', uploaded_snapshot = snapshot, uploaded_hash = hash, payload = NULL");
+  db.exec("UPDATE records SET status = 'uploaded', uploaded_snapshot = snapshot, uploaded_hash = hash, biz_content = NULL");
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
 }

@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, errorFields, exitCodeFor, SyncError } from './errors.js';
 import { streamLogger } from './log.js';
-import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName } from './settings.js';
+import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName, unknownArguments } from './settings.js';
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
 import { agreementsCommand, uploadCommand } from './commands/upload.js';
 import { checkCommand } from './commands/check.js';
@@ -94,12 +94,12 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       .recommendCommands()
       .epilog(
         'Settings: a flag, else its ALIPAY_SYNC_<NAME> environment variable, else the --config file, else the default; each applies only to the commands that have it. A flag given twice takes its last value (--fault keeps every one). Booleans take true/false, 1/0, yes/no, on/off.\n\n' +
-          'Exit codes: 0 every row uploaded or rightly skipped · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 reserved: the gateway\'s quota is spent (not used yet) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
+          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 reserved: the gateway\'s quota is spent (not used yet) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
       .wrap(HELP_WIDTH)
       .fail((msg, err) => {
-        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(msg)}\nrun alipay-sync --help for usage`);
+        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(unknownArguments(msg, argv))}\nrun alipay-sync --help for usage`);
       })
       .completion('completion', 'print a shell completion script (bash, zsh): alipay-sync completion >> ~/.bashrc')
       .help()

@@ -1,4 +1,5 @@
 import { Ledger } from '../state/ledger.js';
+import { expiryWarnings, type CertExpiry } from './alipay/certs.js';
 import { formatCount } from './progress.js';
 import { redactCommandText } from './settings.js';
 
@@ -9,7 +10,7 @@ export interface StatusOptions {
   out: { write(text: string): unknown };
 }
 
-const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
+const COUNTS = ['read', 'rejected', 'superseded', 'unchanged', 'uploaded', 'failed', 'pending'] as const;
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -24,8 +25,9 @@ export function printStatus(o: StatusOptions): number {
     const runs = ledger.recentRuns(o.runs).map((r) => ({ ...r, command: redactCommandText(r.command) }));
     const totals = ledger.totals();
     const failures = ledger.failuresBySubCode();
+    const certificates = certificatesOf(ledger);
     if (o.json) {
-      o.out.write(JSON.stringify({ runs, totals, failures, exit_code: 0 }) + '\n');
+      o.out.write(JSON.stringify({ runs, totals, failures, ...(certificates.length ? { certificates } : {}), exit_code: 0 }) + '\n');
       return 0;
     }
     if (runs.length === 0) {
@@ -35,7 +37,8 @@ export function printStatus(o: StatusOptions): number {
     o.out.write(`Recent runs (${o.ledgerPath}):\n`);
     const rows = [['run', 'dataset', 'started (UTC)', 'status', 'exit', ...COUNTS]];
     for (const r of runs) {
-      const s = r.summary ?? {};
+      // Runs recorded before 0.2 called the unchanged count `skipped`.
+      const s: Record<string, unknown> = { unchanged: r.summary?.['skipped'], ...r.summary };
       rows.push([
         String(r.id), r.dataset, r.startedAt.replace('T', ' ').slice(0, 19), r.dryRun && r.status === 'dry-run' ? 'dry-run' : r.status,
         r.exitCode === null ? '' : String(r.exitCode), ...COUNTS.map((c) => (typeof s[c] === 'number' ? formatCount(s[c] as number) : '')),
@@ -51,8 +54,23 @@ export function printStatus(o: StatusOptions): number {
       o.out.write('\nFailed rows by sub_code (rerun the same files to try them again):\n');
       o.out.write(table([['dataset', 'sub_code', 'rows', 'example reason'], ...failures.map((f) => [f.dataset, f.subCode, formatCount(f.count), f.example ?? ''])]) + '\n');
     }
+    if (certificates.length) {
+      const list = certificates.map((c) => `${c.role === 'app' ? 'app' : 'Alipay'} ${c.sn} until ${c.validTo.slice(0, 10)}`).join(', ');
+      o.out.write(`\ncertificates: ${list}\n`);
+      for (const w of expiryWarnings(certificates, Date.now())) o.out.write(`warning: ${w}\n`);
+    }
     return 0;
   } finally {
     ledger.close();
+  }
+}
+
+/** Certificate mode: when the certificates the last run used end (written at its start, and at each rotation). */
+function certificatesOf(ledger: Ledger): CertExpiry[] {
+  try {
+    const list = JSON.parse(ledger.certificateExpiries() ?? '[]') as unknown;
+    return Array.isArray(list) ? (list as CertExpiry[]) : [];
+  } catch {
+    return [];
   }
 }

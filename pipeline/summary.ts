@@ -5,11 +5,11 @@ import type { UploadSummary } from './upload.js';
 export function humanSummary(s: UploadSummary, rejects?: string): string {
   const lines = [
     `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
-    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + skipped ${formatCount(s.skipped)}` +
+    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}` +
       ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + pending ${formatCount(s.pending)}`,
   ];
   if (s.dry_run && s.plan) {
-    lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.skipped)} unchanged would not; nothing was sent`);
+    lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.unchanged)} unchanged would not; nothing was sent`);
   }
   const c = s.carried_over;
   if (c.uploaded + c.failed + (s.dry_run ? 0 : c.pending) > 0) {

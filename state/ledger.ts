@@ -2,10 +2,11 @@ import { hostname } from 'node:os';
 import type {
   AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LedgerPort, LedgerTarget,
   LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView,
-  RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  RunInfo, SecretSource, StageCounts, SendPolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
+import { SqliteCertificates } from './sqlite/certificates.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
@@ -21,7 +22,7 @@ import { SqliteTargetBinding } from './sqlite/target.js';
 export type {
   AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, AttemptView, BindResult, FailedRevived, FailureGroup,
   KeyStory, LedgerPort, LedgerTarget, LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
-  RetryRefused, RowFilter, RowState, RowView, RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal,
+  RetryRefused, RowFilter, RowState, RowView, RunInfo, SecretSource, StageCounts, SendPolicy, StageRow, StatusTotal,
   SupersededView, TookOver,
 } from './port.js';
 export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
@@ -51,6 +52,7 @@ export class Ledger implements LedgerPort {
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
   private readonly listing: SqliteRows;
+  private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
@@ -74,6 +76,7 @@ export class Ledger implements LedgerPort {
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
     this.listing = new SqliteRows(conn);
+    this.certificates = new SqliteCertificates(conn);
   }
 
   /**
@@ -135,7 +138,7 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
     return this.staging.stage(runId, dataset, rows, policy, retry);
   }
 
@@ -231,7 +234,25 @@ export class Ledger implements LedgerPort {
     return this.listing.keyStory(key, dataset);
   }
 
-  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */
+  // ---------------------------------------------------------------- certificates (sqlite/certificates.ts)
+
+  keptCertificates(): string[] {
+    return this.certificates.keptCertificates();
+  }
+
+  keepCertificate(sn: string, pem: string): void {
+    this.certificates.keepCertificate(sn, pem);
+  }
+
+  setCertificateExpiries(json: string): void {
+    this.certificates.setCertificateExpiries(json);
+  }
+
+  certificateExpiries(): string | undefined {
+    return this.certificates.certificateExpiries();
+  }
+
+  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared bizContents leave no copy) and closes. */
   close(): void {
     this.conn.close();
   }

@@ -12,7 +12,7 @@ export interface StageRow {
   key: string;
   snapshot: string;
   /** biz_content text: kept only while the row still has to be sent */
-  payload: string;
+  bizContent: string;
   file: string;
   line: number;
 }
@@ -38,7 +38,7 @@ export interface RetryRefused {
 }
 
 /** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
-export type StagePolicy = 'snapshot' | 'once' | 'always';
+export type SendPolicy = 'snapshot' | 'once' | 'always';
 
 export interface PendingRecord {
   /** the record's id in the ledger, increasing in staging order (SQLite's rowid; a bigserial elsewhere) */
@@ -47,7 +47,7 @@ export interface PendingRecord {
   run_id: number;
   key: string;
   snapshot: string;
-  payload: string;
+  biz_content: string;
   attempts: number;
   file: string | null;
   line: number | null;
@@ -75,7 +75,7 @@ export interface ResultRecord {
   status: RecordStatus;
   retryable?: boolean;
   /** keep the request body (default: only while pending, or failed-but-retryable); rows with personal data pass false */
-  keepPayload?: boolean;
+  keepBizContent?: boolean;
   attempts: number;
   code?: string | undefined;
   subCode?: string | undefined;
@@ -98,6 +98,10 @@ export interface AgreementInput {
   agreement_no: string;
   status: string;
   alipay_user_id?: string | undefined;
+  /** the user's open id, for apps on OpenID (asked by it, or the principal's open id of an answer or notice) */
+  alipay_open_id?: string | undefined;
+  /** principal_open_id as Alipay answered it (apps on OpenID) */
+  principal_open_id?: string | undefined;
   personal_product_code?: string | undefined;
   sign_scene?: string | undefined;
   /** everything Alipay said of it (already free of personal data) */
@@ -108,6 +112,8 @@ export interface AgreementRow {
   agreement_no: string;
   status: string;
   alipay_user_id: string | null;
+  alipay_open_id: string | null;
+  principal_open_id: string | null;
   personal_product_code: string | null;
   sign_scene: string | null;
   fields: Record<string, unknown>;

@@ -49,7 +49,7 @@
 import type {
   AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LedgerTarget, LockHolder,
   NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo,
-  SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  SecretSource, StageCounts, SendPolicy, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
 export type * from './model.js';
@@ -128,7 +128,7 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
    * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
    * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: StagePolicy, retry?: RetryRefused | null): Returns<M, StageCounts>;
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy, retry?: RetryRefused | null): Returns<M, StageCounts>;
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
   /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
   reviveRetryable(dataset: string): Returns<M, number>;
@@ -200,6 +200,16 @@ export interface LedgerReports<M extends Mode = 'sync'> {
   record(dataset: string, key: string): Returns<M, Record<string, unknown> | undefined>;
 }
 
+/** Certificate mode: the Alipay certificates fetched after a rotation, and when the certificates in use end. */
+export interface LedgerCertificates<M extends Mode = 'sync'> {
+  /** The Alipay certificates kept (PEM as Alipay gave them), so a later run need not fetch them again. */
+  keptCertificates(): Returns<M, string[]>;
+  keepCertificate(sn: string, pem: string): Returns<M, void>;
+  /** When the certificates in use end: JSON text the pipeline writes at each run's start and `status` reads. */
+  setCertificateExpiries(json: string): Returns<M, void>;
+  certificateExpiries(): Returns<M, string | undefined>;
+}
+
 /**
  * What `alipay-sync rows` reads: rows by state and filter, and one key's whole story.
  *
@@ -215,10 +225,10 @@ export interface LedgerRows<M extends Mode = 'sync'> {
 
 /**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
- * (SQLite also folds the WAL so cleared payloads leave no copy).
+ * (SQLite also folds the WAL so cleared bizContents leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerReports<M>, LedgerRows<M> {
+    LedgerAgreements<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M> {
   close(): Returns<M, void>;
 }

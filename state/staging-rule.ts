@@ -1,4 +1,4 @@
-import type { RecordStatus, RetryRefused, StageCounts, StagePolicy } from './port.js';
+import type { RecordStatus, RetryRefused, StageCounts, SendPolicy } from './port.js';
 
 /**
  * The staging rule: what to do with an incoming row, given what the ledger holds for its key. Pure (no I/O), so
@@ -39,7 +39,7 @@ export interface HeldRecord {
   failure_code: string | null;
 }
 
-/** The incoming row: its snapshot and its content hash (LedgerPort.hash of its payload). */
+/** The incoming row: its snapshot and its content hash (LedgerPort.hash of its biz_content). */
 export interface IncomingRecord {
   snapshot: string;
   hash: string;
@@ -95,7 +95,7 @@ const RETRY_REFUSED = decision('restage', 'retry-refused', 1, 0, 0);
 const NEWER_OR_CHANGED = decision('restage', 'newer-or-changed', 1, 0, 0);
 
 export function decideStage(
-  held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: StagePolicy, retry: RetryRefused | null = null,
+  held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: SendPolicy, retry: RetryRefused | null = null,
 ): StageDecision {
   if (!held) return NEW_KEY;
   if (held.status === 'uploaded') {

@@ -40,7 +40,7 @@ test('agreements effect: TEMP made NORMAL, NORMAL confirmed, STOP and unknown fa
   const r = await runCli(args);
   assert.equal(r.code, 1, r.stderr);
   const s = lastJson(r.stdout);
-  assert.deepEqual([s.read, s.rejected, s.uploaded, s.failed, s.skipped, s.pending], [6, 1, 3, 2, 0, 0]);
+  assert.deepEqual([s.read, s.rejected, s.uploaded, s.failed, s.unchanged, s.pending], [6, 1, 3, 2, 0, 0]);
   assert.match(r.stderr, /USER_AGREEMENT_STATUS_ABNORMAL: the agreement cannot be made effective/);
   assert.match(r.stderr, /USER_AGREEMENT_NOT_EXIST: no such agreement/);
   assert.match(r.stderr, /sign_scene/);
@@ -60,7 +60,7 @@ test('agreements effect: TEMP made NORMAL, NORMAL confirmed, STOP and unknown fa
   const again = await runCli(args);
   assert.equal(again.code, 1);
   const s2 = lastJson(again.stdout);
-  assert.deepEqual([s2.skipped, s2.uploaded, s2.failed, s2.still_refused], [3, 0, 2, 2], 'the NORMAL ones are skipped; the refused ones, unchanged, are still refused');
+  assert.deepEqual([s2.unchanged, s2.uploaded, s2.failed, s2.still_refused], [3, 0, 2, 2], 'the NORMAL ones are skipped; the refused ones, unchanged, are still refused');
   assert.equal(sb.gateway.requests.length, before, 'no request at all');
 
   // --retry-failed sends the refused ones again (on purpose)

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { OFFLINE_CHECKS, runOfflineChecks } from '../pipeline/check/offline.js';
 import { Ledger } from '../state/ledger.js';
 import { lastJson, runCli } from './helpers/cli.js';
+import { startCertSandbox } from './helpers/certs.js';
 import { startSandbox, testKeys } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, toCsv } from './helpers/borrow.js';
@@ -52,7 +53,7 @@ test('check --online: one harmless signed call proves app id, keys and permissio
   const dir = tempDir();
   const good = await runCli(['check', '--online', ...sb.flags]);
   assert.equal(good.code, 0, good.stdout + good.stderr);
-  assert.match(good.stdout, /^ok\s+gateway-call\s+alipay\.user\.agreement\.query .* → 40004 USER_AGREEMENT_NOT_EXIST, as expected/m);
+  assert.match(good.stdout, /^ok\s+gateway-call\s+alipay\.user\.agreement\.query .* → 40004 (USER_NOT_EXIST_ERROR|USER_AGREEMENT_NOT_EXIST), as expected/m);
   assert.match(good.stdout, /trace_id [0-9a-f]{30}/);
   assert.match(good.stdout, /^ok\s+clock-vs-gateway\s+the host clock is \d+ s (ahead of|behind) the gateway's$/m);
   const upload = await runCli(['check', '--online', '--dataset', 'borrow-entities', ...sb.flags]);
@@ -80,7 +81,7 @@ test('check --online: one harmless signed call proves app id, keys and permissio
 });
 
 test('the offline checks are a list (certificate checks join it); the clock is compared with the ledger\'s latest run', () => {
-  assert.deepEqual(OFFLINE_CHECKS.map((c) => c.name), ['gateway', 'app-id', 'keys', 'key-pair', 'clock']);
+  assert.deepEqual(OFFLINE_CHECKS.map((c) => c.name), ['gateway', 'app-id', 'keys', 'key-pair', 'certificates', 'encrypt-key', 'clock']);
   const { files } = testKeys();
   const dir = tempDir();
   const ledgerPath = join(dir, 'l.db');
@@ -94,4 +95,24 @@ test('the offline checks are a list (certificate checks join it); the clock is c
   assert.equal(behind.status, 'warn');
   assert.match(behind.message, /before the ledger's latest run started/);
   assert.equal(at('2019-01-01T00:00:00Z').status, 'fail');
+});
+
+test('check in certificate mode: the certificates are checked offline (no --alipay-public-key wanted), and --online verifies with them', async () => {
+  const sb = await startCertSandbox();
+  const ok = await runCli(['check', '--online', ...sb.flags, '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  const checks = (lastJson(ok.stdout).checks as { check: string; status: string }[]).map((c) => [c.check, c.status]);
+  assert.deepEqual(checks.filter(([c]) => ['keys', 'certificates', 'gateway-call'].includes(c!)), [['keys', 'ok'], ['certificates', 'ok'], ['gateway-call', 'ok']]);
+  assert.match(ok.stderr, /verifies with the Alipay certificate/);
+  assert.ok(!checks.some(([c]) => c === 'key-pair'), 'no Alipay public key to compare');
+  // the app certificate of another private key
+  const dir = tempDir();
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const other = writeFile(dir, 'other.pem', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  const wrong = await runCli(['check', ...sb.flags.map((f) => (f === sb.files.appPrivateKey ? other : f))]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stdout, /^fail\s+certificates\s+--app-cert does not belong to --private-key/m);
+  const both = await runCli(['check', ...sb.flags, '--alipay-public-key', sb.files.alipayPublicKey]);
+  assert.equal(both.code, 2);
+  assert.match(both.stdout, /two signing modes/);
 });

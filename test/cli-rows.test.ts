@@ -41,7 +41,7 @@ test('a failed night: refused rows are found, not re-sent while unchanged, re-se
   const second = await runCli(base);
   assert.equal(second.code, 1, second.stderr);
   const s2 = lastJson(second.stdout);
-  assert.deepEqual([s2.skipped, s2.failed, s2.still_refused, s2.uploaded], [6, 2, 2, 0]);
+  assert.deepEqual([s2.unchanged, s2.failed, s2.still_refused, s2.uploaded], [6, 2, 2, 0]);
   assert.match(second.stderr, /still refused: 2 of the failed rows/);
   assert.equal(sb.gateway.requests.length, sent, 'no request for unchanged refused rows');
 
@@ -98,7 +98,7 @@ test('rows stops quietly when its reader goes away (| head -1)', async () => {
   const ledger = join(dir, 'l.db');
   const l = new Ledger(ledger, { hashKey: randomBytes(32) });
   const run = l.startRun('borrow-entities', 'upload', [], false);
-  l.stage(run, 'borrow-entities', Array.from({ length: 20_000 }, (_, i) => ({ key: `k${i}`, snapshot: '', payload: `{"i":${i}}`, file: 'p.csv', line: i + 2 })));
+  l.stage(run, 'borrow-entities', Array.from({ length: 20_000 }, (_, i) => ({ key: `k${i}`, snapshot: '', bizContent: `{"i":${i}}`, file: 'p.csv', line: i + 2 })));
   l.close();
   const { child, done } = spawnCli(['rows', '--ledger', ledger, '--format', 'jsonl']);
   let first = '';

@@ -11,7 +11,7 @@ const T1 = '2024-05-01 10:00:00';
 const T2 = '2024-05-02 10:00:00';
 
 function row(key: string, snapshot: string, file = '/data/points_1.csv', line = 2): StageRow {
-  return { key, snapshot, payload: JSON.stringify({ entity_code: key, upload_time: snapshot }), file, line };
+  return { key, snapshot, bizContent: JSON.stringify({ entity_code: key, upload_time: snapshot }), file, line };
 }
 
 /**
@@ -28,7 +28,7 @@ function night(): { ledger: Ledger; run1: number; run2: number } {
   ledger.recordResults([
     { result: { rowid: a!.rowid, runId: run1, status: 'uploaded', attempts: 1, code: '10000', traceId: 'trace-a' } },
     {
-      result: { rowid: b!.rowid, runId: run1, status: 'failed', retryable: false, keepPayload: true, attempts: 1, code: '40004', subCode: 'INFOSEC_VERIFY_FAILED', reason: 'sensitive', traceId: 'trace-b' },
+      result: { rowid: b!.rowid, runId: run1, status: 'failed', retryable: false, keepBizContent: true, attempts: 1, code: '40004', subCode: 'INFOSEC_VERIFY_FAILED', reason: 'sensitive', traceId: 'trace-b' },
       attempt: { runId: run1, dataset: D, key: 'b', attempt: 1, kind: 'row-fatal', code: '40004', subCode: 'INFOSEC_VERIFY_FAILED', durationMs: 40, traceId: 'trace-b', snapshot: T1 },
     },
     { result: { rowid: c!.rowid, runId: run1, status: 'failed', retryable: true, attempts: 5, code: '20000', subCode: 'isp.unknow-error', reason: 'gave up' } },
@@ -123,7 +123,7 @@ test('retry revives the failed rows whose body was kept (by sub_code or key), an
     assert.deepEqual(keys(ledger.rows({ statuses: ['pending'] })), ['pending:b', 'pending:d', 'pending:e']);
     // a failed row without its body (personal data): named by file, not revived
     const [c] = ledger.claimPending(D, 0, 10).filter((p) => p.key === 'b');
-    ledger.recordResult({ rowid: c!.rowid, runId: 2, status: 'failed', retryable: false, keepPayload: false, attempts: 2, code: '40004', subCode: 'INVALID_PARAMETER' });
+    ledger.recordResult({ rowid: c!.rowid, runId: 2, status: 'failed', retryable: false, keepBizContent: false, attempts: 2, code: '40004', subCode: 'INVALID_PARAMETER' });
     assert.deepEqual(ledger.reviveFailed(D), { revived: 1, withoutBody: [{ file: '/data/points_2.csv', rows: 1 }] });
     assert.deepEqual(keys(ledger.rows({ statuses: ['failed'] })), ['failed:b']);
   } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RetryRefused, StagePolicy } from '../state/port.js';
+import type { RetryRefused, SendPolicy } from '../state/port.js';
 import { addCounts, decideStage, type HeldRecord, type StageAction, type StageRuleBranch } from '../state/staging-rule.js';
 
 /** The run staging now; OTHER staged the leftovers. */
@@ -20,7 +20,7 @@ interface Case {
   name: string;
   held: HeldRecord | undefined;
   incoming: [snapshot: string, hash: string];
-  policy?: StagePolicy;
+  policy?: SendPolicy;
   retry?: RetryRefused;
   action: StageAction;
   branch: StageRuleBranch;

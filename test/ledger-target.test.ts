@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Ledger, type LedgerTarget, type StagePolicy, type StageRow } from '../state/ledger.js';
+import { Ledger, type LedgerTarget, type SendPolicy, type StageRow } from '../state/ledger.js';
 import { meta } from './helpers/ledger.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -10,14 +10,14 @@ const D = 'borrow-entities';
 const PROD: LedgerTarget = { gateway: 'https://openapi.alipay.com/gateway.do', appId: '2021004100000000' };
 const OTHER_APP: LedgerTarget = { ...PROD, appId: '2021004199999999' };
 
-function row(key: string, snapshot: string, payload = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
-  return { key, snapshot, payload, file: 'f.csv', line: 2 };
+function row(key: string, snapshot: string, bizContent = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
+  return { key, snapshot, bizContent, file: 'f.csv', line: 2 };
 }
 function open(path = join(tempDir(), 'l.db'), key = randomBytes(32), rebind = false) {
   return new Ledger(path, { hashKey: key, rebind });
 }
 /** Stage rows in a run and record them all as uploaded, except the keys listed as refused. */
-function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], policy: StagePolicy = 'snapshot'): number {
+function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], policy: SendPolicy = 'snapshot'): number {
   const run = l.startRun(D, 't', [], false);
   l.stage(run, D, rows, policy);
   for (const p of l.claimPending(D, 0, 1000)) {
@@ -110,7 +110,7 @@ test('rebind marks uploaded and pending rows as not sent to the new target (pend
     const rec = l.record(D, key)!;
     assert.equal(rec.status, 'failed', key);
     assert.equal(rec.last_sub_code, 'REBOUND', key);
-    assert.equal(rec.payload, null, key);
+    assert.equal(rec.biz_content, null, key);
     assert.equal(rec.uploaded_snapshot, null, 'what the old target holds says nothing of the new one');
   }
   assert.equal(l.countPending(D), 0);

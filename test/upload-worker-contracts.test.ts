@@ -101,11 +101,11 @@ test('a contract whose first attempt gets 20000 is retried and arrives once; rer
   assert.deepEqual(sb.gateway.workerContracts.contracts().map((c) => c.requests), [1, 1], 'each arrived once');
 
   const again = await upload(sb, dir, [csv]);
-  assert.equal(lastJson(again.stdout).skipped, 2);
+  assert.equal(lastJson(again.stdout).unchanged, 2);
   const changed = writeFile(dir, 'c2.csv', toCsv([contract(1), { ...contract(2), phone: '13900001111' }], CONTRACT_COLUMNS));
   const third = await upload(sb, dir, [changed]);
   const s = lastJson(third.stdout);
-  assert.deepEqual([s.skipped, s.uploaded], [1, 1]);
+  assert.deepEqual([s.unchanged, s.uploaded], [1, 1]);
   assert.equal(sb.gateway.workerContracts.contracts().find((c) => c.sign_order_no === contract(2).sign_order_no)!.biz.phone, '13900001111');
 });
 

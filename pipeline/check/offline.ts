@@ -2,6 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { beijingDateTime } from '../../sources/fields.js';
 import { Ledger } from '../../state/ledger.js';
+import { loadAesKey } from '../alipay/aes.js';
+import { expiryWarnings, loadCertificates } from '../alipay/certs.js';
 import { loadPrivateKey, loadPublicKey } from '../alipay/keys.js';
 import { appIdProblem, resolveGateway, GATEWAYS, type RawSettings, type SettingOrigins } from '../config.js';
 import { appOwnKeyMessage, describeKey, isAppOwnPublicKey } from './keys.js';
@@ -11,10 +13,11 @@ import { appOwnKeyMessage, describeKey, isAppOwnPublicKey } from './keys.js';
  * found) and says ok, warn or fail, without sending anything. `upload` and `agreements` run the same list before
  * anything is read or sent: a fail is exit 2, a warning is printed.
  *
- * Certificate mode (issue 12: --app-cert, --alipay-cert, --alipay-root-cert) joins this list with its own checks,
- * one entry each, after `keys`: the app certificate holds the public key of --private-key; the Alipay certificate
- * chains to the root bundle; each is within its validity period (a warning within 30 days of its end). `found` is
- * where a check leaves what it parsed for the ones after it (the keys today; the certificates then).
+ * Certificate mode (--app-cert, --alipay-cert, --alipay-root-cert) has its entry, `certificates`, after the keys:
+ * the app certificate holds the public key of --private-key, the Alipay certificate chains to the root bundle, each
+ * is within its validity period (a warning within 30 days of its end), as alipay/certs.ts checks them for a run.
+ * A new check is one more entry in OFFLINE_CHECKS; `found` is where a check leaves what it parsed for the ones
+ * after it (the keys).
  */
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -73,6 +76,11 @@ const appId: OfflineCheck = {
   },
 };
 
+const CERT_OPTIONS = ['app-cert', 'alipay-cert', 'alipay-root-cert'] as const;
+const certValues = (i: CheckInput) => ({ 'app-cert': i.raw.appCert, 'alipay-cert': i.raw.alipayCert, 'alipay-root-cert': i.raw.alipayRootCert });
+/** Certificate mode: any of the three certificate files given (the Alipay public key is then not used). */
+const certMode = (i: CheckInput) => Object.values(certValues(i)).some((v) => v?.trim());
+
 const keys: OfflineCheck = {
   name: 'keys',
   run(i, found) {
@@ -91,7 +99,9 @@ const keys: OfflineCheck = {
       }
     };
     const priv = load(i.raw.privateKey, 'private-key', 'the app private key file', loadPrivateKey);
-    const pub = load(i.raw.alipayPublicKey, 'alipay-public-key', 'the Alipay public key file, to verify answers', loadPublicKey);
+    let pub;
+    if (!certMode(i)) pub = load(i.raw.alipayPublicKey, 'alipay-public-key', 'the Alipay public key file, to verify answers (or, in certificate mode, --app-cert, --alipay-cert and --alipay-root-cert)', loadPublicKey);
+    else if (i.raw.alipayPublicKey?.trim()) problems.push(`${origin(i, 'alipay-public-key')} and the certificate files are two signing modes (公钥 and 公钥证书): give one`);
     for (const [k, what] of [[priv, 'app private key'], [pub, 'Alipay public key']] as const) {
       if (!k) continue;
       if (k.asymmetricKeyType !== 'rsa') problems.push(`the ${what} is ${describeKey(k)}: keys must be RSA keys`);
@@ -112,6 +122,39 @@ const keyPair: OfflineCheck = {
       return result('key-pair', 'fail', appOwnKeyMessage(origin(i, 'alipay-public-key'), origin(i, 'private-key')));
     }
     return result('key-pair', 'ok', 'the Alipay public key is not the pair of your private key (as it must be: it is Alipay\'s; --online proves it is the right one)');
+  },
+};
+
+const certificates: OfflineCheck = {
+  name: 'certificates',
+  run(i, found) {
+    if (!certMode(i)) return null;
+    const values = certValues(i);
+    const missing = CERT_OPTIONS.filter((n) => !values[n]?.trim());
+    if (missing.length) return result('certificates', 'fail', `certificate mode needs ${missing.map((n) => `--${n}`).join(' and ')} too`);
+    if (!found.privateKey) return null;
+    try {
+      const certs = loadCertificates({ appCert: values['app-cert']!, alipayCert: values['alipay-cert']!, rootCert: values['alipay-root-cert']! }, found.privateKey, i.now, (n) => origin(i, n));
+      const warnings = expiryWarnings(certs.expiries(), i.now);
+      const ends = certs.expiries().map((e) => `${e.role === 'app' ? 'app certificate' : `Alipay certificate ${e.sn}`} until ${e.validTo.slice(0, 10)}`).join(', ');
+      if (warnings.length) return result('certificates', 'warn', warnings.join('; '));
+      return result('certificates', 'ok', `the app certificate holds the pair of --private-key, the Alipay certificate chains to the root; ${ends}`);
+    } catch (err) {
+      return result('certificates', 'fail', (err as Error).message);
+    }
+  },
+};
+
+const encryptKey: OfflineCheck = {
+  name: 'encrypt-key',
+  run(i) {
+    if (!i.raw.encryptKey?.trim()) return null;
+    try {
+      loadAesKey(i.raw.encryptKey, origin(i, 'encrypt-key'));
+      return result('encrypt-key', 'ok', 'an AES key (content encryption: only --online shows the app has it switched on)');
+    } catch (err) {
+      return result('encrypt-key', 'fail', (err as Error).message);
+    }
   },
 };
 
@@ -154,8 +197,8 @@ function lastLedgerTime(path: string): number | null {
   }
 }
 
-/** The list, in order. Certificate checks (issue 12) go after `key-pair`. */
-export const OFFLINE_CHECKS: readonly OfflineCheck[] = [gateway, appId, keys, keyPair, clock];
+/** The list, in order. */
+export const OFFLINE_CHECKS: readonly OfflineCheck[] = [gateway, appId, keys, keyPair, certificates, encryptKey, clock];
 
 export function runOfflineChecks(input: CheckInput, checks: readonly OfflineCheck[] = OFFLINE_CHECKS): { results: CheckResult[]; found: CheckFound } {
   const found: CheckFound = {};

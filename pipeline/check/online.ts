@@ -53,7 +53,9 @@ const REFUSED_SKEW_MS = 15 * 60_000;
 const WARN_SKEW_MS = 2 * 60_000;
 
 /** The probe's verdict, and the clock compared with the gateway's (its answer's Date header). */
-export async function onlineChecks(client: AlipayClient, appId: string, dataset: string | undefined, now: () => number): Promise<CheckResult[]> {
+export async function onlineChecks(
+  client: AlipayClient, appId: string, dataset: string | undefined, now: () => number, verifiedWith = '--alipay-public-key',
+): Promise<CheckResult[]> {
   const probe = probeFor(dataset);
   const sentAt = now();
   const res = await client.call(probe.method, JSON.stringify(probe.biz), { policy: probe.answers });
@@ -67,10 +69,10 @@ export async function onlineChecks(client: AlipayClient, appId: string, dataset:
       check: 'gateway-call', status: 'ok',
       message: `${call} → ${answered}${expected ? `, as expected: ${probe.means}` : ` (${res.reason})`}${trace}. So the gateway knows app ${appId}, ` +
         `accepted our signature (the app public key uploaded for it is the pair of --private-key), let the app call ${probe.method}, ` +
-        'and signed an answer that verifies with --alipay-public-key',
+        `and signed an answer that verifies with ${verifiedWith}`,
     });
   } else {
-    out.push({ check: 'gateway-call', status: 'fail', message: `${call}: ${explain(res.code, res.subCode, res.reason)}${trace}` });
+    out.push({ check: 'gateway-call', status: 'fail', message: `${call}: ${explain(res.code, res.subCode, res.reason, verifiedWith)}${trace}` });
   }
   if (res.serverTime !== undefined) {
     // the Date header has whole seconds, and the answer took a while: compare with the middle of the call
@@ -84,9 +86,13 @@ export async function onlineChecks(client: AlipayClient, appId: string, dataset:
 }
 
 /** What a failed probe means for the settings, in words a person acts on. */
-function explain(code: string, subCode: string | undefined, reason: string): string {
+function explain(code: string, subCode: string | undefined, reason: string, verifiedWith: string): string {
   const sub = (subCode ?? '').toLowerCase();
-  if (code === 'UNVERIFIED') return 'the gateway answered, but its answer does not verify with --alipay-public-key: that is not the Alipay public key of this app (production and sandbox keys differ; it is not your app public key either)';
+  if (code === 'UNVERIFIED') {
+    return verifiedWith === '--alipay-public-key'
+      ? 'the gateway answered, but its answer does not verify with --alipay-public-key: that is not the Alipay public key of this app (production and sandbox keys differ; it is not your app public key either)'
+      : `the gateway answered, but its answer does not verify with ${verifiedWith}: ${reason}`;
+  }
   if (sub === 'isv.invalid-signature') return 'the gateway refused our signature (isv.invalid-signature): --private-key is not the pair of the app public key uploaded for this app id in the Alipay console (or --sign-type differs)';
   if (sub === 'isv.invalid-app-id') return 'the gateway does not know this app id (isv.invalid-app-id): check --app-id, and --gateway (a sandbox app id is unknown to production and the other way round)';
   if (code === '40006') return `the app may not call this method (${subCode ?? code}): sign the product or grant the API in the Alipay console`;

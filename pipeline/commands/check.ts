@@ -13,7 +13,8 @@ export const checkCommand: CommandSpec = {
   command: 'check',
   describe: 'check the settings before a run: keys parse and are not a pair, app id, gateway, clock; --online makes one harmless signed call',
   uses: [
-    ...SENDING.filter((u) => ['gateway', 'app-id', 'private-key', 'alipay-public-key', 'sign-type', 'app-auth-token', 'request-timeout'].includes(u.name)),
+    // the settings a call needs, not the ones that tune a run
+    ...SENDING.filter((u) => !['qps', 'concurrency', 'max-attempts', 'backoff-ms'].includes(u.name)),
     use('online'), use('dataset', { describe: '--online: prove permission for this dataset\'s method (borrow-entities, worker-contracts: an empty upload, refused before anything is stored); default: an agreement query' }),
     use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('config'),
   ],
@@ -43,7 +44,8 @@ export const checkCommand: CommandSpec = {
         const settings = resolveSendSettings(raw, origins);
         const client = new AlipayClient({ ...settings, connections: 1 });
         try {
-          const online = await onlineChecks(client, settings.appId, dataset, Date.now);
+          const verifiedWith = settings.certificates ? 'the Alipay certificate (--alipay-cert, chained to --alipay-root-cert)' : '--alipay-public-key';
+          const online = await onlineChecks(client, settings.appId, dataset, Date.now, verifiedWith);
           onlineFailed = online.some((r) => r.status === 'fail');
           results.push(...online);
         } finally {

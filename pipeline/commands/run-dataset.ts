@@ -16,7 +16,8 @@ import { interruptSignal, use, writeOut, type CommandContext } from './context.j
 
 export const SENDING: OptionUse[] = [
   use('gateway', { describe: `gateway URL, or "production" / "sandbox" (Alipay's own); production = ${GATEWAYS.production}` }),
-  use('app-id'), use('private-key'), use('alipay-public-key'), use('sign-type'), use('app-auth-token'),
+  use('app-id'), use('private-key'), use('alipay-public-key'), use('app-cert'), use('alipay-cert'), use('alipay-root-cert'), use('encrypt-key'),
+  use('sign-type'), use('app-auth-token'),
   use('qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
 /** what every run has (retry reads no file: no encoding, rejects, dry run or empty files) */
@@ -40,6 +41,7 @@ export function rawSettings(v: Values): RawSettings {
   const n = (name: string) => (typeof v[name] === 'number' ? (v[name] as number) : undefined);
   return {
     gateway: s('gateway'), appId: s('app-id'), privateKey: s('private-key'), alipayPublicKey: s('alipay-public-key'),
+    appCert: s('app-cert'), alipayCert: s('alipay-cert'), alipayRootCert: s('alipay-root-cert'), encryptKey: s('encrypt-key'),
     signType: s('sign-type'), appAuthToken: s('app-auth-token'), qps: n('qps'), concurrency: n('concurrency'),
     maxAttempts: n('max-attempts'), requestTimeout: n('request-timeout'), backoffMs: n('backoff-ms'),
   };
@@ -71,18 +73,21 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
     throw new SyncError('SYNC_CONFIG_INVALID', '--sub-code goes with --retry-failed (which rows Alipay refused to send again)');
   }
   const settings = resolveSendSettings(rawSettings(v), origins);
+  for (const w of settings.warnings) logger.warn(w);
   const ledgerPath = String(v.ledger);
   checkLedgerPath(ledgerPath, extras.revive ? { dryRun: false, mustExist: 'retry sends failed rows the ledger holds: check --ledger' } : { dryRun });
   // The offline checks of `alipay-sync check` (keys, the key pair, the clock…): a fail stops here, nothing sent.
   const { results } = runOfflineChecks({ raw: rawSettings(v), origins, now: Date.now(), ledgerPath, installedAt: installedAt() });
   for (const r of results) {
     if (r.status === 'fail') throw new SyncError(r.check.startsWith('key') ? 'SYNC_KEY_INVALID' : 'SYNC_CONFIG_INVALID', r.message);
-    if (r.status === 'warn') logger.warn(`${r.check}: ${r.message}`);
+    // (the certificates' warnings were printed with the settings above)
+    if (r.status === 'warn' && r.check !== 'certificates') logger.warn(`${r.check}: ${r.message}`);
   }
   const rejects = typeof v.rejects === 'string' ? v.rejects : undefined;
   // Files this run reads besides the inputs: an output must never overwrite them (a key, the config file).
   const reads: { label: string; path: string }[] = [];
-  for (const [name, label] of [['private-key', 'the --private-key file'], ['alipay-public-key', 'the --alipay-public-key file'], ['config', 'the --config file']] as const) {
+  const readFiles = ['private-key', 'alipay-public-key', 'app-cert', 'alipay-cert', 'alipay-root-cert', 'encrypt-key', 'config'] as const;
+  for (const [name, label] of readFiles.map((n) => [n, `the --${n} file`] as const)) {
     const p = v[name];
     if (typeof p === 'string' && p.length < 1024 && !p.includes('-----BEGIN') && existsSync(p)) reads.push({ label, path: p });
   }

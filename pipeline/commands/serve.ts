@@ -57,14 +57,16 @@ export const sandboxCommand: CommandSpec = {
     use('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
-    use('agreements'), use('quota'), use('behave'),
+    use('agreements'), use('quota'), use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
   build: (y) =>
     y
       .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
-      .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'),
+      .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway')
+      .example('$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests')
+      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on'),
   async run({ values: v }) {
     const { runSandboxCommand } = await import('../sandbox/command.js');
     return runSandboxCommand({
@@ -72,6 +74,7 @@ export const sandboxCommand: CommandSpec = {
       alipayPrivateKey: v['alipay-private-key'] as string | undefined, keysDir: String(v['keys-dir']), fault: v.fault as string[] | undefined,
       slowMs: v['slow-ms'] as number, faultSeed: v['fault-seed'] as number, faultMaxPerRequest: v['fault-max-per-request'] as number | undefined,
       agreements: v.agreements as string | undefined, quota: v.quota as number | undefined, behave: v.behave as string[] | undefined,
+      certMode: v['cert-mode'] === true, rotateAfter: v['rotate-after'] as number | undefined, contentEncryption: v['content-encryption'] === true,
     }, streamLogger(process.stderr, false));
   },
 };

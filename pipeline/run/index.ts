@@ -8,6 +8,7 @@ import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
 import { hasPersonalData } from '../redact.js';
+import { attachCertificates } from './certificates.js';
 import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
@@ -79,6 +80,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const bound = ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (bound.state === 'moved') logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
+    if (!o.dryRun) attachCertificates(o.client, ledger, logger, clock());
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
     if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
     // A second Ctrl-C quits at once (process.exit): the run is still recorded as interrupted, not left "running".

@@ -16,11 +16,11 @@ import { shouldRetry, type RetryPolicy } from '../alipay/retry.js';
  */
 export type RowAction =
   | { kind: 'uploaded' }
-  | { kind: 'failed'; retryable: boolean; keepPayload: boolean; giveUp: boolean }
+  | { kind: 'failed'; retryable: boolean; keepBizContent: boolean; giveUp: boolean }
   | { kind: 'pending'; stopRun: true }
   | { kind: 'retry' };
 
-export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: RetryPolicy; keepRetryablePayload: boolean }): RowAction {
+export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: RetryPolicy; keepRetryableBizContent: boolean }): RowAction {
   switch (o.kind) {
     case 'success':
       return { kind: 'uploaded' };
@@ -28,12 +28,12 @@ export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: 
     // its body is kept (unless it holds personal data) so that `alipay-sync retry` can send it without the file
     case 'reconcile':
     case 'row-fatal':
-      return { kind: 'failed', retryable: false, keepPayload: o.keepRetryablePayload, giveUp: false };
+      return { kind: 'failed', retryable: false, keepBizContent: o.keepRetryableBizContent, giveUp: false };
     case 'run-fatal':
       return { kind: 'pending', stopRun: true };
     case 'transient':
       if (shouldRetry({ kind: o.kind }, o.attemptsHere, o.policy)) return { kind: 'retry' };
       // Only the gateway's trouble: the next run tries it again (with its body, unless it holds personal data).
-      return { kind: 'failed', retryable: true, keepPayload: o.keepRetryablePayload, giveUp: true };
+      return { kind: 'failed', retryable: true, keepBizContent: o.keepRetryableBizContent, giveUp: true };
   }
 }

@@ -29,7 +29,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   const policy = dataset.answers;
   const redact = redactorFor(dataset);
   // A row with personal data keeps its request body in the ledger only while it is pending.
-  const keepFailedPayload = !hasPersonalData(dataset);
+  const keepFailedBizContent = !hasPersonalData(dataset);
   const concurrency = o.concurrency ?? 8;
   // When to try a row again and how long to wait: the retry policy's data, with this run's settings.
   const retry: RetryPolicy = { ...retryPolicy, maxAttempts: o.maxAttempts ?? retryPolicy.maxAttempts, backoffBaseMs: o.backoffMs ?? retryPolicy.backoffBaseMs };
@@ -119,17 +119,17 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       attempts++;
       startedHere++;
       const sentAt = limiter.now();
-      let res = await client.call(dataset.method, row.payload, { policy, notifyUrl: o.notifyUrl });
+      let res = await client.call(dataset.method, row.biz_content, { policy, notifyUrl: o.notifyUrl });
       if (res.kind === 'reconcile') res = await readBack(row, res);
-      res.reason = redact(res.reason, row.payload) ?? '';
-      res.subMsg = redact(res.subMsg, row.payload);
+      res.reason = redact(res.reason, row.biz_content) ?? '';
+      res.subMsg = redact(res.subMsg, row.biz_content);
       const attempt = {
         runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
         traceId: res.traceId, snapshot: row.snapshot,
       };
       const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
-      const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryablePayload: keepFailedPayload });
+      const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryableBizContent: keepFailedBizContent });
       if (action.kind === 'uploaded') {
         // A sink keeps what it returns (made free of personal data); other datasets keep the answer's fields.
         const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
@@ -149,7 +149,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       if (res.slowDown) limiter.slowDown(sentAt);
       if (action.kind === 'failed') {
         const reason = action.giveUp ? `gave up after ${startedHere} attempts: ${res.reason}` : res.reason;
-        await record({ ...base, status: 'failed', retryable: action.retryable, keepPayload: action.keepPayload, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
+        await record({ ...base, status: 'failed', retryable: action.retryable, keepBizContent: action.keepBizContent, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: ${action.giveUp ? '' : 'failed: '}${reason}`);

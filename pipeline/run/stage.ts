@@ -51,14 +51,14 @@ export async function stageAll(
   });
   let keys: string[] = [];
   let snapshots: string[] = [];
-  let payloads: string[] = [];
+  let bizContents: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, payloads, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, bizContents, lines, rejects });
     keys = [];
     snapshots = [];
-    payloads = [];
+    bizContents = [];
     lines = [];
     rejects = [];
   };
@@ -91,7 +91,7 @@ export async function stageAll(
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
             keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
             snapshots.push(session ?? v.row.snapshot);
-            payloads.push(v.row.bizContent);
+            bizContents.push(v.row.bizContent);
             lines.push(rec.line);
           } else {
             const fields = [...new Set(v.errors.map((e) => e.field))].join(' ');

@@ -3,7 +3,7 @@ import type { UploadSummary } from './types.js';
 
 /**
  * The summary, computed in one place for real runs and dry runs: counts that add up
- * (read = rejected + superseded + skipped + uploaded + failed + pending) and the exit code they mean.
+ * (read = rejected + superseded + unchanged + uploaded + failed + pending) and the exit code they mean.
  */
 export interface SummaryParts {
   runId: number;
@@ -27,7 +27,7 @@ export function summarize(p: SummaryParts): UploadSummary {
   const stagedByMe = p.mine.pending + p.mine.uploaded + p.mine.failed;
   const s: UploadSummary = {
     run_id: p.runId, dataset: p.dataset, read: p.staged.read, rejected: p.staged.rejected,
-    superseded: p.staged.read - p.staged.rejected - p.staged.unchanged - stagedByMe, skipped: p.staged.unchanged,
+    superseded: p.staged.read - p.staged.rejected - p.staged.unchanged - stagedByMe, unchanged: p.staged.unchanged,
     uploaded: p.mine.uploaded, failed: p.mine.failed, pending: p.mine.pending, duration_ms: p.durationMs,
     status: interrupted ? 'interrupted' : aborted ? 'aborted' : p.dryRun ? 'dry-run' : 'done', dry_run: p.dryRun,
     ...(p.plan ? { plan: p.plan } : {}),

@@ -65,7 +65,7 @@ export interface UploadSummary {
   read: number;
   rejected: number;
   superseded: number;
-  skipped: number;
+  unchanged: number;
   uploaded: number;
   failed: number;
   pending: number;

@@ -7,12 +7,13 @@ import type { ServerResponse } from 'node:http';
 import iconv from 'iconv-lite';
 import { signText, type SignType } from '../alipay/sign.js';
 import type { Behaviours } from './behaviours.js';
+import { sealContent } from './content-crypto.js';
 import type { FaultKind, FaultPlan } from './faults.js';
 import type { SandboxOptions } from './options.js';
 import type { Timers } from './timers.js';
 
 export interface AnswerSetup {
-  options: Pick<SandboxOptions, 'alipayPrivateKey' | 'certSn'>;
+  options: Pick<SandboxOptions, 'alipayPrivateKey' | 'certSn' | 'certMode'>;
   faults: FaultPlan;
   /** the gateway's switched-on behaviours, read at each answer */
   behaviours: Behaviours;
@@ -35,12 +36,19 @@ export class AnswerWriter {
     this.wrongKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
   }
 
-  /** A signature of `text`, from the cache when the same text was signed before with the same algorithm. */
+  /** The key answers are signed with now, and the SN they name (certificate mode: the current Alipay certificate). */
+  private signer(): { key: KeyObject; sn: string | undefined } {
+    const o = this.setup.options;
+    return o.certMode ? o.certMode.signer : { key: o.alipayPrivateKey, sn: o.certSn };
+  }
+
+  /** A signature of `text`, from the cache when the same text was signed before with the same algorithm and key. */
   private signOf(text: string, signType: SignType): string {
-    const id = `${signType}\u0000${text}`;
+    const signer = this.signer();
+    const id = `${signType}\u0000${signer.sn ?? ''}\u0000${text}`;
     let sign = this.signatures.get(id);
     if (sign === undefined) {
-      sign = signText(text, this.setup.options.alipayPrivateKey, signType);
+      sign = signText(text, signer.key, signType);
       if (this.signatures.size < 10_000 && text.length < 65_536) this.signatures.set(id, sign);
     }
     return sign;
@@ -52,22 +60,25 @@ export class AnswerWriter {
    * SDKs read it), returned for the request log. Alipay escapes '/'
    * in its JSON (a client that re-serialises parsed JSON before verifying fails here); by default the signature
    * covers that escaped text. With the behaviour unescapedSlash the body still has '\/' but the signature covers
-   * the text with plain '/', which the Java and PHP SDKs retry for.
+   * the text with plain '/', which the Java and PHP SDKs retry for. With `sealWith` (content encryption) the node
+   * is the encrypted JSON text as a string, and the signature covers that string as it stands, quotes included.
+   * An unsigned answer names no certificate either.
    */
-  write(res: ServerResponse, node: string, fields: Record<string, unknown>, signed: boolean, fault: FaultKind | undefined, signType: SignType): string {
+  write(res: ServerResponse, node: string, fields: Record<string, unknown>, signed: boolean, fault: FaultKind | undefined, signType: SignType, sealWith?: Buffer): string {
     // 30 hex digits, the length of the ids Alipay sends
     const traceId = randomBytes(15).toString('hex');
     if (fault === 'oversized') fields = this.padded(node, fields, signType);
     const plain = JSON.stringify(fields);
-    let raw = plain.replaceAll('/', '\\/');
-    const covered = this.setup.behaviours.unescapedSlash ? plain : raw;
+    let raw = sealWith ? JSON.stringify(sealContent(plain, sealWith)) : plain.replaceAll('/', '\\/');
+    const covered = this.setup.behaviours.unescapedSlash && !sealWith ? plain : raw;
     let sign: string | undefined = signed ? this.signOf(covered, signType) : undefined;
     if (fault === 'wrong_key') sign = signText(covered, this.wrongKey, signType);
     if (fault === 'unsigned') sign = undefined;
     if (fault === 'tamper') raw = raw.replace('"code":"', '"code": "').replace('}', ',"note":"altered"}');
     let text = `{"${node}":${raw}`;
     if (fault === 'duplicate_key') text += `,"${node}":${JSON.stringify({ code: '10000', msg: 'Success' })}`;
-    if (this.setup.options.certSn) text += `,"alipay_cert_sn":${JSON.stringify(this.setup.options.certSn)}`;
+    const sn = this.signer().sn;
+    if (sn && signed) text += `,"alipay_cert_sn":${JSON.stringify(sn)}`;
     if (sign !== undefined) text += `,"sign":${JSON.stringify(sign)}`;
     text += '}';
     if (fault === 'gbk_error') {
@@ -91,9 +102,10 @@ export class AnswerWriter {
   /** The answer's fields with a `sandbox_padding` string that brings the whole body to oversizedBytes (at least). */
   private padded(node: string, fields: Record<string, unknown>, signType: SignType): Record<string, unknown> {
     const probe = { ...fields, sandbox_padding: '' };
-    const sign = signText('x', this.setup.options.alipayPrivateKey, signType);
+    const { key, sn } = this.signer();
+    const sign = signText('x', key, signType);
     let overhead = `{"${node}":${JSON.stringify(probe).replaceAll('/', '\\/')},"sign":${JSON.stringify(sign)}}`.length;
-    if (this.setup.options.certSn) overhead += `,"alipay_cert_sn":${JSON.stringify(this.setup.options.certSn)}`.length;
+    if (sn) overhead += `,"alipay_cert_sn":${JSON.stringify(sn)}`.length;
     const pad = Math.max(0, this.setup.faults.oversizedBytes - overhead);
     // Letters and digits only: nothing to escape, one byte per character, so the body is exactly oversizedBytes.
     return { ...fields, sandbox_padding: 'sandbox0123456789'.repeat(Math.ceil(pad / 17)).slice(0, pad) };

@@ -30,6 +30,8 @@ export interface GatewayCallSetup {
   timers: Timers;
   /** absent: no quota */
   quota?: CallQuota;
+  /** gateway calls so far (certificate mode rotates after options.rotateAfter of them) */
+  calls: { count: number };
 }
 
 export function gatewayCall(setup: GatewayCallSetup, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): void {
@@ -37,6 +39,9 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const method = params.method ?? '';
   const log: LoggedRequest = { at, method, code: '' };
   setup.requests.push(log);
+  // Alipay rotates its certificate now and then: here once, after rotateAfter calls (this one is signed anew).
+  const { certMode, rotateAfter } = setup.options;
+  if (certMode && rotateAfter && ++setup.calls.count === rotateAfter + 1) certMode.rotate('next');
   const handler = setup.methods.get(method);
   const node = handler ? responseKey(method) : 'error_response';
   // Answers are signed with the algorithm the request was signed with (RSA: SHA1withRSA, RSA2: SHA256withRSA);
@@ -52,6 +57,11 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   if ('refusal' in checked) return reply(checked.refusal, { signed: checked.signed });
   const { biz } = checked;
   if (!handler) return; // a method the gateway lacks was refused above
+  if (checked.encrypted) log.encrypted = true;
+  // Encrypted requests get encrypted answers; with encryptAllAnswers, every request of a method does.
+  const contentKey = setup.options.contentKey;
+  const sealWith = contentKey && !handler.unsigned && (checked.encrypted || setup.behaviours.encryptAllAnswers) ? contentKey : undefined;
+  if (sealWith) log.answeredEncrypted = true;
   const key = handler.keyOf(biz);
   if (key !== undefined) log.key = key;
 
@@ -100,11 +110,12 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const fields = handler.handle({ appId: setup.appId, biz, params, now: at, behaviours: setup.behaviours });
   log.code = fields.code;
   if (typeof fields.sub_code === 'string') log.subCode = fields.sub_code;
+  const signed = !handler.unsigned;
   if (fault === 'slow') {
     setup.timers.after(setup.faults.slowMs, () => {
-      if (!res.destroyed) log.traceId = setup.answers.write(res, node, fields, true, undefined, signType);
+      if (!res.destroyed) log.traceId = setup.answers.write(res, node, fields, signed, undefined, signType, sealWith);
     });
     return;
   }
-  log.traceId = setup.answers.write(res, node, fields, true, fault ?? undefined, signType);
+  log.traceId = setup.answers.write(res, node, fields, signed, fault ?? undefined, signType, sealWith);
 }

@@ -109,7 +109,7 @@ export function openDatabase<T>(path: string, readonly: boolean, init: (db: Data
 /**
  * One open ledger database and what every concept of the adapter shares: its path (for messages), the clock,
  * the dry-run transaction and the close that folds the WAL. WAL mode, writes batched in transactions,
- * secure_delete so that a payload cleared after upload (it may hold personal data) does not linger in free
+ * secure_delete so that a biz_content cleared after upload (it may hold personal data) does not linger in free
  * pages, and a checkpoint at close so it does not linger in the WAL either.
  */
 export class SqliteConnection {
@@ -164,7 +164,7 @@ export class SqliteConnection {
     if (!this.db.open) return;
     this.rollbackDryRun();
     if (!this.db.readonly) {
-      // Fold the WAL into the database and truncate it, so that cleared payloads leave no copy behind.
+      // Fold the WAL into the database and truncate it, so that cleared bizContents leave no copy behind.
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {

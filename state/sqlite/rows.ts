@@ -65,7 +65,7 @@ export function recordsWhere(filter: RowFilter): { sql: string; params: unknown[
 
 const RECORD_COLUMNS = `status AS state, dataset, key, snapshot, file, line, run_id, last_run_id, attempts, last_code AS code,
   last_sub_code AS sub_code, COALESCE(last_reason, last_sub_msg) AS reason, last_trace_id AS trace_id, uploaded_snapshot, uploaded_at,
-  CASE WHEN status = 'failed' THEN retryable END AS retryable, CASE WHEN status <> 'uploaded' THEN payload IS NOT NULL END AS body_kept, updated_at`;
+  CASE WHEN status = 'failed' THEN retryable END AS retryable, CASE WHEN status <> 'uploaded' THEN biz_content IS NOT NULL END AS body_kept, updated_at`;
 const REJECT_COLUMNS = `'rejected' AS state, dataset, NULL AS key, NULL AS snapshot, file, line, run_id, NULL AS last_run_id, NULL AS attempts,
   NULL AS code, NULL AS sub_code, CASE WHEN field = '' THEN reason ELSE field || ': ' || reason END AS reason, NULL AS trace_id,
   NULL AS uploaded_snapshot, NULL AS uploaded_at, NULL AS retryable, NULL AS body_kept, NULL AS updated_at`;
@@ -112,8 +112,8 @@ export class SqliteRows implements LedgerRows {
       : (db.prepare('SELECT DISTINCT dataset FROM runs ORDER BY dataset').pluck().all() as string[]);
     const stories: KeyStory[] = [];
     for (const ds of datasets) {
-      const rec = db.prepare(`SELECT ${RECORD_COLUMNS}, payload, result FROM records WHERE dataset = ? AND key = ?`).get(ds, key) as
-        | (RawRow & { payload: string | null; result: string | null })
+      const rec = db.prepare(`SELECT ${RECORD_COLUMNS}, biz_content, result FROM records WHERE dataset = ? AND key = ?`).get(ds, key) as
+        | (RawRow & { biz_content: string | null; result: string | null })
         | undefined;
       // (a key whose record was dropped, e.g. an abandoned export's question, has no story left to tell)
       if (!rec) continue;
@@ -123,8 +123,8 @@ export class SqliteRows implements LedgerRows {
       const attempts = db
         .prepare('SELECT run_id, attempt, at, kind, code, sub_code, duration_ms, trace_id, snapshot FROM attempts WHERE dataset = ? AND key = ? ORDER BY id')
         .all(ds, key) as AttemptView[];
-      const { payload, result, ...current } = rec;
-      stories.push({ dataset: ds, key, current: view(current), body: payload, result, attempts, superseded });
+      const { biz_content: body, result, ...current } = rec;
+      stories.push({ dataset: ds, key, current: view(current), body, result, attempts, superseded });
     }
     return stories;
   }

@@ -11,8 +11,12 @@ type Migration = string | ((db: Database.Database) => void);
  * ALTER TABLE … ADD COLUMN for each column `table` does not have yet (SQLite has no ADD COLUMN IF NOT EXISTS):
  * a ledger turned back to an older version by hand (tests do) may still have them.
  */
+function columnsOf(db: Database.Database, table: string): Set<string> {
+  return new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+}
+
 function addColumns(db: Database.Database, table: string, columns: readonly string[]): void {
-  const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+  const have = columnsOf(db, table);
   for (const column of columns) {
     const name = column.split(' ')[0]!;
     if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
@@ -147,6 +151,16 @@ const MIGRATIONS: readonly Migration[] = [
     // Every notice is history, applied or not: whether it was applied (0: older than the state held), its
     // notify_id and notify_time, and the time its status began by the notice's own fields.
     addColumns(db, 'agreement_history', ['applied INTEGER NOT NULL DEFAULT 1', 'notify_id TEXT', 'notify_time TEXT', 'since TEXT']);
+  },
+  (db) => {
+    // One word per concept: the request body kept while a row still has to be sent is the biz_content it is
+    // sent as (worker contracts also have a business field called payload, which made "payload" ambiguous).
+    if (columnsOf(db, 'records').has('payload')) db.exec('ALTER TABLE records RENAME COLUMN payload TO biz_content');
+  },
+  (db) => {
+    // Apps on OpenID name users by open id, not 2088 user id: the user's open id and the answer's principal_open_id,
+    // beside alipay_user_id. NULL for agreements stored before, and for apps that are not on OpenID.
+    addColumns(db, 'agreements', ['alipay_open_id TEXT', 'principal_open_id TEXT']);
   },
   (db) => {
     // `alipay-sync rows`: one key's story (its attempts, with the snapshot sent and Alipay's trace id; the trace id

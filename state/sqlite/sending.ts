@@ -11,16 +11,16 @@ export class SqliteSending implements LedgerSending {
   constructor(private readonly conn: SqliteConnection) {
     this.s = conn.statements((db) => ({
       claim: db.prepare(
-        `SELECT rowid, run_id, key, snapshot, payload, attempts, file, line FROM records
+        `SELECT rowid, run_id, key, snapshot, biz_content, attempts, file, line FROM records
          WHERE dataset = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
       ),
       uploaded: db.prepare(
-        `UPDATE records SET status = 'uploaded', payload = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
+        `UPDATE records SET status = 'uploaded', biz_content = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
            last_sub_msg = ?, last_reason = ?, last_run_id = ?, uploaded_snapshot = snapshot, uploaded_hash = hash,
            uploaded_at = ?, result = ?, last_trace_id = ?, updated_at = ? WHERE rowid = ?`,
       ),
       outcome: db.prepare(
-        `UPDATE records SET status = ?, payload = CASE WHEN ? THEN payload ELSE NULL END, attempts = ?, retryable = ?, last_code = ?,
+        `UPDATE records SET status = ?, biz_content = CASE WHEN ? THEN biz_content ELSE NULL END, attempts = ?, retryable = ?, last_code = ?,
            last_sub_code = ?, last_sub_msg = ?, last_reason = ?, last_run_id = ?, result = COALESCE(?, result), last_trace_id = ?,
            updated_at = ? WHERE rowid = ?`,
       ),
@@ -64,8 +64,8 @@ export class SqliteSending implements LedgerSending {
         r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, r.traceId ?? null, now, r.rowid,
       );
     } else {
-      // The payload is kept only where the row will be sent again without re-reading its file.
-      const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
+      // The biz_content is kept only where the row will be sent again without re-reading its file.
+      const keep = r.status === 'pending' || (r.keepBizContent ?? Boolean(r.retryable)) ? 1 : 0;
       s.outcome.run(
         r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
         r.reason ?? null, r.runId, r.result ?? null, r.traceId ?? null, now, r.rowid,

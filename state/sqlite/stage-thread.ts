@@ -31,7 +31,7 @@ port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
       const n = msg.lines.length;
       const rows: StageRow[] = new Array(n);
       for (let i = 0; i < n; i++) {
-        rows[i] = { key: msg.keys[i]!, snapshot: msg.snapshots[i]!, payload: msg.payloads[i]!, file: msg.file, line: msg.lines[i]! };
+        rows[i] = { key: msg.keys[i]!, snapshot: msg.snapshots[i]!, bizContent: msg.bizContents[i]!, file: msg.file, line: msg.lines[i]! };
       }
       const counts = ledger.stage(init.runId, init.dataset, rows, init.policy, init.retry ?? null);
       if (msg.rejects.length) ledger.addRejects(init.runId, init.dataset, msg.rejects);

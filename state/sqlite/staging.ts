@@ -1,4 +1,4 @@
-import type { FailedRevived, LedgerStaging, RejectRecord, RetryRefused, StageCounts, StagePolicy, StageRow } from '../port.js';
+import type { FailedRevived, LedgerStaging, RejectRecord, RetryRefused, StageCounts, SendPolicy, StageRow } from '../port.js';
 import { addCounts, decideStage, type HeldRecord, type StageDecision } from '../staging-rule.js';
 import type { SqliteConnection } from './open.js';
 import { recordsWhere } from './rows.js';
@@ -25,11 +25,11 @@ export class SqliteStaging implements LedgerStaging {
            COALESCE(last_sub_code, last_code) AS failure_code, file, line FROM records WHERE dataset = ? AND key = ?`,
       ),
       insert: db.prepare(
-        `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
+        `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
          VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, key) DO NOTHING`,
       ),
       restage: db.prepare(
-        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, payload = ?, run_id = ?, file = ?, line = ?,
+        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, biz_content = ?, run_id = ?, file = ?, line = ?,
            attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
       ),
       // still refused: the row stays failed as it is, now this run's (where it was read this time)
@@ -44,19 +44,19 @@ export class SqliteStaging implements LedgerStaging {
   }
 
   /** Stage a batch in one transaction, each row as decideStage says; the rows that lose are listed as superseded. */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
     const s = this.s();
     const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0, refused: 0 };
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
-        const hash = this.hash(r.payload);
+        const hash = this.hash(r.bizContent);
         const incoming = { snapshot: r.snapshot, hash };
         // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
         // almost all known keys: look first. Which way goes by what the previous rows were.
         let held: ExistingRow | undefined;
         if (this.newShare > 0.5) {
-          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
+          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now).changes === 1) {
             addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
             this.noteNew(true);
             continue;
@@ -68,8 +68,8 @@ export class SqliteStaging implements LedgerStaging {
         this.noteNew(held === undefined);
         const d = decideStage(held, incoming, runId, policy, retry);
         if (d.loser) this.noteSuperseded(runId, dataset, r, held!, d);
-        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
-        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, held!.rowid);
+        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
+        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.bizContent, runId, r.file, r.line, now, held!.rowid);
         else if (d.action === 'refused') s.refused.run(runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
       }
@@ -97,7 +97,7 @@ export class SqliteStaging implements LedgerStaging {
    */
   reviveRetryable(dataset: string): number {
     return this.conn.db
-      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND payload IS NOT NULL")
+      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND biz_content IS NOT NULL")
       .run(this.conn.now(), dataset).changes;
   }
 
@@ -110,10 +110,10 @@ export class SqliteStaging implements LedgerStaging {
     const db = this.conn.db;
     return db.transaction(() => {
       const revived = db
-        .prepare(`UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE ${sql} AND payload IS NOT NULL`)
+        .prepare(`UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE ${sql} AND biz_content IS NOT NULL`)
         .run(this.conn.now(), ...params).changes;
       const withoutBody = db
-        .prepare(`SELECT file, COUNT(*) AS rows FROM records WHERE ${sql} AND payload IS NULL GROUP BY file ORDER BY file`)
+        .prepare(`SELECT file, COUNT(*) AS rows FROM records WHERE ${sql} AND biz_content IS NULL GROUP BY file ORDER BY file`)
         .all(...params) as { file: string | null; rows: number }[];
       return { revived, withoutBody };
     })();

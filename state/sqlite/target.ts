@@ -84,7 +84,7 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
       // Rows still pending (or waiting for a retry) were staged for the old target — another app, or another
       // merchant's data: they must not go to the new one unless a file names them again. Their bodies go too.
       db.prepare(
-        `UPDATE records SET status = 'failed', retryable = 0, payload = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
+        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
            last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
       ).run(`staged for ${previous}, not sent to ${next} (ledger rebound): read its file again to send it`, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
