@@ -126,7 +126,7 @@ function report(err: unknown, state: CommandState): number {
   if (state.json && !state.printedJson) {
     const fields = { ...errorFields(err), message };
     if (code === EXIT.INTERNAL) fields.code = 'SYNC_INTERNAL';
-    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: fields }) + '\n');
+    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: fields, version: VERSION }) + '\n');
   }
   return code;
 }
