@@ -5,6 +5,7 @@ import { isPidAlive, procStartOf } from '../state/process-identity.js';
 import { expiryWarnings, type CertExpiry } from './alipay/certs.js';
 import { redactCommandText } from './settings.js';
 import { COUNTS, statusText } from './status-text.js';
+import { VERSION } from './version.js';
 
 /**
  * `alipay-sync status`: recent runs (local times, durations, files, counts), what the ledger holds, failed rows
@@ -60,6 +61,8 @@ export interface StatusRun {
 
 export interface StatusReport {
   schema: number;
+  /** the alipay-sync that wrote this report */
+  version: string;
   ledger: string;
   /** the host's time zone; human output shows times in it, JSON times are UTC (ISO 8601, Z) */
   time_zone: string;
@@ -132,6 +135,7 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
   const n = ledger.notificationCounts();
   return {
     schema: STATUS_SCHEMA,
+    version: VERSION,
     ledger: o.ledgerPath,
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
     runs,

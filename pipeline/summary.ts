@@ -18,6 +18,11 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   } else if (s.dry_run && c.pending > 0) {
     lines.push(`  ${formatCount(c.pending)} row(s) left pending by earlier runs would be sent too`);
   }
+  if (s.still_refused) {
+    lines.push(`  still refused: ${formatCount(s.still_refused)} of the failed rows were refused by Alipay before and are unchanged: not sent again (alipay-sync rows --status failed shows why; fix them, or --retry-failed)`);
+  }
+  if (s.retried !== undefined) lines.push(`  retried from the ledger: ${formatCount(s.retried)} failed row(s) (their outcomes: "from earlier runs")`);
+  for (const f of s.read_again ?? []) lines.push(`  not retried (no request kept: personal data): ${formatCount(f.rows)} row(s) of ${f.file ?? 'an unknown file'}: read it again with --retry-failed`);
   if (s.retries) lines.push(`  retries: ${formatCount(s.retries)}`);
   if (s.rejected && rejects) lines.push(`  rejected rows: ${rejects}`);
   if (s.empty_files.length) lines.push(`  no data rows in: ${s.empty_files.join(', ')}`);

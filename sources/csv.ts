@@ -21,6 +21,7 @@ import { CsvRecords, type CsvRecord } from './csv/records.js';
 export { parseEncoding, type Encoding } from './csv/encoding.js';
 export { checkEncoding, type EncodingCheck } from './csv/encoding-check.js';
 export type { CsvRecord } from './csv/records.js';
+export { guardFormula, isRejectsHeader, REJECTS_COLUMNS, unguardFormula } from './csv/formula-guard.js';
 
 /** How far into the file reading is, in bytes (for progress: the file's size is the total). */
 export type BytesRead = (bytes: number) => void;

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
-  NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, RunSettings,
-  RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory,
+  LedgerPort, LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus,
+  RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch,
+  SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
@@ -11,6 +12,7 @@ import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
 import { SqliteReports } from './sqlite/reports.js';
+import { SqliteRows } from './sqlite/rows.js';
 import { SqliteRuns } from './sqlite/runs.js';
 import { KeyedHash, resolveSecret } from './sqlite/secret.js';
 import { SqliteSending } from './sqlite/sending.js';
@@ -20,11 +22,14 @@ import { SqliteTiming } from './sqlite/timing.js';
 
 // Every type the rest of the project imports from state/ledger.js stays here.
 export type {
-  AgreementCount, AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort,
-  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
-  RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TimingCode,
-  TimingKey, TimingSecond, TookOver,
+  AgreementCount, AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, AttemptView, BindResult,
+  FailedRevived, FailureGroup, KeyStory, LedgerPort, LedgerTarget, LockHolder, NotificationApplied, NotificationCounts,
+  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowState, RowView, RunInfo,
+  RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, SupersededView,
+  TimingCode, TimingKey, TimingSecond, TookOver,
 } from './port.js';
+export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
+export { SCHEMA_VERSION } from './sqlite/schema.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
 
@@ -34,7 +39,7 @@ const DEFAULT_LEASE_MS = 120_000;
  * The SQLite ledger (the LedgerPort adapter for one local file): every SQL statement of the project lives in
  * state/. This class only opens the file and hands each call to the part of state/sqlite/ that owns the concept:
  * secret.ts (the keyed hash), lock.ts, target.ts, runs.ts (+ the dry run of open.ts), staging.ts (with the rule
- * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts.
+ * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rows.ts.
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
@@ -50,6 +55,7 @@ export class Ledger implements LedgerPort {
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
   private readonly timing: SqliteTiming;
+  private readonly listing: SqliteRows;
   private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
@@ -74,6 +80,7 @@ export class Ledger implements LedgerPort {
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
     this.timing = new SqliteTiming(conn);
+    this.listing = new SqliteRows(conn);
     this.certificates = new SqliteCertificates(conn);
   }
 
@@ -136,8 +143,8 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): StageCounts {
-    return this.staging.stage(runId, dataset, rows, policy);
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
+    return this.staging.stage(runId, dataset, rows, policy, retry);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -146,6 +153,10 @@ export class Ledger implements LedgerPort {
 
   reviveRetryable(dataset: string): number {
     return this.staging.reviveRetryable(dataset);
+  }
+
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): FailedRevived {
+    return this.staging.reviveFailed(dataset, o);
   }
 
   stagedPlan(runId: number, dataset: string): { new: number; changed: number } {
@@ -238,6 +249,16 @@ export class Ledger implements LedgerPort {
 
   record(dataset: string, key: string): Record<string, unknown> | undefined {
     return this.reports.record(dataset, key);
+  }
+
+  // ---------------------------------------------------------------- rows (sqlite/rows.ts)
+
+  rows(filter: RowFilter = {}): IterableIterator<RowView> {
+    return this.listing.rows(filter);
+  }
+
+  keyStory(key: string, dataset?: string): KeyStory[] {
+    return this.listing.keyStory(key, dataset);
   }
 
   // ---------------------------------------------------------------- certificates (sqlite/certificates.ts)

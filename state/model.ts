@@ -3,6 +3,8 @@
  * lock and the target. Plain values, the same for every adapter; state/ledger.js re-exports them all.
  */
 
+export type * from './rows-model.js';
+
 /** What is known of a key: pending (to send), uploaded (Alipay holds it), failed (refused, or given up). */
 export type RecordStatus = 'pending' | 'uploaded' | 'failed';
 
@@ -23,6 +25,16 @@ export interface StageCounts {
   unchanged: number;
   /** staged to be sent (a later row of the same run may still supersede it) */
   staged: number;
+  /** refused by Alipay for their content before, and unchanged since: not sent again (still failed) */
+  refused: number;
+}
+
+/**
+ * Send rows Alipay refused for their content again although they are unchanged (`--retry-failed`): every such
+ * row, or only those whose last answer had this sub_code (else code).
+ */
+export interface RetryRefused {
+  subCode?: string;
 }
 
 /** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
@@ -50,6 +62,10 @@ export interface AttemptRecord {
   code?: string | undefined;
   subCode?: string | undefined;
   durationMs?: number | undefined;
+  /** Alipay's trace id of the answer (its `trace_id` header), to quote when asking Alipay about a call */
+  traceId?: string | undefined;
+  /** the snapshot sent */
+  snapshot?: string | undefined;
 }
 
 export interface ResultRecord {
@@ -67,6 +83,8 @@ export interface ResultRecord {
   reason?: string | undefined;
   /** answer fields worth keeping (JSON text), for datasets whose answers carry data */
   result?: string | undefined;
+  /** Alipay's trace id of the last answer */
+  traceId?: string | undefined;
 }
 
 export interface RejectRecord {

@@ -47,9 +47,10 @@
  */
 
 import type {
-  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerTarget, LockHolder,
-  NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, RunSettings,
-  RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory,
+  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord,
+  ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource,
+  SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
 export type * from './model.js';
@@ -128,10 +129,16 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
    * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
    * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy): Returns<M, StageCounts>;
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy, retry?: RetryRefused | null): Returns<M, StageCounts>;
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
   /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
   reviveRetryable(dataset: string): Returns<M, number>;
+  /**
+   * `alipay-sync retry`: failed rows (refused for their content, or given up on), of one sub_code or key if
+   * given, whose request body was kept become pending again; the files of the others (personal data, whose
+   * bodies are never kept) are named with their counts, to be read again.
+   */
+  reviveFailed(dataset: string, o?: { subCode?: string; key?: string }): Returns<M, FailedRevived>;
   /** What this run staged and still has to send: new keys, and keys Alipay holds an older/different snapshot of. */
   stagedPlan(runId: number, dataset: string): Returns<M, { new: number; changed: number }>;
   countPending(dataset: string): Returns<M, number>;
@@ -222,11 +229,24 @@ export interface LedgerCertificates<M extends Mode = 'sync'> {
 }
 
 /**
+ * What `alipay-sync rows` reads: rows by state and filter, and one key's whole story.
+ *
+ * Async: `rows` is a server-side cursor (`DECLARE … CURSOR`, or pg-cursor / a `FOR` loop fetching in pages) so a
+ * million rows stream as they do from SQLite's iterator; `keyStory` is a few indexed reads.
+ */
+export interface LedgerRows<M extends Mode = 'sync'> {
+  /** Records (pending, uploaded, failed) in staging order, then rejected lines, then superseded ones: streamed. */
+  rows(filter?: RowFilter): Rows<M, RowView>;
+  /** One key in one dataset, or in every dataset that has it: current state, attempts, superseded lines. */
+  keyStory(key: string, dataset?: string): Returns<M, KeyStory[]>;
+}
+
+/**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
  * (SQLite also folds the WAL so cleared bizContents leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerCertificates<M> {
+    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M> {
   close(): Returns<M, void>;
 }

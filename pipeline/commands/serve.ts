@@ -6,8 +6,8 @@ import { stdoutSink, use, type CommandSpec } from './context.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
-export const notifyCommand: CommandSpec = {
-  command: 'notify serve',
+const notifyServe: CommandSpec = {
+  command: 'serve',
   describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
   uses: [
     use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
@@ -27,6 +27,14 @@ export const notifyCommand: CommandSpec = {
       metricsPort: checkMetricsPort(v['metrics-port']),
     }, streamLogger(process.stderr, v.verbose === true));
   },
+};
+
+export const notifyCommand: CommandSpec = {
+  command: 'notify',
+  describe: 'Alipay\'s agreement notifications: `notify serve` receives and verifies them',
+  uses: [],
+  fromEnv: true,
+  subcommands: [notifyServe],
 };
 
 export const statusCommand: CommandSpec = {

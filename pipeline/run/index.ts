@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskLookAlike } from '../../sources/mask.js';
-import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
+import { checkEncoding, isRejectsHeader, readCsvHeader, REJECTS_COLUMNS } from '../../sources/csv.js';
 import { Ledger } from '../../state/ledger.js';
 import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
@@ -16,6 +16,8 @@ import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
 import { TimingRecorder } from './timing-recorder.js';
 import type { UploadOptions, UploadResult } from './types.js';
+import type { FailedRevived } from '../../state/ledger.js';
+import type { Logger } from '../log.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
 
@@ -30,6 +32,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   // stops the run with nothing sent (not a million rejects).
   // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
   const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
+  // Rejects files of ours fed back (fixed): their first four columns are known, and masked cells are refused.
+  const rejectsFiles = new Set<string>();
   for (const file of o.files) {
     if (zeroBytes.has(file)) continue;
     const enc = await checkEncoding(file, encoding);
@@ -38,7 +42,9 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     // garbled. A stop, like the reverse case.
     if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
-    const { missing, unknown } = dataset.checkHeader(columns);
+    if (isRejectsHeader(columns)) rejectsFiles.add(file);
+    const { missing, unknown: named } = dataset.checkHeader(columns);
+    const unknown = rejectsFiles.has(file) ? named.filter((c) => !(REJECTS_COLUMNS as readonly string[]).includes(c)) : named;
     if (missing.length) {
       throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
@@ -106,9 +112,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const dropped = ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
-    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name), { bom: o.bom });
 
-    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
+    // `retry` reads no file: it sends what the ledger kept
+    const staged = o.files.length
+      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, { zeroBytes, rejectsFiles })
+      : { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
@@ -118,17 +127,23 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
     }
 
+    if (staged.refused) {
+      logger.warn(`${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
+    }
+
     watch.staged({ read: staged.read, rejected: staged.rejected, unchanged: staged.unchanged });
     if (o.dryRun) {
       const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
-        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
+        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: staged.refused, pending: plan.new + plan.changed },
         carried: { uploaded: 0, failed: 0, pending: carried ?? ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
       });
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
     let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+    const revived = o.reviveFailed ? ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
+    if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
@@ -147,7 +162,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
-      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}),
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
     ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
@@ -173,5 +188,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       ledger.close();
     }
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What `retry` took from the ledger, and which files to read again for the rest (bodies with personal data are never kept). */
+function logRevived(r: FailedRevived, dataset: string, logger: Logger): void {
+  logger.info(`retrying ${formatCount(r.revived)} failed row(s) whose request the ledger kept`);
+  for (const f of r.withoutBody) {
+    const command = dataset.startsWith('agreement-') ? `agreements ${dataset === 'agreement-effects' ? 'effect' : 'query'}` : `upload ${dataset}`;
+    logger.warn(`${formatCount(f.rows)} failed row(s) of ${f.file ?? 'an unknown file'} have no request kept (personal data is not kept): read the file again with alipay-sync ${command} ${f.file ?? '<file>'} --retry-failed`);
   }
 }

@@ -143,8 +143,11 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
       res.reason = redact(res.reason, row.biz_content) ?? '';
       res.subMsg = redact(res.subMsg, row.biz_content);
       watch.answered({ startedAt, durationMs: res.durationMs, kind: res.kind, code: res.code, subCode: res.subCode, slowDown: Boolean(res.slowDown), key: row.key, attempt: attempts });
-      const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
-      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
+      const attempt = {
+        runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
+        traceId: res.traceId, snapshot: row.snapshot,
+      };
+      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryableBizContent: keepFailedBizContent });
       if (action.kind === 'uploaded') {

@@ -18,17 +18,29 @@ export interface StageTotals {
   emptyFiles: string[];
   rejected: number;
   unchanged: number;
+  /** refused by Alipay before, unchanged: not sent again (counted among the run's failed rows) */
+  refused: number;
   interrupted: boolean;
   /** dry run: what would be sent */
   plan: { new: number; changed: number; carried?: number } | null;
 }
 
+/** What the header check found: files of 0 bytes (counted as empty, not read), and rejects files fed back. */
+export interface FileKinds {
+  zeroBytes: ReadonlySet<string>;
+  rejectsFiles: ReadonlySet<string>;
+}
+
 export async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
-  zeroBytes: ReadonlySet<string>,
+  kinds: FileKinds,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
+  const { zeroBytes, rejectsFiles } = kinds;
+  // A rejects file shows personal cells masked: fed back, such a row would send the stars.
+  const personal = dataset.fields.filter((f) => f.personal).map((f) => f.name);
+  const masked = (cells: Readonly<Record<string, string>>) => personal.find((name) => cells[name]?.includes('*'));
+  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
   // Progress by bytes read: the files' sizes are known before reading, their row counts are not.
   const sizes = o.files.map((f) => (zeroBytes.has(f) ? 0 : statSync(f).size));
   const progress = new Progress({
@@ -39,7 +51,7 @@ export async function stageAll(
   // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
   const policy = session !== null ? 'snapshot' : dataset.sendPolicy ?? 'snapshot';
   const stager = new BackgroundStager({
-    ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
+    ledgerPath, runId, dataset: dataset.name, policy, retry: o.retryFailed ?? null, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
   let keys: string[] = [];
   let snapshots: string[] = [];
@@ -80,6 +92,9 @@ export async function stageAll(
         totals.read++;
         if ('error' in rec) {
           await reject(file, rec.line, '', rec.error, null);
+        } else if (rejectsFiles.has(file) && personal.length && masked(rec.cells) !== undefined) {
+          const name = masked(rec.cells)!;
+          await reject(file, rec.line, name, 'is masked (a rejects file never holds personal data in clear): take this row from the original export, whose file and line the rejects file names', rec.cells);
         } else {
           const v = dataset.validate(rec.cells);
           if (v.ok) {
@@ -110,6 +125,7 @@ export async function stageAll(
     const done = await stager.finish();
     finished = true;
     totals.unchanged = done.unchanged;
+    totals.refused = done.refused;
     totals.plan = done.plan;
   } finally {
     if (!finished) await stager.abort();

@@ -215,6 +215,30 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS run_keys_run ON run_keys (run_id, list);
     `);
   },
+  (db) => {
+    // `alipay-sync rows`: one key's story (its attempts, with the snapshot sent and Alipay's trace id; the trace id
+    // of its last answer on the record itself, first-try successes included), and the rows a run read but did not
+    // send because a newer snapshot of their key was held or read (superseded: listed, never sent).
+    addColumns(db, 'attempts', ['trace_id TEXT', 'snapshot TEXT']);
+    addColumns(db, 'records', ['last_trace_id TEXT']);
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS attempts_key ON attempts (dataset, key);
+      CREATE INDEX IF NOT EXISTS records_failed ON records (dataset) WHERE status = 'failed';
+      CREATE TABLE IF NOT EXISTS superseded (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        dataset TEXT NOT NULL,
+        key TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        file TEXT,
+        line INTEGER,
+        -- the snapshot that won: held by Alipay, still to send, or read later in the same run
+        kept_snapshot TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS superseded_key ON superseded (dataset, key);
+      CREATE INDEX IF NOT EXISTS superseded_run ON superseded (run_id);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
