@@ -19,17 +19,18 @@ export function log(msg: string) {
 }
 
 /** Run a node script as its own process, with the rusage hook preloaded. */
-export function runNode(script: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
+/** Run a node script as its own process, with the rusage hook preloaded; `discard`: its stdout is not kept. */
+export function runNode(script: string, args: string[], env: Record<string, string> = {}, o: { discard?: boolean } = {}): Promise<Ran> {
   const usageFile = join(OUT, `usage-${process.hrtime.bigint()}.json`);
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', HOOK, script, ...args], {
-      env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', o.discard ? 'ignore' : 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;

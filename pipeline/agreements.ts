@@ -4,7 +4,8 @@ import { agreementQuery } from '../sources/agreement-query.js';
 import type { GatewayMethod } from '../sources/dataset.js';
 import type { AgreementInput, PendingRecord } from '../state/ledger.js';
 import type { AnyLedger } from '../state/open-ledger.js';
-import { csvCell, outputError, writeOrFail } from './rejects-file.js';
+import { BOM, csvRow } from './csv-writer.js';
+import { outputError, writeOrFail } from './rejects-file.js';
 import { openPartial } from './paths.js';
 
 /**
@@ -100,9 +101,10 @@ type ExportLine = Record<(typeof EXPORT_COLUMNS)[number], string>;
  * the answers of this run and of the interrupted runs it resumes (see runUpload: a query run that follows an
  * interrupted one within 24 h asks only the users that one did not finish). It is written to a partial file
  * created exclusively (0600) beside `outPath` and renamed over it, so a file under the asked name is never half
- * an export, and an interrupted run leaves the previous export as it was.
+ * an export, and an interrupted run leaves the previous export as it was. A CSV export is for spreadsheets: a
+ * UTF-8 BOM first (unless `bom` is false) and formula-guarded cells (csv-writer.ts); JSON Lines has neither.
  */
-export function querySink(outPath: string): ResultSink {
+export function querySink(outPath: string, o: { bom?: boolean } = {}): ResultSink {
   const jsonl = /\.jsonl$/i.test(outPath);
   return {
     async success({ ledger, runId, row, fields }) {
@@ -137,13 +139,13 @@ export function querySink(outPath: string): ResultSink {
       // The set of numbers is the one thing an export holds in memory (about 60 bytes an agreement).
       const seen = new Set<string>();
       try {
-        if (!jsonl) await writeOrFail(out, EXPORT_COLUMNS.join(',') + '\n', outPath, () => failed);
+        if (!jsonl) await writeOrFail(out, (o.bom === false ? '' : BOM) + csvRow(EXPORT_COLUMNS), outPath, () => failed);
         for await (const result of ledger.sessionResults(dataset, session)) {
           if (!result) continue;
           for (const line of JSON.parse(result) as ExportLine[]) {
             if (seen.has(line.agreement_no)) continue;
             seen.add(line.agreement_no);
-            const text = jsonl ? JSON.stringify(line) + '\n' : EXPORT_COLUMNS.map((c) => csvCell(line[c] ?? '')).join(',') + '\n';
+            const text = jsonl ? JSON.stringify(line) + '\n' : csvRow(EXPORT_COLUMNS.map((c) => line[c] ?? ''));
             await writeOrFail(out, text, outPath, () => failed);
             agreements++;
           }

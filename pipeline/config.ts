@@ -1,4 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { appOwnKeyMessage, isAppOwnPublicKey } from './check/keys.js';
 import { isSignType, type SignType } from './alipay/sign.js';
 import { loadPrivateKey, loadPublicKey } from './alipay/keys.js';
 import { loadAesKey, type AesKey } from './alipay/aes.js';
@@ -117,13 +118,20 @@ export function resolveTuning(raw: RawSettings, o: SettingOrigins = {}): Pick<Se
   };
 }
 
+/** What is wrong with an app id (from `origin`), or null. */
+export function appIdProblem(appId: string, origin: string): string | null {
+  if (!appId) return '--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)';
+  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) return `${origin} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`;
+  return null;
+}
+
 /** Everything needed to send, checked before anything is sent (exit 2 on any problem). */
 export function resolveSendSettings(raw: RawSettings, o: SettingOrigins = {}): SendSettings {
   origins = o;
   const gateway = resolveGateway(raw.gateway);
   const appId = (raw.appId ?? '').trim();
-  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)');
-  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) bad(`${from('app-id')} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`);
+  const appIdWrong = appIdProblem(appId, from('app-id'));
+  if (appIdWrong) bad(appIdWrong);
   const signType = (raw.signType ?? 'RSA2').toUpperCase();
   if (!isSignType(signType)) bad(`--sign-type must be RSA2 or RSA (got ${raw.signType})`);
   if (!raw.privateKey) bad('--private-key is required: the app private key file (or ALIPAY_SYNC_PRIVATE_KEY)');
@@ -162,11 +170,9 @@ function resolveVerification(raw: RawSettings, privateKey: KeyObject): Pick<Send
   if (!raw.alipayPublicKey) bad('--alipay-public-key is required: the Alipay public key file, to verify answers (or ALIPAY_SYNC_ALIPAY_PUBLIC_KEY); in certificate mode give --app-cert, --alipay-cert and --alipay-root-cert instead');
   const alipayPublicKey = loadPublicKey(raw.alipayPublicKey, from('alipay-public-key'));
   if (alipayPublicKey.asymmetricKeyType !== 'rsa') throw new SyncError('SYNC_KEY_INVALID', 'keys must be RSA keys');
-  // The commonest key mistake, caught offline: the app's own public key given as the Alipay public key. Every
-  // answer would then fail verification after the first request went out.
-  const appPublic = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  if (appPublic.equals(alipayPublicKey.export({ type: 'spki', format: 'der' }))) {
-    throw new SyncError('SYNC_KEY_INVALID', `${from('alipay-public-key')} is your app public key (the pair of ${from('private-key')}); give the Alipay public key, shown next to it in Alipay's open platform console`);
+  // The commonest key mistake, caught offline (check/keys.ts): nothing is sent with it.
+  if (isAppOwnPublicKey(privateKey, alipayPublicKey)) {
+    throw new SyncError('SYNC_KEY_INVALID', appOwnKeyMessage(from('alipay-public-key'), from('private-key')));
   }
   return { alipayPublicKey, warnings: [] };
 }

@@ -39,6 +39,7 @@ export function checkAlphanumeric(value: string): string | null {
   }
   return null;
 }
+checkAlphanumeric.rule = 'letters and digits only';
 
 export const checkThirdPartyType = oneOf(['PARTNER', 'MERCHANT']);
 
@@ -118,6 +119,11 @@ export const agreementEffects: Dataset = {
   method: 'alipay.user.agreement.sign.effect',
   answers: AGREEMENT_EFFECT_ANSWERS,
   fields: FIELDS,
+
+  notes: [
+    'A row names its agreement by agreement_no alone (every other field is then ignored), or by external_agreement_no with sign_scene (not DEFAULT|DEFAULT) and the user: alipay_user_id or alipay_open_id (not both), or alipay_logon_id.',
+    'Once an agreement is NORMAL its row is done for good; a refused row is not sent again while unchanged (--retry-failed).',
+  ],
 
   checkHeader(columns) {
     return checkHeaderWithAlternatives(FIELDS, columns, ['agreement_no', 'external_agreement_no']);

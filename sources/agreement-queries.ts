@@ -36,6 +36,11 @@ export const agreementQueries: Dataset = {
   answers: AGREEMENT_QUERIES_ANSWERS,
   fields: FIELDS,
 
+  notes: [
+    'A row is one question: a user, by alipay_user_id or alipay_open_id (not both; either wins over alipay_logon_id) or alipay_logon_id, with personal_product_code and optional filters.',
+    'Every run asks again; a run that follows an interrupted one within 24 h with the same files continues it (--fresh asks everyone).',
+  ],
+
   checkHeader(columns) {
     return checkHeaderWithAlternatives(FIELDS, columns, USER_COLUMNS);
   },

@@ -40,6 +40,7 @@ export function checkAlipayUserId(value: string): string | null {
   // too long but of the right shape: the length check of the field table says so
   return shape ? null : 'must be 2088 followed by digits, 16 to 32 in all (an open id goes in alipay_open_id)';
 }
+checkAlipayUserId.rule = '2088 followed by digits, 16 to 32 in all';
 
 /** 11-digit mainland mobile number: 1, then 3–9, then 9 digits (no +86, no spaces: the gateway wants the bare number). */
 export function isMainlandMobile(value: string): boolean {
@@ -57,6 +58,7 @@ const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
 export function checkLogonId(value: string): string | null {
   return isMainlandMobile(value) || EMAIL.test(value) ? null : 'must be an email address or an 11-digit mainland mobile number';
 }
+checkLogonId.rule = 'an email address or an 11-digit mainland mobile number';
 
 /**
  * An open id (the SDK's example: 074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5). No page states its format, so
@@ -72,6 +74,7 @@ export function checkOpenId(value: string): string | null {
   if (checkLogonId(value) === null) return 'looks like a logon id (an email or mobile number): put it in alipay_logon_id';
   return null;
 }
+checkOpenId.rule = 'an open id (visible ASCII; not a 2088 user id or a logon id)';
 
 /**
  * 'abcdef@example.com' → 'ab****@example.com', '13112345678' → '131****5678', anything else fully starred.

@@ -1,4 +1,4 @@
-import type { LedgerPort, Mode, StageBatch, SendPolicy, StageRow } from './port.js';
+import type { LedgerPort, Mode, RetryRefused, SendPolicy, StageBatch, StageRow } from './port.js';
 
 
 /**
@@ -11,12 +11,13 @@ export class DirectStager {
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
   private unchanged = 0;
+  private refused = 0;
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
 
   constructor(
     private readonly ledger: LedgerPort<Mode>,
-    private readonly init: { runId: number; dataset: string; policy: SendPolicy; dryRun: boolean },
+    private readonly init: { runId: number; dataset: string; policy: SendPolicy; retry?: RetryRefused | null; dryRun: boolean },
     private readonly window = 2,
   ) {}
 
@@ -31,12 +32,16 @@ export class DirectStager {
       this.check();
     }
     this.queued++;
-    const { runId, dataset, policy } = this.init;
+    const { runId, dataset, policy, retry } = this.init;
     this.chain = this.chain.then(async () => {
       try {
         if (this.failure) return;
         const rows: StageRow[] = batch.keys.map((key, i) => ({ key, snapshot: batch.snapshots[i]!, bizContent: batch.bizContents[i]!, file: batch.file, line: batch.lines[i]! }));
-        if (rows.length) this.unchanged += (await this.ledger.stage(runId, dataset, rows, policy)).unchanged;
+        if (rows.length) {
+          const counts = await this.ledger.stage(runId, dataset, rows, policy, retry ?? null);
+          this.unchanged += counts.unchanged;
+          this.refused += counts.refused;
+        }
         if (batch.rejects.length) await this.ledger.addRejects(runId, dataset, batch.rejects);
       } catch (err) {
         this.failure ??= err as Error;
@@ -54,13 +59,13 @@ export class DirectStager {
   }
 
   /** Wait for every batch; a dry run's plan is read inside the dry run (the ledger was opened as one). */
-  async finish(): Promise<{ unchanged: number; plan: { new: number; changed: number; carried?: number } | null }> {
+  async finish(): Promise<{ unchanged: number; refused: number; plan: { new: number; changed: number; carried?: number } | null }> {
     await this.chain;
     this.check();
-    if (!this.init.dryRun) return { unchanged: this.unchanged, plan: null };
+    if (!this.init.dryRun) return { unchanged: this.unchanged, refused: this.refused, plan: null };
     const staged = await this.ledger.stagedPlan(this.init.runId, this.init.dataset);
     const carried = (await this.ledger.countPending(this.init.dataset)) - staged.new - staged.changed;
-    return { unchanged: this.unchanged, plan: { ...staged, carried } };
+    return { unchanged: this.unchanged, refused: this.refused, plan: { ...staged, carried } };
   }
 
   async abort(): Promise<void> {

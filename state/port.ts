@@ -48,9 +48,10 @@
  */
 
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerTarget, LockHolder, NotificationApplied,
-  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, SendPolicy, StageRow,
-  StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory,
+  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord,
+  ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource,
+  SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
 export type * from './model.js';
@@ -106,8 +107,8 @@ export interface LedgerTargetBinding<M extends Mode = 'sync'> {
 }
 
 export interface LedgerRuns<M extends Mode = 'sync'> {
-  /** A new run row (status running), named on the lock while it runs. */
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Returns<M, number>;
+  /** A new run row (status running), named on the lock while it runs; `settings` are kept for its report. */
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): Returns<M, number>;
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): Returns<M, void>;
   /**
    * Everything staged until rollbackDryRun() is undone: a dry run computes the real plan and leaves no trace.
@@ -129,10 +130,16 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
    * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
    * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy): Returns<M, StageCounts>;
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy, retry?: RetryRefused | null): Returns<M, StageCounts>;
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
   /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
   reviveRetryable(dataset: string): Returns<M, number>;
+  /**
+   * `alipay-sync retry`: failed rows (refused for their content, or given up on), of one sub_code or key if
+   * given, whose request body was kept become pending again; the files of the others (personal data, whose
+   * bodies are never kept) are named with their counts, to be read again.
+   */
+  reviveFailed(dataset: string, o?: { subCode?: string; key?: string }): Returns<M, FailedRevived>;
   /** What this run staged and still has to send: new keys, and keys Alipay holds an older/different snapshot of. */
   stagedPlan(runId: number, dataset: string): Returns<M, { new: number; changed: number }>;
   countPending(dataset: string): Returns<M, number>;
@@ -216,8 +223,25 @@ export interface LedgerAgreements<M extends Mode = 'sync'> {
   agreement(agreementNo: string): Returns<M, AgreementRow | undefined>;
 }
 
+/**
+ * How a run sent, in aggregates written about once a second (requests and outcomes per second, the latency
+ * histogram, answers by code, the slowest and first failed keys): its report and `status` read them back.
+ */
+export interface LedgerTiming<M extends Mode = 'sync'> {
+  /** Add a batch to what the run has recorded (one transaction; `keys` replaces the run's lists). */
+  recordTiming(runId: number, batch: RunTimingBatch): Returns<M, void>;
+  /** Everything recorded of a run (empty lists for a run of an older version). */
+  runTiming(runId: number): Returns<M, RunTiming>;
+}
+
 /** What `status`, summaries and exports read. */
 export interface LedgerReports<M extends Mode = 'sync'> {
+  /** One run by id. */
+  runInfo(runId: number): Returns<M, RunInfo | undefined>;
+  /** Agreements held, by status. */
+  agreementCounts(): Returns<M, AgreementCount[]>;
+  /** Notifications `notify serve` received and verified. */
+  notificationCounts(): Returns<M, NotificationCounts>;
   /** Final state of the rows this run staged, by status. */
   runOutcomes(runId: number, dataset: string): Returns<M, Record<RecordStatus, number>>;
   recentRuns(limit?: number, dataset?: string): Returns<M, RunInfo[]>;
@@ -241,12 +265,25 @@ export interface LedgerCertificates<M extends Mode = 'sync'> {
 }
 
 /**
+ * What `alipay-sync rows` reads: rows by state and filter, and one key's whole story.
+ *
+ * Async: `rows` is a server-side cursor (`DECLARE … CURSOR`, or pg-cursor / a `FOR` loop fetching in pages) so a
+ * million rows stream as they do from SQLite's iterator; `keyStory` is a few indexed reads.
+ */
+export interface LedgerRows<M extends Mode = 'sync'> {
+  /** Records (pending, uploaded, failed) in staging order, then rejected lines, then superseded ones: streamed. */
+  rows(filter?: RowFilter): Rows<M, RowView>;
+  /** One key in one dataset, or in every dataset that has it: current state, attempts, superseded lines. */
+  keyStory(key: string, dataset?: string): Returns<M, KeyStory[]>;
+}
+
+/**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
  * (SQLite also folds the WAL so cleared bizContents leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerReports<M>, LedgerCertificates<M> {
+    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M> {
   /**
    * Several processes may send from this ledger at once (PostgreSQL): claims are leases, a run waits for rows in
    * flight elsewhere before it ends, and the rate limit is shared (`pacing`). False for SQLite (one run at a time).

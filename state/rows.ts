@@ -1,4 +1,4 @@
-import type { AgreementHistoryEntry, AgreementRow, RunInfo } from './model.js';
+import type { AgreementHistoryEntry, AgreementRow, RunInfo, RunSettings } from './model.js';
 
 /** Rows as the port's values, whichever adapter read them (the column names are the same in both). */
 
@@ -16,6 +16,8 @@ export function toRunInfo(r: Record<string, unknown>): RunInfo {
     exitCode: (r.exit_code as number | null) ?? null,
     summary: r.summary ? (JSON.parse(r.summary as string) as Record<string, unknown>) : null,
     message: (r.message as string | null) ?? null,
+    // (a ledger of an older version read without migrating has no such column)
+    settings: typeof r.settings === 'string' ? (JSON.parse(r.settings) as RunSettings) : null,
   };
 }
 

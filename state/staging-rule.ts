@@ -1,4 +1,4 @@
-import type { RecordStatus, StageCounts, SendPolicy } from './port.js';
+import type { RecordStatus, RetryRefused, StageCounts, SendPolicy } from './port.js';
 
 /**
  * The staging rule: what to do with an incoming row, given what the ledger holds for its key. Pure (no I/O), so
@@ -13,10 +13,19 @@ import type { RecordStatus, StageCounts, SendPolicy } from './port.js';
  * - the same snapshot with the same content as a row this run staged → superseded (a duplicate line);
  * - the same snapshot with the same content as a row another run still running staged (several writers on one
  *   ledger reading the same file) → unchanged: it stays that run's, and whichever writer claims it sends it once;
+ * - the same snapshot with the same content as a row Alipay refused for its content (failed, not retryable) →
+ *   still refused: not sent again (it would be refused again), only noted as seen by this run; unless the
+ *   operator asks for it (`--retry-failed`, for every such row or those of one sub_code): then it is restaged;
  * - otherwise the row is restaged: it replaces a row of this run (which then counts as superseded instead of
  *   staged), takes over a leftover of an earlier run (resume, retry), or is a newer or changed snapshot of what
  *   Alipay holds.
  */
+
+/**
+ * The code of rows a rebind marked as not sent to the new target (state/sqlite/target.ts): failed, but not
+ * refused by anyone: their rows are sent when read again.
+ */
+export const REBOUND_CODE = 'REBOUND';
 
 /** The fields of the row the ledger holds for the key (the columns of `records`). */
 export interface HeldRecord {
@@ -26,6 +35,10 @@ export interface HeldRecord {
   run_id: number;
   uploaded_snapshot: string | null;
   uploaded_hash: string | null;
+  /** 1: failed only because of gateway trouble (tried again by itself); 0: refused for its content */
+  retryable: number;
+  /** the sub_code (else the code) of its last answer: what `--retry-failed --sub-code X` matches */
+  failure_code: string | null;
   /**
    * The run that staged it is still running (another writer of a shared ledger; never the case with SQLite,
    * whose run lock keeps one run at a time): its rows are its own, not leftovers to take over.
@@ -39,8 +52,11 @@ export interface IncomingRecord {
   hash: string;
 }
 
-/** insert: a new key; restage: overwrite the held row with the incoming one; superseded / unchanged: write nothing. */
-export type StageAction = 'insert' | 'restage' | 'superseded' | 'unchanged';
+/**
+ * insert: a new key; restage: overwrite the held row with the incoming one; refused: the held (failed) row stays
+ * as it is, noted as this run's (its run, file and line); superseded / unchanged: write nothing.
+ */
+export type StageAction = 'insert' | 'restage' | 'refused' | 'superseded' | 'unchanged';
 
 /** Which branch of the rule decided (for tests and for reading the rule). */
 export type StageRuleBranch =
@@ -52,6 +68,8 @@ export type StageRuleBranch =
   | 'older-than-pending'
   | 'duplicate-in-run'
   | 'staged-by-running'
+  | 'still-refused'
+  | 'retry-refused'
   | 'replaces-own'
   | 'takes-over-leftover'
   | 'newer-or-changed';
@@ -61,10 +79,13 @@ export interface StageDecision {
   branch: StageRuleBranch;
   /** what to add to the batch's counts (replaces-own: staged +1 −1, superseded +1) */
   counts: Readonly<StageCounts>;
+  /** which row lost, for the ledger's list of superseded rows: the incoming one, or (replaces-own) the held one */
+  loser?: 'incoming' | 'held';
 }
 
-function decision(action: StageAction, branch: StageRuleBranch, staged: number, superseded: number, unchanged: number): StageDecision {
-  return Object.freeze({ action, branch, counts: Object.freeze({ staged, superseded, unchanged }) });
+function decision(action: StageAction, branch: StageRuleBranch, staged: number, superseded: number, unchanged: number, refused = 0): StageDecision {
+  const loser = superseded ? { loser: action === 'restage' ? ('held' as const) : ('incoming' as const) } : {};
+  return Object.freeze({ action, branch, counts: Object.freeze({ staged, superseded, unchanged, refused }), ...loser });
 }
 
 // One frozen object per branch: staging a migration calls the rule per row, and allocates nothing for it.
@@ -78,9 +99,13 @@ const DUPLICATE_IN_RUN = decision('superseded', 'duplicate-in-run', 0, 1, 0);
 const STAGED_BY_RUNNING = decision('unchanged', 'staged-by-running', 0, 0, 1);
 const REPLACES_OWN = decision('restage', 'replaces-own', 0, 1, 0);
 const TAKES_OVER_LEFTOVER = decision('restage', 'takes-over-leftover', 1, 0, 0);
+const STILL_REFUSED = decision('refused', 'still-refused', 0, 0, 0, 1);
+const RETRY_REFUSED = decision('restage', 'retry-refused', 1, 0, 0);
 const NEWER_OR_CHANGED = decision('restage', 'newer-or-changed', 1, 0, 0);
 
-export function decideStage(held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: SendPolicy): StageDecision {
+export function decideStage(
+  held: HeldRecord | undefined, incoming: IncomingRecord, runId: number, policy: SendPolicy, retry: RetryRefused | null = null,
+): StageDecision {
   if (!held) return NEW_KEY;
   if (held.status === 'uploaded') {
     if (policy === 'once') return ONCE_UPLOADED;
@@ -95,8 +120,14 @@ export function decideStage(held: HeldRecord | undefined, incoming: IncomingReco
   // Still to send (pending, or failed): this run's row, or a leftover of an earlier run (which is newer, and still
   // wanted, when the incoming row is older).
   if (incoming.snapshot < held.snapshot) return OLDER_THAN_PENDING;
+  const mine = held.run_id === runId;
   const same = incoming.snapshot === held.snapshot && incoming.hash === held.hash;
-  if (held.run_id !== runId) return same && held.live ? STAGED_BY_RUNNING : TAKES_OVER_LEFTOVER;
+  if (!mine) {
+    if (same && held.live) return STAGED_BY_RUNNING;
+    if (!same || held.status !== 'failed' || held.retryable || held.failure_code === REBOUND_CODE) return TAKES_OVER_LEFTOVER;
+    // Refused for its content, and the content is unchanged: sent again only when the operator asks.
+    return retry && (retry.subCode === undefined || retry.subCode === held.failure_code) ? RETRY_REFUSED : STILL_REFUSED;
+  }
   if (same) return DUPLICATE_IN_RUN;
   return REPLACES_OWN;
 }
@@ -106,4 +137,5 @@ export function addCounts(into: StageCounts, d: StageDecision): void {
   into.staged += d.counts.staged;
   into.superseded += d.counts.superseded;
   into.unchanged += d.counts.unchanged;
+  into.refused += d.counts.refused;
 }

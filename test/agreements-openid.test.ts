@@ -53,7 +53,7 @@ test('an app on OpenID: effect and query rows by alipay_open_id end to end; open
     const s = lastJson(r.stdout);
     assert.deepEqual([s.read, s.rejected, s.uploaded, s.failed, s.pending], [5, 2, 2, 1, 0]);
     assert.match(r.stderr, /USER_NOT_EXIST_ERROR: no such Alipay user .*an app on OpenID knows its users by alipay_open_id only/);
-    const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
+    const rej = parse(readFileSync(rejects, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
     assert.deepEqual(rej.map((x) => [x.line, x.field, x.file]), [['3', 'alipay_user_id', effects], ['4', 'alipay_open_id', effects]]);
     assert.match(rej[0]!.reason!, /one of alipay_user_id, alipay_open_id or alipay_logon_id is required/);
     assert.equal(sb.gateway.agreements.get('20240501000000000001')!.status, 'NORMAL');
@@ -85,8 +85,8 @@ test('an app on OpenID: effect and query rows by alipay_open_id end to end; open
     const q = await runCli(['agreements', 'query', users, ...sb.flags, '--ledger', ledgerPath, '--out', out, '--json']);
     assert.equal(q.code, 0, q.stderr);
     const text = readFileSync(out, 'utf8');
-    assert.equal(text.split('\n')[0], `${OLD_COLUMNS},alipay_open_id,principal_open_id`);
-    const rows = parse(text, { columns: true }) as Record<string, string>[];
+    assert.equal(text.split('\n')[0], `\uFEFF${OLD_COLUMNS},alipay_open_id,principal_open_id`);
+    const rows = parse(text, { columns: true, bom: true }) as Record<string, string>[];
     assert.deepEqual(rows.map((x) => [x.agreement_no, x.status, x.alipay_user_id, x.principal_id, x.alipay_open_id, x.principal_open_id]).sort(), [
       ['20240501000000000001', 'NORMAL', '', '', O1, O1],
       ['20240501000000000002', 'NORMAL', '', '', O1, O1],
@@ -120,7 +120,7 @@ test('an app not on OpenID: longer 2088 user ids (17 and 32 digits) are asked an
   assert.equal(r.code, 1, r.stderr);
   assert.deepEqual([lastJson(r.stdout).uploaded, lastJson(r.stdout).rejected], [2, 1], 'a 33-digit id is rejected');
   assert.match(r.stderr, /users\.csv:4: rejected: alipay_user_id: is 33 characters, at most 32/);
-  const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rows = parse(readFileSync(out, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   assert.deepEqual(rows.map((x) => [x.alipay_user_id, x.principal_id, x.status, x.alipay_open_id, x.principal_open_id]).sort(), [
     [long17, long17, 'NORMAL', '', ''], [long32, long32, 'STOP', '', ''],
   ]);

@@ -44,7 +44,9 @@ test('an upload in certificate mode; Alipay rotates its certificate mid-run: fet
   // status shows when the certificates end
   const st = await runCli(['status', '--ledger', join(dir, 'l.db')]);
   assert.equal(st.code, 0, st.stderr);
-  assert.match(st.stdout, new RegExp(`certificates: app .* Alipay ${rotated.slice(0, 8)}`));
+  // (piped: TSV, one row per certificate: name, SN, when it ends, days left)
+  assert.match(st.stdout, /\napp certificate\t\S+\t\d{4}-\d\d-\d\dT[^\t]+\t\d+\n/);
+  assert.match(st.stdout, new RegExp(`\nAlipay certificate\t${rotated}\t`));
 });
 
 test('a certificate that does not chain to the root is run-fatal: exit 3, the rows left pending, nothing kept', async () => {

@@ -210,7 +210,7 @@ test('outputs never overwrite what the run reads or a special file: a hard link 
   const bad = writeFile(dir, 'bad.csv', toCsv(entities(2, 50, { latitude: '99' })));
   const ok = await runCli(['upload', 'borrow-entities', bad, ...flags, '--ledger', ledger, '--rejects', rejects, '--dry-run']);
   assert.equal(ok.code, 1, ok.stderr);
-  assert.match(readFileSync(rejects, 'utf8'), /^line,field,reason,file/, 'the rejects file is replaced once complete');
+  assert.match(readFileSync(rejects, 'utf8'), /^\uFEFFline,field,reason,file/, 'the rejects file is replaced once complete');
   assert.equal(statSync(rejects).mode & 0o777, 0o600);
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), []);
 });

@@ -106,7 +106,7 @@ test('upload settings exported (as the README\'s cron line does) or in a shared 
   };
   const st = await runCli(['status'], { env });
   assert.equal(st.code, 0, st.stderr);
-  assert.match(st.stdout, /Recent runs/);
+  assert.match(st.stdout, /^run\tdataset\t/);
   const shared = writeFile(dir, 'shared.json', JSON.stringify({ 'app-id': '2021004100000000', qps: 20, ledger, rejects: join(dir, 'r.csv'), encoding: 'gbk' }));
   const st2 = await runCli(['status', '--config', shared]);
   assert.equal(st2.code, 0, st2.stderr);
@@ -228,7 +228,7 @@ test('broken or missing --config is exit 2 naming the file (and the JSON error p
   });
   assert.equal(piped.stderr, '', 'no EPIPE stack trace');
   assert.equal(piped.code, 0);
-  assert.match(piped.stdout, /^Recent runs/);
+  assert.match(piped.stdout, /^run\tdataset\tstatus\t/);
 });
 
 test('a header-only file is a warning and exit 1 unless --allow-empty; a dry run on an existing ledger leaves no run behind', async () => {

@@ -48,7 +48,8 @@ test('npm install --omit=dev on a fresh checkout gives a working alipay-sync', a
   const bin = join(dir, 'dist', 'pipeline', 'cli.js');
   const help = await run(bin, ['--help'], dir, 30_000);
   assert.equal(help.code, 0, help.out);
-  assert.match(help.out, /upload <dataset> <file\.\.>/);
+  assert.match(help.out, /alipay-sync upload /);
+  assert.match(help.out, /alipay-sync rows /);
   // A real command through the ledger and its staging thread: a dry run of the sample file.
   const { files: keys } = testKeys();
   const dry = await run(bin, ['upload', 'borrow-entities', 'examples/borrow-entities.csv', '--dry-run', '--app-id', '2021000000000001',

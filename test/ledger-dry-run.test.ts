@@ -94,7 +94,7 @@ test('stage, addRejects and stagedPlan work with run 0 inside a rolled-back tran
   l.beginDryRun();
   const counts = l.stage(DRY_RUN_ID, D, [row('a', '1'), row('a', '1'), row('b', '2'), row('c', '1'), row('c', '0')]);
   // a: unchanged; its duplicate too; b: newer than what Alipay holds; c: new, and an older c superseded
-  assert.deepEqual(counts, { superseded: 1, unchanged: 2, staged: 2 });
+  assert.deepEqual(counts, { superseded: 1, unchanged: 2, staged: 2, refused: 0 });
   l.addRejects(DRY_RUN_ID, D, [{ file: 'f.csv', line: 4, field: 'x', reason: 'bad' }]);
   assert.deepEqual(l.stagedPlan(DRY_RUN_ID, D), { new: 1, changed: 1 });
   l.rollbackDryRun();

@@ -75,15 +75,17 @@ for (const a of ADAPTERS) {
   describe(`ledger contract on ${a.name}`, () => {
     test('runs are recorded, listed newest first, and finished with their summary', () => withLedger(a, async (l) => {
       await l.acquireLock();
-      const r1 = await l.startRun(D, 'upload borrow-entities a.csv', ['a.csv'], false);
+      const r1 = await l.startRun(D, 'upload borrow-entities a.csv', ['a.csv'], false, { qps: 10, concurrency: 4 });
       const r2 = await l.startRun('worker-contracts', 'upload worker-contracts b.csv', ['b.csv'], false);
       await l.finishRun(r1, 'done', 0, { read: 3 }, 'fine');
       const runs = await l.recentRuns(10);
       assert.deepEqual(runs.map((r) => r.id), [r2, r1]);
       assert.deepEqual({ ...runs[1], startedAt: '', finishedAt: '' }, {
         id: r1, dataset: D, command: 'upload borrow-entities a.csv', files: ['a.csv'], dryRun: false, startedAt: '', finishedAt: '',
-        status: 'done', exitCode: 0, summary: { read: 3 }, message: 'fine',
+        status: 'done', exitCode: 0, summary: { read: 3 }, message: 'fine', settings: { qps: 10, concurrency: 4 },
       });
+      assert.deepEqual((await l.runInfo(r1))?.settings, { qps: 10, concurrency: 4 });
+      assert.equal(await l.runInfo(9999), undefined);
       assert.ok(!Number.isNaN(Date.parse(runs[1]!.startedAt)));
       assert.deepEqual((await l.recentRuns(10, D)).map((r) => r.id), [r1]);
       await l.releaseLock();
@@ -93,7 +95,7 @@ for (const a of ADAPTERS) {
       const run = await l.startRun(D, 't', ['a.csv'], false);
       // a duplicate line and a newer line of one key in the same batch
       assert.deepEqual(await l.stage(run, D, [row('k1', '2024-01-01'), row('k2', '2024-01-01'), row('k2', '2024-01-01'), row('k3', '2024-01-01'), row('k3', '2024-01-02')]),
-        { staged: 3, superseded: 2, unchanged: 0 });
+        { staged: 3, superseded: 2, unchanged: 0, refused: 0 });
       assert.equal(await l.countPending(D), 3);
       assert.deepEqual(await l.stagedPlan(run, D), { new: 3, changed: 0 });
       assert.equal(await uploadAll(l, run), 3);
@@ -105,7 +107,7 @@ for (const a of ADAPTERS) {
 
       const run2 = await l.startRun(D, 't', ['a.csv'], false);
       assert.deepEqual(await l.stage(run2, D, [row('k1', '2024-01-01'), row('k3', '2024-01-01'), row('k2', '2024-01-05'), row('k4', '2024-01-01')]),
-        { staged: 2, superseded: 1, unchanged: 1 });
+        { staged: 2, superseded: 1, unchanged: 1, refused: 0 });
       assert.deepEqual(await l.stagedPlan(run2, D), { new: 1, changed: 1 });
       const claimed = await claimAll(l);
       assert.deepEqual(claimed.map((r) => r.key).sort(), ['k2', 'k4']);
@@ -213,6 +215,64 @@ for (const a of ADAPTERS) {
       assert.equal(await l.agreement('nope'), undefined);
     }));
 
+    test('refused rows stay refused while unchanged, --retry-failed restages them; retry revives kept bodies; superseded lines are listed', () => withLedger(a, async (l) => {
+      const run = await l.startRun(D, 't', ['a.csv'], false);
+      await l.stage(run, D, [row('a', 's1'), row('b', 's1'), row('c', 's1', undefined, 5), row('c', 's0', undefined, 6)]);
+      const rows = await claimAll(l);
+      const byKey = new Map(rows.map((r) => [r.key, r]));
+      await l.recordResults([
+        { result: { rowid: byKey.get('a')!.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'ILLEGAL_ARGUMENT', reason: 'bad', traceId: 'tr-a' },
+          attempt: { runId: run, dataset: D, key: 'a', attempt: 1, kind: 'row-fatal', code: '40004', subCode: 'ILLEGAL_ARGUMENT', traceId: 'tr-a', snapshot: 's1' } },
+        { result: { rowid: byKey.get('b')!.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'OTHER', reason: 'no', keepBizContent: true } },
+        { result: { rowid: byKey.get('c')!.rowid, runId: run, status: 'uploaded', attempts: 1, code: '10000', traceId: 'tr-c' } },
+      ]);
+      const run2 = await l.startRun(D, 't', ['a.csv'], false);
+      assert.deepEqual(await l.stage(run2, D, [row('a', 's1'), row('b', 's1')]), { staged: 0, superseded: 0, unchanged: 0, refused: 2 });
+      assert.equal((await l.record(D, 'a'))?.run_id, run2, 'still refused: noted as this run\'s');
+      const run3 = await l.startRun(D, 't', ['a.csv'], false);
+      assert.deepEqual(await l.stage(run3, D, [row('a', 's1')], 'snapshot', { subCode: 'ILLEGAL_ARGUMENT' }), { staged: 1, superseded: 0, unchanged: 0, refused: 0 });
+      assert.equal((await l.record(D, 'a'))?.status, 'pending');
+      // retry: b's body was kept (no personal data), so it is revived; a row without one is named by file
+      assert.deepEqual(await l.reviveFailed(D, { subCode: 'OTHER' }), { revived: 1, withoutBody: [] });
+      assert.equal((await l.record(D, 'b'))?.status, 'pending');
+      const listed: { state: string; key: string | null; line: number | null; reason: string | null }[] = [];
+      for await (const r of l.rows({ dataset: D, statuses: ['superseded'] })) listed.push({ state: r.state, key: r.key, line: r.line, reason: r.reason });
+      assert.deepEqual(listed, [{ state: 'superseded', key: 'c', line: 6, reason: 'superseded by snapshot s1' }]);
+      const all: string[] = [];
+      for await (const r of l.rows({ file: 'a.csv' })) all.push(`${r.state}:${r.key}`);
+      assert.deepEqual(all, ['pending:a', 'pending:b', 'uploaded:c', 'superseded:c']);
+      const [story] = await l.keyStory('a', D);
+      assert.equal(story?.current.trace_id, 'tr-a');
+      assert.deepEqual(story?.attempts.map((x) => [x.kind, x.trace_id, x.snapshot]), [['row-fatal', 'tr-a', 's1']]);
+      assert.equal(story?.body, '{"k":"a","s":"s1"}');
+      assert.equal((await l.keyStory('c'))[0]?.current.trace_id, 'tr-c');
+    }));
+
+    test('a run\'s timing: seconds, latency, codes and keys add up across batches and read back', () => withLedger(a, async (l) => {
+      const run = await l.startRun(D, 't', [], false);
+      const sec = (second: number, requests: number) => ({ second, requests, ok: requests, retried: 0, failed: 0, fatal: 0, slowDowns: 0, rate: 10, latencyMs: 20 * requests, inFlight: 2 });
+      await l.recordTiming(run, { seconds: [sec(100, 3)], latency: [{ bucket: 30, count: 3 }], codes: [{ kind: 'success', code: '10000', subCode: '', count: 3 }],
+        keys: [{ list: 'slowest', key: 'k1', attempt: 1, durationMs: 40, code: '10000', subCode: null, reason: null, at: '2026-01-01T00:00:00.000Z' }] });
+      await l.recordTiming(run, { seconds: [sec(100, 2), sec(101, 1)], latency: [{ bucket: 30, count: 3 }], codes: [{ kind: 'success', code: '10000', subCode: '', count: 3 }] });
+      const t = await l.runTiming(run);
+      assert.deepEqual(t.seconds.map((x) => [x.second, x.requests, x.latencyMs]), [[100, 5, 100], [101, 1, 20]]);
+      assert.deepEqual(t.latency, [{ bucket: 30, count: 6 }]);
+      assert.deepEqual(t.codes, [{ kind: 'success', code: '10000', subCode: '', count: 6 }]);
+      assert.deepEqual(t.keys.map((k) => [k.list, k.key, k.durationMs]), [['slowest', 'k1', 40]]);
+    }));
+
+    test('status counts: agreements by status, notifications received and stale', () => withLedger(a, async (l) => {
+      const base = { agreement_no: 'N1', alipay_user_id: '2088000000000001', fields: { valid_time: '2024-05-02 10:00:00' } };
+      await l.applyNotification('x1', { ...base, status: 'NORMAL' }, '2024-05-02 10:00:01');
+      await l.applyNotification('x2', { ...base, status: 'UNSIGN', fields: { unsign_time: '2024-05-03 10:00:00' } }, '2024-05-03 10:00:01');
+      await l.applyNotification('x3', { ...base, status: 'NORMAL' }, '2024-05-04 10:00:00');
+      await l.upsertAgreement({ agreement_no: 'N2', status: 'TEMP', fields: {} }, 'effect', 1);
+      assert.deepEqual(await l.agreementCounts(), [{ status: 'TEMP', count: 1 }, { status: 'UNSIGN', count: 1 }]);
+      const n = await l.notificationCounts();
+      assert.deepEqual([n.received, n.stale], [3, 1]);
+      assert.ok(n.lastReceivedAt !== null);
+    }));
+
     test('certificates kept after a rotation, and when the ones in use end', () => withLedger(a, async (l, again) => {
       assert.deepEqual(await l.keptCertificates(), []);
       assert.equal(await l.certificateExpiries(), undefined);
@@ -242,7 +302,7 @@ for (const a of ADAPTERS) {
       const dry = await again({ dryRun: true });
       try {
         await dry.beginDryRun();
-        assert.deepEqual(await dry.stage(0, D, [row('a', 's2'), row('b', 's1'), row('a', 's0')]), { staged: 2, superseded: 1, unchanged: 0 });
+        assert.deepEqual(await dry.stage(0, D, [row('a', 's2'), row('b', 's1'), row('a', 's0')]), { staged: 2, superseded: 1, unchanged: 0, refused: 0 });
         assert.deepEqual(await dry.stagedPlan(0, D), { new: 1, changed: 1 });
         await dry.rollbackDryRun();
       } finally {

@@ -104,7 +104,7 @@ test('two writers staging the same file at once: every key once, the second leav
       (async () => [await a!.stage(ra, D, batches[0]!), await a!.stage(ra, D, batches[1]!)])(),
       (async () => [await b!.stage(rb, D, batches[0]!), await b!.stage(rb, D, batches[1]!)])(),
     ]);
-    const sum = (k: 'staged' | 'unchanged' | 'superseded') => counts.flat().reduce((n, c) => n + c[k], 0);
+    const sum = (k: 'staged' | 'unchanged' | 'superseded' | 'refused') => counts.flat().reduce((n, c) => n + c[k], 0);
     assert.equal(sum('staged'), 300, 'each key staged by one writer');
     assert.equal(sum('unchanged'), 300, 'and left to it by the other');
     assert.equal(sum('superseded'), 0);
@@ -118,7 +118,7 @@ test('two writers staging the same file at once: every key once, the second leav
     const other = owner === a ? b! : a!;
     const otherRun = owner === a ? rb : ra;
     const counted = await other.stage(otherRun, D, [{ ...rows(300).find((r) => r.key === claimed!.key)!, snapshot: '2024-02-01', bizContent: '{"new":1}' }]);
-    assert.deepEqual(counted, { staged: 1, superseded: 0, unchanged: 0 });
+    assert.deepEqual(counted, { staged: 1, superseded: 0, unchanged: 0, refused: 0 });
     const rec = await a!.record(D, claimed!.key);
     assert.equal(rec?.claimed_by, null);
     assert.equal(rec?.snapshot, '2024-02-01');

@@ -127,10 +127,10 @@ for (const policy of ['snapshot', 'once'] as const) {
     runAndUpload(l, [row('a', '1'), row('b', '1')], [], policy);
     // Before the rebind, the same file again sends nothing: that is what the rebind has to undo.
     const before = l.startRun(D, 't', [], false);
-    assert.deepEqual(l.stage(before, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 2, staged: 0 });
+    assert.deepEqual(l.stage(before, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 2, staged: 0, refused: 0 });
     l.bindTarget(OTHER_APP, { rebind: true });
     const run = l.startRun(D, 't', [], false);
-    assert.deepEqual(l.stage(run, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 0, staged: 2 });
+    assert.deepEqual(l.stage(run, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 0, staged: 2, refused: 0 });
     assert.deepEqual(l.stagedPlan(run, D), { new: 2, changed: 0 });
     assert.deepEqual(l.claimPending(D, 0, 10).map((p) => p.key), ['a', 'b']);
     l.close();
@@ -155,6 +155,6 @@ test('after a key rebind the same target is adopted without marking rows (every 
   assert.equal(rekeyed.record(D, 'a')!.status, 'uploaded');
   // and the content hash no longer matches: the row is sent once more when its file is read
   const run = rekeyed.startRun(D, 't', [], false);
-  assert.deepEqual(rekeyed.stage(run, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1 });
+  assert.deepEqual(rekeyed.stage(run, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1, refused: 0 });
   rekeyed.close();
 });

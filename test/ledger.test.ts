@@ -22,7 +22,7 @@ test('within a run the newest snapshot per key wins, whatever the order; duplica
   const l = open();
   const run = l.startRun(D, 't', [], false);
   const c = l.stage(run, D, [row('a', '2024-01-02 00:00:00'), row('a', '2024-01-01 00:00:00'), row('a', '2024-01-03 00:00:00'), row('b', '2024-01-01 00:00:00'), row('b', '2024-01-01 00:00:00')]);
-  assert.deepEqual(c, { superseded: 3, unchanged: 0, staged: 2 });
+  assert.deepEqual(c, { superseded: 3, unchanged: 0, staged: 2, refused: 0 });
   const pending = l.claimPending(D, 0, 10);
   assert.deepEqual(pending.map((p) => [p.key, p.snapshot]), [['a', '2024-01-03 00:00:00'], ['b', '2024-01-01 00:00:00']]);
   assert.deepEqual(l.stagedPlan(run, D), { new: 2, changed: 0 });
@@ -41,7 +41,7 @@ test('across runs: unchanged skipped, older superseded, newer and changed conten
     row('c', '2024-01-02 00:00:00', '{"changed":true}'), // same snapshot, new content
     row('d', '2024-01-01 00:00:00'), // new key
   ]);
-  assert.deepEqual(c, { superseded: 1, unchanged: 1, staged: 2 });
+  assert.deepEqual(c, { superseded: 1, unchanged: 1, staged: 2, refused: 0 });
   assert.deepEqual(l.stagedPlan(r2, D), { new: 1, changed: 1 });
   l.close();
 });
@@ -70,7 +70,7 @@ test('a leftover pending row from an earlier run is taken over when its row come
   const r1 = l.startRun(D, 't', [], false);
   l.stage(r1, D, [row('a', '1'), row('b', '1')]);
   const r2 = l.startRun(D, 't', [], false);
-  assert.deepEqual(l.stage(r2, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1 });
+  assert.deepEqual(l.stage(r2, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1, refused: 0 });
   const pending = l.claimPending(D, 0, 10);
   // a was taken over by r2; b is still r1's: r2 sends it as carried over
   assert.deepEqual(pending.map((p) => [p.key, p.run_id]), [['a', r2], ['b', r1]]);

@@ -8,8 +8,10 @@ import { retryPolicy } from '../pipeline/alipay/retry.js';
 const cases: [OutcomeKind, number, number, boolean, RowAction][] = [
   ['success', 1, 5, true, { kind: 'uploaded' }],
   ['success', 5, 5, true, { kind: 'uploaded' }],
-  ['row-fatal', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: false, giveUp: false }],
-  ['reconcile', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: false, giveUp: false }],
+  // a refused row keeps its body (`alipay-sync retry` sends it without the file), unless it holds personal data
+  ['row-fatal', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: true, giveUp: false }],
+  ['row-fatal', 1, 5, false, { kind: 'failed', retryable: false, keepBizContent: false, giveUp: false }],
+  ['reconcile', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: true, giveUp: false }],
   ['run-fatal', 1, 5, true, { kind: 'pending', stopRun: true }],
   ['transient', 1, 5, true, { kind: 'retry' }],
   ['transient', 4, 5, false, { kind: 'retry' }],

@@ -60,7 +60,7 @@ test('a messy export ends with the newest valid snapshot of every key, one reque
   assert.ok([...sb.gateway.requestCounts(METHOD).values()].every((c) => c === 1), 'one request per key');
   assert.equal(sb.gateway.requests.length, 4);
 
-  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   assert.deepEqual(Object.keys(rej[0]!).slice(0, 4), ['line', 'field', 'reason', 'file']);
   assert.deepEqual(rej.map((x) => [x.line, x.field]), [
     ['5', 'category_code'], ['7', 'latitude'], ['9', 'upload_time'], ['10', 'entity_name'], ['12', 'can_borrow'], ['13', 'total_borrow_cnt'], ['14', 'entity_code'],

@@ -66,7 +66,7 @@ test('a realistic export: valid contracts arrive byte-identical, invalid ones ar
   assert.equal(held.size, 40);
   for (const g of good) assert.deepEqual(held.get(g.sign_order_no), g);
 
-  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   assert.deepEqual(rej.map((x) => [x.line, x.field]), [['22', 'id_card'], ['23', 'id_card'], ['24', 'phone'], ['25', 'phone'], ['26', 'payload'], ['27', 'files'], ['28', 'sign_time']]);
   assert.equal(rej[0]!.reason, `check digit should be ${contract(101).id_card[17]}`);
   assert.equal(rej[0]!.id_card, maskIdCard(badId.id_card), 'masked in the rejects file');
@@ -119,4 +119,7 @@ test('biz_success false is a row failure', async () => {
   assert.deepEqual([s.uploaded, s.failed], [1, 1]);
   assert.match(r.stderr, /biz_success is false/);
   assert.equal(sb.gateway.requestCounts(METHOD).get(contract(2).sign_order_no), 1);
+  // status names what refused it, not the 10000 the answer carried
+  const st = JSON.parse((await runCli(['status', '--ledger', join(dir, 'ledger.db'), '--json'])).stdout) as { failures: { sub_code: string; rows: number }[] };
+  assert.deepEqual(st.failures.map((f) => [f.sub_code, f.rows]), [['biz_success:false', 1]]);
 });

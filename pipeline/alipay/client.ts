@@ -88,6 +88,10 @@ export interface CallOptions {
 
 export interface CallResult extends Outcome {
   durationMs: number;
+  /** Alipay's id of the call (the answer's `trace_id` header): what Alipay's support asks for */
+  traceId?: string;
+  /** the gateway's clock (the answer's `Date` header, epoch ms): `check --online` compares ours with it */
+  serverTime?: number;
 }
 
 /**
@@ -190,7 +194,9 @@ export class AlipayClient {
     const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl);
     const exchange = await this.send(url, body, options.signal);
     const charset = exchange.failed ? 'utf-8' : exchange.charset;
-    const done = (o: Outcome): CallResult => ({ ...o, durationMs: Math.round(performance.now() - started) });
+    // Alipay's id of the call and its clock, from the answer's headers (none when no answer came)
+    const traced = exchange.failed ? {} : { ...(exchange.traceId ? { traceId: exchange.traceId } : {}), ...(exchange.serverTime ? { serverTime: exchange.serverTime } : {}) };
+    const done = (o: Outcome): CallResult => ({ ...o, durationMs: Math.round(performance.now() - started), ...traced });
     // Certificate mode: an answer signed with a certificate not known yet (Alipay rotated it) needs it first.
     const sn = this.rotation && !exchange.failed && exchange.status === 200 && !exchange.over ? certSnOf(exchange.text, method) : undefined;
     if (sn) {
@@ -212,7 +218,7 @@ export class AlipayClient {
   }
 
   /** POST one request and read its answer, decoded by the charset it declares; no judgement here. */
-  private async send(url: string, body: string, outer: AbortSignal | undefined): Promise<Exchange & { charset?: string }> {
+  private async send(url: string, body: string, outer: AbortSignal | undefined): Promise<Exchange & { charset?: string; traceId?: string; serverTime?: number }> {
     // One deadline for the whole request: undici's headersTimeout/bodyTimeout only bound idle time, so a gateway
     // that trickles its answer a byte at a time would hold the request (and the run, and SIGTERM) forever.
     const timeout = this.opts.requestTimeoutMs;
@@ -229,6 +235,8 @@ export class AlipayClient {
     }
     let status: number;
     let charset: string;
+    let traceId: string | undefined;
+    let serverTime: number | undefined;
     let read: { bytes: Buffer; over: boolean };
     try {
       const res = await request(url, {
@@ -242,6 +250,10 @@ export class AlipayClient {
       });
       status = res.statusCode;
       charset = declaredCharset(headerText(res.headers['content-type']));
+      // the gateway's own id of the call (the official SDK reads the same header); a proxy's page has none
+      traceId = headerText(res.headers['trace_id']) ?? headerText(res.headers['alipay-trace-id']);
+      const date = Date.parse(headerText(res.headers['date']) ?? '');
+      if (Number.isFinite(date)) serverTime = date;
       read = await readCapped(res.body, this.maxAnswerBytes, headerText(res.headers['content-length']));
     } catch (err) {
       const code = (err as { code?: string } | null)?.code;
@@ -252,7 +264,7 @@ export class AlipayClient {
     }
     // A 200 past the cap is judged by its size alone: its cut text is not decoded.
     const text = read.over && status === 200 ? '' : decode(read.bytes, charset);
-    return { status, text, over: read.over, maxBytes: this.maxAnswerBytes, charset };
+    return { status, text, over: read.over, maxBytes: this.maxAnswerBytes, charset, ...(traceId ? { traceId: traceId.slice(0, 64) } : {}), ...(serverTime ? { serverTime } : {}) };
   }
 
   private closed = false;

@@ -1,17 +1,19 @@
 import { SyncError } from '../errors.js';
 import { streamLogger } from '../log.js';
 import { checkLedgerPath } from '../paths.js';
+import { checkMetricsPort } from '../serve.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
-export const notifyCommand: CommandSpec = {
-  command: 'notify serve',
+const notifyServe: CommandSpec = {
+  command: 'serve',
   describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
   uses: [
     use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist): a SQLite file, or postgres://… (several receivers may share it)' }), use('schema'),
     use('alipay-public-key', { describe: 'Alipay public key file that notifications are verified with' }),
-    use('app-id', { describe: 'refuse notifications for any other app' }), use('verbose'), use('config'),
+    use('app-id', { describe: 'refuse notifications for any other app' }), use('metrics-port', { describe: 'serve Prometheus metrics (notifications by result) on http://127.0.0.1:PORT/metrics' }),
+    use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
@@ -22,21 +24,35 @@ export const notifyCommand: CommandSpec = {
     return runNotifyCommand({
       port: v.port as number, host: String(v.host), ledger: String(v.ledger), schema: String(v.schema),
       alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
+      metricsPort: checkMetricsPort(v['metrics-port']),
     }, streamLogger(process.stderr, v.verbose === true));
   },
 };
 
+export const notifyCommand: CommandSpec = {
+  command: 'notify',
+  describe: 'Alipay\'s agreement notifications: `notify serve` receives and verifies them',
+  uses: [],
+  fromEnv: true,
+  subcommands: [notifyServe],
+};
+
 export const statusCommand: CommandSpec = {
   command: 'status',
-  describe: 'recent runs with their counts, and failed rows grouped by sub_code',
+  describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
   uses: [use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
   fromEnv: true,
-  build: (y) => y.example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
+  build: (y) =>
+    y
+      .example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)')
+      .example('$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
     checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true, schema: String(v.schema) });
     const { printStatus } = await import('../status.js');
-    const code = await printStatus({ ledgerPath: String(v.ledger), schema: String(v.schema), runs: v.runs as number, json: v.json === true, out: stdoutSink });
+    // A table fitted to the terminal; TSV when stdout is a pipe or a file; JSON with --json.
+    const out = { write: stdoutSink.write, isTTY: process.stdout.isTTY === true, columns: process.stdout.columns };
+    const code = await printStatus({ ledgerPath: String(v.ledger), schema: String(v.schema), runs: v.runs as number, json: v.json === true, out });
     state.printedJson = state.json;
     return code;
   },

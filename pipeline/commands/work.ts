@@ -1,6 +1,6 @@
 import { agreementDatasets, datasets } from '../../sources/index.js';
 import type { Dataset } from '../../sources/dataset.js';
-import { run, WORK } from './upload.js';
+import { OUTPUT, runDataset, SENDING } from './run-dataset.js';
 import type { CommandSpec } from './context.js';
 
 /** The datasets a worker can send without reading files: every upload, and agreement effects (queries export what they stage). */
@@ -14,7 +14,7 @@ const SENDABLE: Record<string, Dataset> = { ...datasets, [agreementDatasets.effe
 export const workCommand: CommandSpec = {
   command: 'work <dataset>',
   describe: `send what is pending in the ledger, reading no files (extra workers of a PostgreSQL ledger); datasets: ${Object.keys(SENDABLE).join(', ')}`,
-  uses: WORK,
+  uses: [...SENDING, ...OUTPUT],
   fromEnv: true,
   build: (y) =>
     y
@@ -24,8 +24,8 @@ export const workCommand: CommandSpec = {
     const dataset = SENDABLE[ctx.args.dataset as string]!;
     if (dataset === agreementDatasets.effect) {
       const { effectSink } = await import('../agreements.js');
-      return run(dataset, ctx, [], { sendOnly: true, sink: effectSink });
+      return runDataset(dataset, ctx, [], { sendOnly: true, sink: effectSink });
     }
-    return run(dataset, ctx, [], { sendOnly: true });
+    return runDataset(dataset, ctx, [], { sendOnly: true });
   },
 };

@@ -17,6 +17,8 @@ export interface NotifyServerOptions {
   host?: string;
   port?: number;
   logger: Logger;
+  /** told what became of every notification received (metrics) */
+  onResult?: (result: NotifyOutcome['result']) => void;
 }
 
 export interface NotifyOutcome {
@@ -138,6 +140,7 @@ export class NotifyServer {
           this.o.logger.error(`notification not stored: ${(err as Error).message}`);
           return { status: 500, body: 'fail', result: 'refused' };
         }).then((out) => {
+          this.o.onResult?.(out.result);
           res.writeHead(out.status, { 'content-type': 'text/plain;charset=utf-8' });
           res.end(out.body);
         });

@@ -7,7 +7,8 @@ import { shouldRetry, type RetryPolicy } from '../alipay/retry.js';
  *
  * | outcome                     | the row                                    | the run                          |
  * | success                     | uploaded                                   | streak of alike failures reset   |
- * | row-fatal                   | failed, not retried, body dropped          | counts towards a streak          |
+ * | row-fatal                   | failed, not retried ("still refused" while | counts towards a streak          |
+ * |                             | unchanged); body kept unless personal       |                                  |
  * | run-fatal                   | stays pending (outcome unknown)            | stops (exit 3)                   |
  * | transient, attempts left    | retried after a backoff                    | —                                |
  * | transient, none left        | failed, retryable by the next run          | counts towards "unreachable"     |
@@ -24,9 +25,10 @@ export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: 
     case 'success':
       return { kind: 'uploaded' };
     // a reconcile that could not be read back is as good as a refusal: its state is unknown, its content was refused
+    // its body is kept (unless it holds personal data) so that `alipay-sync retry` can send it without the file
     case 'reconcile':
     case 'row-fatal':
-      return { kind: 'failed', retryable: false, keepBizContent: false, giveUp: false };
+      return { kind: 'failed', retryable: false, keepBizContent: o.keepRetryableBizContent, giveUp: false };
     case 'run-fatal':
       return { kind: 'pending', stopRun: true };
     case 'transient':

@@ -4,11 +4,13 @@ import type { AttemptRecord, PendingRecord, ResultRecord } from '../../state/led
 import type { AnyLedger } from '../../state/open-ledger.js';
 import type { CallResult } from '../alipay/client.js';
 import { FailureStreak, type Outcome } from '../alipay/classify.js';
+import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
 import { RateLimiter, sleep, type Limiter } from '../rate-limit.js';
 import { SharedRateLimiter } from '../shared-rate-limit.js';
 import { retryDelay, retryPolicy, type RetryPolicy } from '../alipay/retry.js';
 import { hasPersonalData, redactorFor } from '../redact.js';
+import type { RunObserver } from './observe.js';
 import { rowAction } from './row-outcome.js';
 import { CLAIM_BATCH, SHOW_FIRST, type UploadOptions } from './types.js';
 
@@ -39,7 +41,7 @@ function limiterFor(o: UploadOptions, ledger: AnyLedger): Limiter {
   return new SharedRateLimiter(ledger.pacing, limits);
 }
 
-export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: number): Promise<SendState> {
+export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: number, watch: Required<RunObserver>): Promise<SendState> {
   const { dataset, logger } = o;
   const client = o.client!;
   const policy = dataset.answers;
@@ -91,12 +93,21 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
   let done = 0;
   let failed = 0;
   let giveUps = 0;
+  let inFlight = 0;
+  const clock = o.clock ?? Date.now;
+  watch.sending({ rate: () => limiter.currentRate, inFlight: () => inFlight }, total);
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `sending ${dataset.name}`, total,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream) && total > 0,
   });
-  const extra = () => `${formatCount(failed)} failed · ${formatCount(state.retries)} retries`;
-  const tick = () => progress.update(done, extra);
+  const extra = () => {
+    const parts = [`${formatCount(failed)} failed`, `${formatCount(state.retries)} retries`];
+    // the rate the gateway lets us have, once it has asked us to slow down
+    if (limiter.slowDowns) parts.push(`limit ${limiter.currentRate === Infinity ? 'none' : formatRate(limiter.currentRate) + '/s'}`);
+    return parts;
+  };
+  progress.update(0, extra);
+  const tick = () => progress.update(done);
 
   // One row's content fails the row; the same sub_code on many rows in a row is probably configuration.
   const streak = new FailureStreak(o.failureStreak ?? 20);
@@ -135,12 +146,24 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
       attempts++;
       startedHere++;
       const sentAt = limiter.now();
-      let res = await client.call(dataset.method, row.biz_content, { policy, notifyUrl: o.notifyUrl });
-      if (res.kind === 'reconcile') res = await readBack(row, res);
+      const startedAt = clock();
+      inFlight++;
+      watch.requestStarted();
+      let res: CallResult;
+      try {
+        res = await client.call(dataset.method, row.biz_content, { policy, notifyUrl: o.notifyUrl });
+        if (res.kind === 'reconcile') res = await readBack(row, res);
+      } finally {
+        inFlight--;
+      }
       res.reason = redact(res.reason, row.biz_content) ?? '';
       res.subMsg = redact(res.subMsg, row.biz_content);
-      const attempt = { runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs };
-      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
+      watch.answered({ startedAt, durationMs: res.durationMs, kind: res.kind, code: res.code, subCode: res.subCode, slowDown: Boolean(res.slowDown), key: row.key, attempt: attempts });
+      const attempt = {
+        runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
+        traceId: res.traceId, snapshot: row.snapshot,
+      };
+      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
       logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
       const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryableBizContent: keepFailedBizContent });
       if (action.kind === 'uploaded') {
@@ -148,6 +171,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
         const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
         // The attempts table is the history of trouble: a first-try success is told by the record itself.
         await record({ ...base, status: 'uploaded', result }, attempts > 1 ? attempt : undefined, row.run_id);
+        watch.rowDone('uploaded', { key: row.key, attempt: attempts });
         giveUps = 0;
         noteFinal(res);
         done++;
@@ -156,6 +180,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
       if (action.kind === 'pending') {
         // Outcome unknown or credentials wrong: the row stays pending for the next run.
         await record({ ...base, status: 'pending' }, attempt, row.run_id);
+        watch.rowDone('pending', { key: row.key, attempt: attempts, code: res.code, subCode: res.subCode, reason: res.reason });
         stopWith('abort', `${res.reason}${res.subCode ? ` [${res.subCode}]` : ''}`, { code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
         return;
       }
@@ -163,6 +188,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
       if (action.kind === 'failed') {
         const reason = action.giveUp ? `gave up after ${startedHere} attempts: ${res.reason}` : res.reason;
         await record({ ...base, status: 'failed', retryable: action.retryable, keepBizContent: action.keepBizContent, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
+        watch.rowDone('failed', { key: row.key, attempt: attempts, code: res.code, subCode: res.subCode, reason });
         failed++;
         done++;
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: ${action.giveUp ? '' : 'failed: '}${reason}`);
@@ -217,7 +243,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
     await Promise.all(running);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    progress.stop();
+    progress.finish(state.stop ? 'stopped' : 'done');
   }
   if (failed > SHOW_FIRST) logger.warn(`${formatCount(failed)} rows failed in all; see alipay-sync status for them grouped by sub_code`);
   if (limiter.slowDowns) logger.info(`the gateway asked to slow down ${limiter.slowDowns} time(s); the rate ended at ${limiter.currentRate === Infinity ? 'no ceiling' : limiter.currentRate.toFixed(1) + '/s'}`);

@@ -8,7 +8,7 @@ import type { UploadSummary } from './types.js';
 export interface SummaryParts {
   runId: number;
   dataset: string;
-  staged: { read: number; rejected: number; unchanged: number; interrupted: boolean; emptyFiles: string[] };
+  staged: { read: number; rejected: number; unchanged: number; refused: number; interrupted: boolean; emptyFiles: string[] };
   /** the final state of the rows this run staged (a dry run: what it would send, all pending) */
   mine: { uploaded: number; failed: number; pending: number };
   carried: { uploaded: number; failed: number; pending: number };
@@ -16,6 +16,8 @@ export interface SummaryParts {
   durationMs: number;
   dryRun: boolean;
   plan?: { new: number; changed: number };
+  /** `retry`: rows revived from the ledger, and the files of those it could not (no body kept) */
+  revived?: { revived: number; withoutBody: { file: string | null; rows: number }[] };
   stop?: { kind: 'abort' | 'interrupt'; reason: string; code?: string; subCode?: string } | null;
 }
 
@@ -29,7 +31,8 @@ export function summarize(p: SummaryParts): UploadSummary {
     uploaded: p.mine.uploaded, failed: p.mine.failed, pending: p.mine.pending, duration_ms: p.durationMs,
     status: interrupted ? 'interrupted' : aborted ? 'aborted' : p.dryRun ? 'dry-run' : 'done', dry_run: p.dryRun,
     ...(p.plan ? { plan: p.plan } : {}),
-    carried_over: p.carried, retries: p.retries, empty_files: p.staged.emptyFiles,
+    still_refused: p.staged.refused, carried_over: p.carried, retries: p.retries, empty_files: p.staged.emptyFiles,
+    ...(p.revived ? { retried: p.revived.revived, read_again: p.revived.withoutBody } : {}),
   };
   if (aborted && p.stop) {
     s.abort_reason = p.stop.reason;
@@ -43,6 +46,7 @@ export function exitCodeOf(s: UploadSummary, allowEmpty: boolean): number {
   if (s.status === 'interrupted') return EXIT.INTERRUPTED;
   if (s.status === 'aborted') return EXIT.GATEWAY;
   const c = s.carried_over;
-  const trouble = s.rejected + s.failed + c.failed + (s.dry_run ? 0 : s.pending + c.pending);
+  const readAgain = (s.read_again ?? []).reduce((n, f) => n + f.rows, 0);
+  const trouble = s.rejected + s.failed + c.failed + readAgain + (s.dry_run ? 0 : s.pending + c.pending);
   return trouble > 0 || (!allowEmpty && s.empty_files.length > 0) ? EXIT.ROWS : EXIT.OK;
 }

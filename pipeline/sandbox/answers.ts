@@ -2,7 +2,7 @@
  * The gateway's answers on the wire: the `*_response` node serialised and signed like Alipay's, and the faults
  * that change how an answer looks (wrong_key, unsigned, tamper, duplicate_key, gbk_error, trickle, oversized).
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import iconv from 'iconv-lite';
 import { signText, type SignType } from '../alipay/sign.js';
@@ -55,14 +55,18 @@ export class AnswerWriter {
   }
 
   /**
-   * Serialise and sign like Alipay: the signature covers the exact text of the response node. Alipay escapes '/'
+   * Serialise and sign like Alipay: the signature covers the exact text of the response node. Every answer of the
+   * gateway itself carries a `trace_id` header, Alipay's id of the call (what its support asks for; the official
+   * SDKs read it), returned for the request log. Alipay escapes '/'
    * in its JSON (a client that re-serialises parsed JSON before verifying fails here); by default the signature
    * covers that escaped text. With the behaviour unescapedSlash the body still has '\/' but the signature covers
    * the text with plain '/', which the Java and PHP SDKs retry for. With `sealWith` (content encryption) the node
    * is the encrypted JSON text as a string, and the signature covers that string as it stands, quotes included.
    * An unsigned answer names no certificate either.
    */
-  write(res: ServerResponse, node: string, fields: Record<string, unknown>, signed: boolean, fault: FaultKind | undefined, signType: SignType, sealWith?: Buffer): void {
+  write(res: ServerResponse, node: string, fields: Record<string, unknown>, signed: boolean, fault: FaultKind | undefined, signType: SignType, sealWith?: Buffer): string {
+    // 30 hex digits, the length of the ids Alipay sends
+    const traceId = randomBytes(15).toString('hex');
     if (fault === 'oversized') fields = this.padded(node, fields, signType);
     const plain = JSON.stringify(fields);
     let raw = sealWith ? JSON.stringify(sealContent(plain, sealWith)) : plain.replaceAll('/', '\\/');
@@ -82,13 +86,17 @@ export class AnswerWriter {
       // in the request's charset, UTF-8 here, as the Java SDK checks it (rsaCheck(content, sign, key, charset)):
       // a client must decode the body by the header's charset before it verifies.
       const body = iconv.encode(text, 'gbk');
-      res.writeHead(200, { 'content-type': 'text/html;charset=GBK', 'content-length': body.length });
+      res.writeHead(200, { 'content-type': 'text/html;charset=GBK', 'content-length': body.length, trace_id: traceId });
       res.end(body);
-      return;
+      return traceId;
     }
-    if (fault === 'trickle') return this.trickle(res, Buffer.from(text, 'utf8'));
-    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8' });
+    if (fault === 'trickle') {
+      this.trickle(res, Buffer.from(text, 'utf8'), traceId);
+      return traceId;
+    }
+    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8', trace_id: traceId });
     res.end(text);
+    return traceId;
   }
 
   /** The answer's fields with a `sandbox_padding` string that brings the whole body to oversizedBytes (at least). */
@@ -104,8 +112,8 @@ export class AnswerWriter {
   }
 
   /** Send `body` one byte every trickleMs (headers at once, with the full Content-Length). */
-  private trickle(res: ServerResponse, body: Buffer): void {
-    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8', 'content-length': body.length });
+  private trickle(res: ServerResponse, body: Buffer, traceId: string): void {
+    res.writeHead(200, { 'content-type': 'text/html;charset=utf-8', 'content-length': body.length, trace_id: traceId });
     res.flushHeaders();
     let i = 0;
     const step = () => {

@@ -50,7 +50,7 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const reply = (fields: MethodAnswer, opts: { signed?: boolean } = {}) => {
     log.code = fields.code;
     if (typeof fields.sub_code === 'string') log.subCode = fields.sub_code;
-    setup.answers.write(res, node, fields, opts.signed ?? true, undefined, signType);
+    log.traceId = setup.answers.write(res, node, fields, opts.signed ?? true, undefined, signType);
   };
 
   const checked = checkCommonParams(setup, params, at, handler !== undefined, signType);
@@ -81,7 +81,8 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
     case 'gbk_error':
       log.code = '20000';
       log.subCode = 'isp.unknow-error';
-      return setup.answers.write(res, node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' }, true, fault, signType);
+      log.traceId = setup.answers.write(res, node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' }, true, fault, signType);
+      return;
     case 'invalid_parameter': {
       // A field of this request, by name: the first one that carries a value.
       const named = Object.keys(biz).find((k) => biz[k] !== undefined && biz[k] !== null && biz[k] !== '') ?? 'biz_content';
@@ -112,9 +113,9 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const signed = !handler.unsigned;
   if (fault === 'slow') {
     setup.timers.after(setup.faults.slowMs, () => {
-      if (!res.destroyed) setup.answers.write(res, node, fields, signed, undefined, signType, sealWith);
+      if (!res.destroyed) log.traceId = setup.answers.write(res, node, fields, signed, undefined, signType, sealWith);
     });
     return;
   }
-  setup.answers.write(res, node, fields, signed, fault ?? undefined, signType, sealWith);
+  log.traceId = setup.answers.write(res, node, fields, signed, fault ?? undefined, signType, sealWith);
 }

@@ -53,6 +53,8 @@ export interface LoggedRequest {
   code: string;
   subCode?: string;
   fault?: FaultKind;
+  /** the trace_id header of the answer (none when a proxy answered, or the connection was dropped) */
+  traceId?: string;
   /** the request's biz_content came encrypted (encrypt_type=AES) */
   encrypted?: boolean;
   /** the answer's node was encrypted */

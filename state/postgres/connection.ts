@@ -45,6 +45,12 @@ const types = {
   },
 };
 
+/** SQL written with `?` placeholders (shared with the SQLite adapter, state/rows-filter.ts) numbered $1, $2… from `from`. */
+export function numbered(sql: string, from = 1): string {
+  let n = from;
+  return sql.replace(/\?/g, () => `$${n++}`);
+}
+
 /** SQLSTATEs after which the whole transaction may simply be run again: a deadlock, a serialization failure. */
 const RETRYABLE = new Set(['40P01', '40001']);
 

@@ -1,7 +1,8 @@
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
-  NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  SendPolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LedgerPort,
+  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
+  RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow,
+  StatusTotal, TookOver,
 } from '../port.js';
 import { KeyedHash } from '../keyed-hash.js';
 import { PgAgreements } from './agreements.js';
@@ -9,12 +10,14 @@ import { PgCertificates } from './certificates.js';
 import { PgConnection, type PgLedgerOptions } from './connection.js';
 import { PgPacing } from './pacing.js';
 import { PgReports } from './reports.js';
+import { PgRows } from './rows.js';
 import { PgRuns } from './runs.js';
 import { checkSchema, migrate } from './schema.js';
 import { resolvePgSecret } from './secret.js';
 import { PgSending } from './sending.js';
 import { PgStaging } from './staging.js';
 import { PgTargetBinding } from './target.js';
+import { PgTiming } from './timing.js';
 import { PgWorkers } from './workers.js';
 
 export type { PgLedgerOptions } from './connection.js';
@@ -38,6 +41,8 @@ export class PgLedger implements LedgerPort<'async'> {
   private readonly agreements: PgAgreements;
   private readonly reports: PgReports;
   private readonly certificates: PgCertificates;
+  private readonly timing: PgTiming;
+  private readonly listing: PgRows;
 
   private constructor(
     private readonly c: PgConnection,
@@ -57,6 +62,8 @@ export class PgLedger implements LedgerPort<'async'> {
     this.reports = new PgReports(c);
     this.pacing = new PgPacing(c);
     this.certificates = new PgCertificates(c);
+    this.timing = new PgTiming(c);
+    this.listing = new PgRows(c);
   }
 
   /**
@@ -102,8 +109,8 @@ export class PgLedger implements LedgerPort<'async'> {
     return this.workers.releaseLock();
   }
 
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Promise<number> {
-    return this.runs.startRun(dataset, command, files, dryRun);
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): Promise<number> {
+    return this.runs.startRun(dataset, command, files, dryRun, settings);
   }
 
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): Promise<void> {
@@ -119,8 +126,8 @@ export class PgLedger implements LedgerPort<'async'> {
     return this.c.rollbackDryRun();
   }
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): Promise<StageCounts> {
-    return this.staging.stage(runId, dataset, rows, policy);
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): Promise<StageCounts> {
+    return this.staging.stage(runId, dataset, rows, policy, retry);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Promise<void> {
@@ -129,6 +136,10 @@ export class PgLedger implements LedgerPort<'async'> {
 
   reviveRetryable(dataset: string): Promise<number> {
     return this.staging.reviveRetryable(dataset);
+  }
+
+  reviveFailed(dataset: string, o?: { subCode?: string; key?: string }): Promise<FailedRevived> {
+    return this.staging.reviveFailed(dataset, o);
   }
 
   stagedPlan(runId: number, dataset: string): Promise<{ new: number; changed: number }> {
@@ -177,6 +188,34 @@ export class PgLedger implements LedgerPort<'async'> {
 
   agreement(agreementNo: string): Promise<AgreementRow | undefined> {
     return this.agreements.agreement(agreementNo);
+  }
+
+  recordTiming(runId: number, batch: RunTimingBatch): Promise<void> {
+    return this.timing.recordTiming(runId, batch);
+  }
+
+  runTiming(runId: number): Promise<RunTiming> {
+    return this.timing.runTiming(runId);
+  }
+
+  runInfo(runId: number): Promise<RunInfo | undefined> {
+    return this.runs.runInfo(runId);
+  }
+
+  agreementCounts(): Promise<AgreementCount[]> {
+    return this.reports.agreementCounts();
+  }
+
+  notificationCounts(): Promise<NotificationCounts> {
+    return this.reports.notificationCounts();
+  }
+
+  rows(filter?: RowFilter): AsyncIterableIterator<RowView> {
+    return this.listing.rows(filter);
+  }
+
+  keyStory(key: string, dataset?: string): Promise<KeyStory[]> {
+    return this.listing.keyStory(key, dataset);
   }
 
   runOutcomes(runId: number, dataset: string): Promise<Record<RecordStatus, number>> {

@@ -1,9 +1,22 @@
-import type { FailureGroup, LedgerReports, RecordStatus, StatusTotal } from '../port.js';
+import type { AgreementCount, FailureGroup, LedgerReports, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
 import type { PgConnection } from './connection.js';
 
 /** What `status`, run summaries and exports read from the records table (runs: runs.ts). */
-export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns'> {
+export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns' | 'runInfo'> {
   constructor(private readonly c: PgConnection) {}
+
+  agreementCounts(): Promise<AgreementCount[]> {
+    return this.c.query<AgreementCount>('SELECT status, count(*) AS count FROM agreements GROUP BY status ORDER BY count DESC, status');
+  }
+
+  /** Notifications received and verified (the last day by the server's clock), and those kept as history only. */
+  async notificationCounts(): Promise<NotificationCounts> {
+    const [n] = await this.c.query<{ received: number; last: string | null; last_day: number; stale: number }>(
+      `SELECT count(*) AS received, max(received_at) AS last, count(*) FILTER (WHERE received_at >= now() - interval '24 hours') AS last_day,
+         (SELECT count(*) FROM agreement_history WHERE source = 'notify' AND NOT applied) AS stale FROM notifications`,
+    );
+    return { received: n?.received ?? 0, lastDay: n?.last_day ?? 0, stale: n?.stale ?? 0, lastReceivedAt: n?.last ?? null };
+  }
 
   async runOutcomes(runId: number, dataset: string): Promise<Record<RecordStatus, number>> {
     const out: Record<RecordStatus, number> = { pending: 0, uploaded: 0, failed: 0 };

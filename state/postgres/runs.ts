@@ -1,18 +1,18 @@
 import { hostname } from 'node:os';
-import type { LedgerReports, LedgerRuns, RunInfo } from '../port.js';
+import type { LedgerReports, LedgerRuns, RunInfo, RunSettings } from '../port.js';
 import type { PgConnection } from './connection.js';
 import { toRunInfo } from '../rows.js';
 
 /** The runs table: one row per run (and per worker: several may run one dataset at once), named on its worker. */
-export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports<'async'>, 'recentRuns'> {
+export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports<'async'>, 'recentRuns' | 'runInfo'> {
   constructor(private readonly c: PgConnection) {}
 
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Promise<number> {
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): Promise<number> {
     const c = this.c;
     return c.tx(async (q) => {
       const [r] = await q<{ id: number }>(
-        `INSERT INTO runs (dataset, command, files, dry_run, status, pid, host, worker) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7) RETURNING id`,
-        [dataset, command, JSON.stringify(files), dryRun, process.pid, hostname(), c.worker],
+        `INSERT INTO runs (dataset, command, files, dry_run, status, pid, host, worker, settings) VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8) RETURNING id`,
+        [dataset, command, JSON.stringify(files), dryRun, process.pid, hostname(), c.worker, settings ? JSON.stringify(settings) : null],
       );
       await q('UPDATE workers SET run_id = $1 WHERE id = $2', [r!.id, c.worker]);
       return r!.id;
@@ -37,5 +37,10 @@ export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollba
       dataset ? [limit, dataset] : [limit],
     );
     return rows.map(toRunInfo);
+  }
+
+  async runInfo(runId: number): Promise<RunInfo | undefined> {
+    const [r] = await this.c.query<Record<string, unknown>>('SELECT * FROM runs WHERE id = $1', [runId]);
+    return r ? toRunInfo(r) : undefined;
   }
 }

@@ -38,7 +38,8 @@ const MIGRATIONS: readonly string[] = [
     worker text NOT NULL,
     phase text NOT NULL DEFAULT 'staging',
     summary text,
-    message text
+    message text,
+    settings text
   );
   CREATE INDEX runs_dataset ON runs (dataset, id);
 
@@ -68,6 +69,7 @@ const MIGRATIONS: readonly string[] = [
     updated_at timestamptz NOT NULL DEFAULT now(),
     claimed_by text,
     claim_expires_at timestamptz,
+    last_trace_id text,
     UNIQUE (dataset, key)
   );
   -- Only pending rows are in this index, so claiming stays cheap when millions are uploaded.
@@ -75,6 +77,7 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX records_run ON records (run_id);
   CREATE INDEX records_retry ON records (dataset) WHERE status = 'failed' AND retryable;
   CREATE INDEX records_claimed ON records (claimed_by) WHERE claimed_by IS NOT NULL;
+  CREATE INDEX records_failed ON records (dataset) WHERE status = 'failed';
 
   CREATE TABLE attempts (
     id bigserial PRIMARY KEY,
@@ -86,9 +89,61 @@ const MIGRATIONS: readonly string[] = [
     kind text NOT NULL,
     code text,
     sub_code text,
-    duration_ms integer
+    duration_ms integer,
+    trace_id text,
+    snapshot text
   );
   CREATE INDEX attempts_run ON attempts (run_id);
+  CREATE INDEX attempts_key ON attempts (dataset, key, id);
+
+  -- Lines a run read and did not send because a newer snapshot of their key won (listed by rows, never sent).
+  CREATE TABLE superseded (
+    id bigserial PRIMARY KEY,
+    run_id bigint NOT NULL,
+    dataset text NOT NULL,
+    key text NOT NULL,
+    snapshot text NOT NULL,
+    file text,
+    line integer,
+    kept_snapshot text NOT NULL
+  );
+  CREATE INDEX superseded_key ON superseded (dataset, key);
+  CREATE INDEX superseded_run ON superseded (run_id);
+
+  -- How a run sent, in aggregates written about once a second (see state/sqlite/timing.ts): per second, the
+  -- latency histogram, answers by code, the slowest and first failed keys.
+  CREATE TABLE run_seconds (
+    run_id bigint NOT NULL,
+    second bigint NOT NULL,
+    requests integer NOT NULL DEFAULT 0,
+    ok integer NOT NULL DEFAULT 0,
+    retried integer NOT NULL DEFAULT 0,
+    failed integer NOT NULL DEFAULT 0,
+    fatal integer NOT NULL DEFAULT 0,
+    slow_downs integer NOT NULL DEFAULT 0,
+    rate double precision,
+    latency_ms double precision NOT NULL DEFAULT 0,
+    in_flight integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, second)
+  );
+  CREATE TABLE run_latency (run_id bigint NOT NULL, bucket integer NOT NULL, count integer NOT NULL, PRIMARY KEY (run_id, bucket));
+  CREATE TABLE run_codes (
+    run_id bigint NOT NULL, kind text NOT NULL, code text NOT NULL, sub_code text NOT NULL, count integer NOT NULL,
+    PRIMARY KEY (run_id, kind, code, sub_code)
+  );
+  CREATE TABLE run_keys (
+    id bigserial PRIMARY KEY,
+    run_id bigint NOT NULL,
+    list text NOT NULL CHECK (list IN ('slowest', 'failed')),
+    key text NOT NULL,
+    attempt integer NOT NULL,
+    duration_ms integer,
+    code text,
+    sub_code text,
+    reason text,
+    at text NOT NULL
+  );
+  CREATE INDEX run_keys_run ON run_keys (run_id, list);
 
   CREATE TABLE rejects (
     id bigserial PRIMARY KEY,

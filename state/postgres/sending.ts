@@ -48,32 +48,33 @@ export class PgSending implements LedgerSending<'async'> {
     const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepBizContent ?? Boolean(r.retryable));
     await this.c.query(
       `WITH att AS (
-         INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
-         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[])
+         INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[])
        ), up AS (
          UPDATE records r SET status = 'uploaded', biz_content = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
            last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
-           uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, updated_at = now(),
-           claimed_by = NULL, claim_expires_at = NULL
-         FROM unnest($10::bigint[], $11::int[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[])
-           AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result)
+           uploaded_snapshot = r.snapshot, uploaded_hash = r.hash, uploaded_at = now(), result = u.result, last_trace_id = u.trace_id,
+           updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
+         FROM unnest($12::bigint[], $13::int[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bigint[], $19::text[], $20::text[])
+           AS u(id, attempts, code, sub_code, sub_msg, reason, run_id, result, trace_id)
          WHERE r.id = u.id AND r.claimed_by = $1
        ), other AS (
          UPDATE records r SET status = u.status, biz_content = CASE WHEN u.keep THEN r.biz_content END, attempts = u.attempts,
            retryable = u.retryable, last_code = u.code, last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason,
-           last_run_id = u.run_id, result = COALESCE(u.result, r.result), updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
-         FROM unnest($18::bigint[], $19::text[], $20::boolean[], $21::int[], $22::boolean[], $23::text[], $24::text[], $25::text[], $26::text[], $27::bigint[], $28::text[])
-           AS u(id, status, keep, attempts, retryable, code, sub_code, sub_msg, reason, run_id, result)
+           last_run_id = u.run_id, result = COALESCE(u.result, r.result), last_trace_id = u.trace_id, updated_at = now(),
+           claimed_by = NULL, claim_expires_at = NULL
+         FROM unnest($21::bigint[], $22::text[], $23::boolean[], $24::int[], $25::boolean[], $26::text[], $27::text[], $28::text[], $29::text[], $30::bigint[], $31::text[], $32::text[])
+           AS u(id, status, keep, attempts, retryable, code, sub_code, sub_msg, reason, run_id, result, trace_id)
          WHERE r.id = u.id AND r.claimed_by = $1
        ) SELECT 1`,
       [
         this.c.worker,
         ...attemptColumns(as),
         col(up, (r) => r.rowid), col(up, (r) => r.attempts), col(up, (r) => r.code), col(up, (r) => r.subCode), col(up, (r) => r.subMsg),
-        col(up, (r) => r.reason), col(up, (r) => r.runId), col(up, (r) => r.result),
+        col(up, (r) => r.reason), col(up, (r) => r.runId), col(up, (r) => r.result), col(up, (r) => r.traceId),
         col(other, (r) => r.rowid), col(other, (r) => r.status), other.map(keep), col(other, (r) => r.attempts), other.map((r) => Boolean(r.retryable)),
         col(other, (r) => r.code), col(other, (r) => r.subCode), col(other, (r) => r.subMsg), col(other, (r) => r.reason), col(other, (r) => r.runId),
-        col(other, (r) => r.result),
+        col(other, (r) => r.result), col(other, (r) => r.traceId),
       ],
     );
   }
@@ -94,18 +95,18 @@ export class PgSending implements LedgerSending<'async'> {
   }
 }
 
-/** The attempts as the columns of an unnest (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms). */
+/** The attempts as the columns of an unnest (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot). */
 function attemptColumns(as: readonly AttemptRecord[]): unknown[][] {
   const col = (f: (a: AttemptRecord) => unknown) => as.map((a) => f(a) ?? null);
   return [col((a) => a.runId), col((a) => a.dataset), col((a) => a.key), col((a) => a.attempt), col((a) => a.kind), col((a) => a.code),
-    col((a) => a.subCode), col((a) => (a.durationMs === undefined ? undefined : Math.round(a.durationMs)))];
+    col((a) => a.subCode), col((a) => (a.durationMs === undefined ? undefined : Math.round(a.durationMs))), col((a) => a.traceId), col((a) => a.snapshot)];
 }
 
 async function insertAttempts(q: Query, as: readonly AttemptRecord[]): Promise<void> {
   if (!as.length) return;
   await q(
-    `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[])`,
+    `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[])`,
     attemptColumns(as),
   );
 }

@@ -1,9 +1,21 @@
-import type { LedgerStaging, RejectRecord, StageCounts, SendPolicy, StageRow } from '../port.js';
+import type { FailedRevived, LedgerStaging, RejectRecord, RetryRefused, SendPolicy, StageCounts, StageRow } from '../port.js';
+import { recordsWhere } from '../rows-filter.js';
 import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
-import type { PgConnection } from './connection.js';
+import { numbered, type PgConnection } from './connection.js';
 
 interface HeldRow extends HeldRecord {
   key: string;
+  file: string | null;
+  line: number | null;
+}
+
+/** A line that lost to a newer snapshot of its key (listed by `rows`, never sent). */
+interface Loser {
+  key: string;
+  snapshot: string;
+  file: string | null;
+  line: number | null;
+  kept: string;
 }
 
 /**
@@ -23,7 +35,7 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
     private readonly hash: (text: string) => string,
   ) {}
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): Promise<StageCounts> {
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): Promise<StageCounts> {
     const hashes = rows.map((r) => this.hash(r.bizContent));
     const first = new Map<string, number>();
     rows.forEach((r, i) => {
@@ -31,7 +43,7 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
     });
     const keys = [...first.keys()].sort();
     return this.c.tx(async (q) => {
-      const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
+      const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0, refused: 0 };
       const at = keys.map((k) => first.get(k)!);
       const inserted = new Set(
         (await q<{ key: string }>(
@@ -41,35 +53,66 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
           [dataset, runId, keys, at.map((i) => rows[i]!.snapshot), at.map((i) => hashes[i]), at.map((i) => rows[i]!.bizContent), at.map((i) => rows[i]!.file), at.map((i) => rows[i]!.line)],
         )).map((r) => r.key),
       );
-      const state = new Map<string, HeldRecord | undefined>();
+      const state = new Map<string, HeldRow | undefined>();
       const others = keys.filter((k) => !inserted.has(k));
       if (others.length) {
         const held = await q<HeldRow>(
-          `SELECT key, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash,
+          `SELECT key, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash, retryable::int AS retryable,
+             COALESCE(last_sub_code, last_code) AS failure_code, file, line,
              (run_id <> $3 AND run_id IN (SELECT run_id FROM workers WHERE run_id IS NOT NULL AND expires_at >= now())) AS live
            FROM records WHERE dataset = $1 AND key = ANY($2::text[]) ORDER BY key FOR UPDATE`,
           [dataset, others, runId],
         );
         for (const h of held) state.set(h.key, h);
       }
-      /** the row (index) each restaged key ends with */
+      /** the row (index) each restaged key ends with; the rows still refused (noted as this run's); the losers */
       const restaged = new Map<string, number>();
+      const refused = new Map<string, number>();
+      const losers: Loser[] = [];
+      const fresh = (r: StageRow, i: number, held?: HeldRow): HeldRow => ({
+        key: r.key, status: 'pending', snapshot: r.snapshot, hash: hashes[i]!, run_id: runId, uploaded_snapshot: held?.uploaded_snapshot ?? null,
+        uploaded_hash: held?.uploaded_hash ?? null, retryable: 0, failure_code: null, file: r.file, line: r.line,
+      });
       rows.forEach((r, i) => {
         const incoming = { snapshot: r.snapshot, hash: hashes[i]! };
         if (i === first.get(r.key) && inserted.has(r.key)) {
           addCounts(counts, decideStage(undefined, incoming, runId, policy));
-          state.set(r.key, { status: 'pending', ...incoming, run_id: runId, uploaded_snapshot: null, uploaded_hash: null });
+          state.set(r.key, fresh(r, i));
           return;
         }
         const held = state.get(r.key);
-        const d = decideStage(held, incoming, runId, policy);
+        const d = decideStage(held, incoming, runId, policy, retry);
         addCounts(counts, d);
+        if (d.loser === 'held') losers.push({ key: r.key, snapshot: held!.snapshot, file: held!.file, line: held!.line, kept: r.snapshot });
+        else if (d.loser) {
+          const kept = d.branch === 'older-than-alipay' ? held!.uploaded_snapshot ?? held!.snapshot : held!.snapshot;
+          losers.push({ key: r.key, snapshot: r.snapshot, file: r.file, line: r.line, kept });
+        }
         if (d.action === 'insert' || d.action === 'restage') {
           // ('insert' here: a key that conflicted but is gone again, deleted meanwhile: written back below)
           restaged.set(r.key, i);
-          state.set(r.key, { status: 'pending', ...incoming, run_id: runId, uploaded_snapshot: held?.uploaded_snapshot ?? null, uploaded_hash: held?.uploaded_hash ?? null });
+          refused.delete(r.key);
+          state.set(r.key, fresh(r, i, held));
+        } else if (d.action === 'refused') {
+          refused.set(r.key, i);
+          state.set(r.key, { ...held!, run_id: runId, file: r.file, line: r.line });
         }
       });
+      if (refused.size) {
+        const ks = [...refused.keys()].sort();
+        await q(
+          `UPDATE records r SET run_id = $2, file = u.f, line = u.l, updated_at = now()
+           FROM unnest($3::text[], $4::text[], $5::int[]) AS u(k, f, l) WHERE r.dataset = $1 AND r.key = u.k`,
+          [dataset, runId, ks, ks.map((k) => rows[refused.get(k)!]!.file), ks.map((k) => rows[refused.get(k)!]!.line)],
+        );
+      }
+      if (losers.length) {
+        await q(
+          `INSERT INTO superseded (run_id, dataset, key, snapshot, file, line, kept_snapshot)
+           SELECT $1, $2, k, s, f, l, w FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::text[]) AS u(k, s, f, l, w)`,
+          [runId, dataset, losers.map((x) => x.key), losers.map((x) => x.snapshot), losers.map((x) => x.file), losers.map((x) => x.line), losers.map((x) => x.kept)],
+        );
+      }
       if (restaged.size) {
         const ks = [...restaged.keys()].sort();
         const ix = ks.map((k) => restaged.get(k)!);
@@ -112,6 +155,26 @@ export class PgStaging implements Omit<LedgerStaging<'async'>, 'stagingDone'> {
       [dataset],
     );
     return r?.n ?? 0;
+  }
+
+  /**
+   * `alipay-sync retry`: failed rows (refused or given up on) whose request body the ledger kept become pending
+   * again; the files of those without one (personal data: never kept) are named, to be read again.
+   */
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): Promise<FailedRevived> {
+    const w = recordsWhere({ dataset, statuses: ['failed'], ...o });
+    const sql = numbered(w.sql);
+    return this.c.tx(async (q) => {
+      const [r] = await q<{ n: number }>(
+        `WITH u AS (UPDATE records SET status = 'pending', retryable = false, attempts = 0, updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
+           WHERE ${sql} AND biz_content IS NOT NULL RETURNING 1) SELECT count(*) AS n FROM u`,
+        w.params,
+      );
+      const withoutBody = await q<{ file: string | null; rows: number }>(
+        `SELECT file, count(*) AS rows FROM records WHERE ${sql} AND biz_content IS NULL GROUP BY file ORDER BY file`, w.params,
+      );
+      return { revived: r?.n ?? 0, withoutBody };
+    });
   }
 
   async stagedPlan(runId: number, dataset: string): Promise<{ new: number; changed: number }> {

@@ -1,16 +1,16 @@
-import type { LedgerReports, LedgerRuns, RunInfo } from '../port.js';
+import type { LedgerReports, LedgerRuns, RunInfo, RunSettings } from '../port.js';
 import type { SqliteConnection } from './open.js';
 import { toRunInfo } from '../rows.js';
 
 /** The runs table: one row per run, named on the lock while it runs. (Dry runs: SqliteConnection.beginDryRun.) */
-export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports, 'recentRuns'> {
+export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports, 'recentRuns' | 'runInfo'> {
   constructor(private readonly conn: SqliteConnection) {}
 
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): number {
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): number {
     const db = this.conn.db;
     const info = db
-      .prepare("INSERT INTO runs (dataset, command, files, dry_run, started_at, status, pid) VALUES (?, ?, ?, ?, ?, 'running', ?)")
-      .run(dataset, command, JSON.stringify(files), dryRun ? 1 : 0, this.conn.now(), process.pid);
+      .prepare("INSERT INTO runs (dataset, command, files, dry_run, started_at, status, pid, settings) VALUES (?, ?, ?, ?, ?, 'running', ?, ?)")
+      .run(dataset, command, JSON.stringify(files), dryRun ? 1 : 0, this.conn.now(), process.pid, settings ? JSON.stringify(settings) : null);
     const id = Number(info.lastInsertRowid);
     db.prepare('UPDATE lock SET run_id = ? WHERE id = 1 AND pid = ?').run(id, process.pid);
     return id;
@@ -30,5 +30,10 @@ export class SqliteRuns implements Omit<LedgerRuns, 'beginDryRun' | 'rollbackDry
         : db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit)
     ) as Record<string, unknown>[];
     return rows.map(toRunInfo);
+  }
+
+  runInfo(runId: number): RunInfo | undefined {
+    const row = this.conn.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as Record<string, unknown> | undefined;
+    return row ? toRunInfo(row) : undefined;
   }
 }

@@ -1,5 +1,5 @@
 /** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
-import type { SendPolicy, StageBatch } from '../port.js';
+import type { RetryRefused, SendPolicy, StageBatch } from '../port.js';
 
 export interface StageThreadInit {
   ledgerPath: string;
@@ -9,6 +9,8 @@ export interface StageThreadInit {
   runId: number;
   dataset: string;
   policy: SendPolicy;
+  /** `--retry-failed`: rows Alipay refused, unchanged, are staged again (all, or those of one sub_code) */
+  retry?: RetryRefused | null;
   dryRun: boolean;
 }
 
@@ -19,7 +21,7 @@ export interface StageBatchMessage extends StageBatch {
 
 export type StageThreadReply =
   | { type: 'ready' }
-  | { type: 'staged'; unchanged: number }
+  | { type: 'staged'; unchanged: number; refused: number }
   | { type: 'done'; plan: { new: number; changed: number; carried?: number } | null }
   | { type: 'error'; message: string };
 

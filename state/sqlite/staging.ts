@@ -1,9 +1,12 @@
-import type { LedgerStaging, RejectRecord, StageCounts, SendPolicy, StageRow } from '../port.js';
-import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
+import type { FailedRevived, LedgerStaging, RejectRecord, RetryRefused, StageCounts, SendPolicy, StageRow } from '../port.js';
+import { addCounts, decideStage, type HeldRecord, type StageDecision } from '../staging-rule.js';
 import type { SqliteConnection } from './open.js';
+import { recordsWhere } from '../rows-filter.js';
 
 interface ExistingRow extends HeldRecord {
   rowid: number;
+  file: string | null;
+  line: number | null;
 }
 
 /** Staging rows read from files: the newest snapshot per key (state/staging-rule.ts), rejects, the plan. */
@@ -18,7 +21,8 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
   ) {
     this.s = conn.statements((db) => ({
       existing: db.prepare(
-        'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND key = ?',
+        `SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash, retryable,
+           COALESCE(last_sub_code, last_code) AS failure_code, file, line FROM records WHERE dataset = ? AND key = ?`,
       ),
       insert: db.prepare(
         `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
@@ -28,7 +32,10 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
         `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, biz_content = ?, run_id = ?, file = ?, line = ?,
            attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
       ),
+      // still refused: the row stays failed as it is, now this run's (where it was read this time)
+      refused: db.prepare('UPDATE records SET run_id = ?, file = ?, line = ?, updated_at = ? WHERE rowid = ?'),
       reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
+      superseded: db.prepare('INSERT INTO superseded (run_id, dataset, key, snapshot, file, line, kept_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     }));
   }
 
@@ -36,10 +43,10 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
     this.newShare = this.newShare * 0.99 + (isNew ? 0.01 : 0);
   }
 
-  /** Stage a batch in one transaction, each row as decideStage says. */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot'): StageCounts {
+  /** Stage a batch in one transaction, each row as decideStage says; the rows that lose are listed as superseded. */
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
     const s = this.s();
-    const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
+    const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0, refused: 0 };
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
@@ -59,13 +66,22 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
           held = s.existing.get(dataset, r.key) as ExistingRow | undefined;
         }
         this.noteNew(held === undefined);
-        const d = decideStage(held, incoming, runId, policy);
+        const d = decideStage(held, incoming, runId, policy, retry);
+        if (d.loser) this.noteSuperseded(runId, dataset, r, held!, d);
         if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
         else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.bizContent, runId, r.file, r.line, now, held!.rowid);
+        else if (d.action === 'refused') s.refused.run(runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
       }
     })();
     return counts;
+  }
+
+  /** The row that lost (the incoming one, or the held row this run had staged), with the snapshot that won. */
+  private noteSuperseded(runId: number, dataset: string, incoming: StageRow, held: ExistingRow, d: StageDecision): void {
+    const kept = d.branch === 'older-than-alipay' ? held.uploaded_snapshot ?? held.snapshot : held.snapshot;
+    if (d.loser === 'held') this.s().superseded.run(runId, dataset, incoming.key, held.snapshot, held.file, held.line, incoming.snapshot);
+    else this.s().superseded.run(runId, dataset, incoming.key, incoming.snapshot, incoming.file, incoming.line, kept);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -83,6 +99,24 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
     return this.conn.db
       .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND biz_content IS NOT NULL")
       .run(this.conn.now(), dataset).changes;
+  }
+
+  /**
+   * `alipay-sync retry`: failed rows (refused or given up on) whose request body the ledger kept become pending
+   * again; the files of those without one (personal data: never kept) are named, to be read again.
+   */
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): FailedRevived {
+    const { sql, params } = recordsWhere({ dataset, statuses: ['failed'], ...o });
+    const db = this.conn.db;
+    return db.transaction(() => {
+      const revived = db
+        .prepare(`UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE ${sql} AND biz_content IS NOT NULL`)
+        .run(this.conn.now(), ...params).changes;
+      const withoutBody = db
+        .prepare(`SELECT file, COUNT(*) AS rows FROM records WHERE ${sql} AND biz_content IS NULL GROUP BY file ORDER BY file`)
+        .all(...params) as { file: string | null; rows: number }[];
+      return { revived, withoutBody };
+    })();
   }
 
   stagedPlan(runId: number, dataset: string): { new: number; changed: number } {

@@ -1,4 +1,5 @@
 import type { BindResult, LedgerTarget, LedgerTargetBinding, SecretSource } from '../port.js';
+import { REBOUND_CODE } from '../staging-rule.js';
 import { decideBind, decideMove, reboundReasons } from '../target-rule.js';
 import { getMeta, setMeta } from './meta.js';
 import type { SqliteConnection } from './open.js';
@@ -44,13 +45,13 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
       const rebound = db
         .prepare(
           `UPDATE records SET status = 'failed', retryable = 0, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
-             last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
+             last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
         )
         .run(why.uploaded, now).changes;
       // Rows still pending (or waiting for a retry) were staged for the old target — another app, or another
       // merchant's data: they must not go to the new one unless a file names them again. Their bodies go too.
       db.prepare(
-        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
            last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
       ).run(why.pending, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
