@@ -1,6 +1,7 @@
 import { agreementDatasets, datasets } from '../sources/index.js';
 import type { Dataset } from '../sources/dataset.js';
 import { Ledger, ROW_COLUMNS, SCHEMA_VERSION, type KeyStory, type RowFilter, type RowView } from '../state/ledger.js';
+import { describeLocation, isPostgresLocation, openLedger, type AnyLedger } from '../state/open-ledger.js';
 import { BOM, csvRow } from './csv-writer.js';
 import { SyncError } from './errors.js';
 
@@ -22,6 +23,8 @@ export interface RowsOut {
 
 export interface RowsOptions {
   ledgerPath: string;
+  /** PostgreSQL: the schema (default alipay_sync) */
+  schema?: string;
   filter: RowFilter;
   format: RowsFormat;
   /** csv: start with a UTF-8 BOM (default true) */
@@ -40,21 +43,37 @@ export const LEDGER_DATASETS: Readonly<Record<string, Dataset>> = Object.fromEnt
  * The ledger, read only, unless it was written by an older alipay-sync: then its schema is brought up to date
  * first (what any run of this version would do), since the rows' columns are new.
  */
-export function openForReading(path: string): Ledger {
+export async function openForReading(path: string, schema?: string): Promise<AnyLedger> {
+  // (a PostgreSQL ledger must exist; an older schema is migrated as a run would)
+  if (isPostgresLocation(path)) return openLedger(path, { schema, mustExist: true });
   const seen = Ledger.inspect(path);
   return new Ledger(path, { readonly: seen.kind === 'ledger' && seen.schemaVersion >= SCHEMA_VERSION });
 }
 
+/** The ledger as a note names it (a PostgreSQL URL without its password). */
+function nameOf(o: { ledgerPath: string; schema?: string | undefined }): string {
+  return isPostgresLocation(o.ledgerPath) ? describeLocation(o.ledgerPath, o.schema ?? 'alipay_sync') : o.ledgerPath;
+}
+
+/** The rows one at a time, from SQLite's iterator (no await per row: a million rows stay quick) or a PostgreSQL page reader. */
+async function eachRow(rows: Iterable<RowView> | AsyncIterable<RowView>, take: (r: RowView) => Promise<boolean>): Promise<void> {
+  if (Symbol.asyncIterator in rows) {
+    for await (const r of rows) if (!(await take(r))) return;
+  } else {
+    for (const r of rows) if (!(await take(r))) return;
+  }
+}
+
 /** List the rows a filter names; returns how many were written. */
 export async function printRows(o: RowsOptions): Promise<number> {
-  const ledger = openForReading(o.ledgerPath);
+  const ledger = await openForReading(o.ledgerPath, o.schema);
   try {
     const rows = ledger.rows(o.filter);
     const n = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
-    if (n === 0) o.note(`no rows in ${o.ledgerPath} match`);
+    if (n === 0) o.note(`no rows in ${nameOf(o)} match`);
     return n;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 
@@ -68,14 +87,15 @@ function cellText(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
 }
 
-async function writeLines(rows: Iterable<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<number> {
+async function writeLines(rows: Iterable<RowView> | AsyncIterable<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<number> {
   let n = 0;
   if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return 0;
-  for (const r of rows) {
+  await eachRow(rows, async (r) => {
     const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r[c]))) : JSON.stringify(r) + '\n';
-    if (!(await put(out, text))) break;
+    if (!(await put(out, text))) return false;
     n++;
-  }
+    return true;
+  });
   return n;
 }
 
@@ -93,30 +113,33 @@ const TABLE: readonly { title: string; cell: (r: RowView) => string }[] = [
 /** rows read before the table's columns are sized; later rows keep those widths (a longer cell pushes its line) */
 const SIZE_FROM = 200;
 
-async function writeTable(rows: Iterable<RowView>, out: RowsOut): Promise<number> {
-  const it = rows[Symbol.iterator]();
+async function writeTable(rows: Iterable<RowView> | AsyncIterable<RowView>, out: RowsOut): Promise<number> {
   const first: string[][] = [];
-  while (first.length < SIZE_FROM) {
-    const r = it.next();
-    if (r.done) break;
-    first.push(TABLE.map((c) => c.cell(r.value)));
-  }
-  if (first.length === 0) return 0;
-  const widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
-  if (!(await put(out, line(TABLE.map((c) => c.title))))) return 0;
+  let widths: number[] | null = null;
   let n = 0;
-  for (const cells of first) {
-    if (!(await put(out, line(cells)))) return n;
-    n++;
-  }
-  for (let r = it.next(); !r.done; r = it.next()) {
-    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) {
-      it.return?.();
-      break;
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths![i]!))).join('  ').trimEnd() + '\n';
+  /** the first rows size the columns; then they and every later row are written */
+  const flushFirst = async (): Promise<boolean> => {
+    widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
+    if (!(await put(out, line(TABLE.map((c) => c.title))))) return false;
+    for (const cells of first) {
+      if (!(await put(out, line(cells)))) return false;
+      n++;
     }
+    return true;
+  };
+  let open = true;
+  await eachRow(rows, async (r) => {
+    const cells = TABLE.map((c) => c.cell(r));
+    if (widths === null) {
+      first.push(cells);
+      return first.length < SIZE_FROM || (open = await flushFirst());
+    }
+    if (!(await put(out, line(cells)))) return (open = false);
     n++;
-  }
+    return true;
+  });
+  if (widths === null && first.length > 0 && open) await flushFirst();
   return n;
 }
 
@@ -137,11 +160,11 @@ export function maskedBody(dataset: string, body: string | null): Record<string,
 /** `rows --key K`: every dataset's story of the key; exit 1 when no dataset has it. */
 export async function printKeyStory(o: Omit<RowsOptions, 'filter' | 'bom'> & { key: string; dataset?: string }): Promise<number> {
   if (o.format === 'csv') throw new SyncError('SYNC_CONFIG_INVALID', '--key shows one key\'s story: use --format table or jsonl');
-  const ledger = openForReading(o.ledgerPath);
+  const ledger = await openForReading(o.ledgerPath, o.schema);
   try {
-    const stories = ledger.keyStory(o.key, o.dataset);
+    const stories = await ledger.keyStory(o.key, o.dataset);
     if (stories.length === 0) {
-      o.note(`no key ${o.key} in ${o.ledgerPath}${o.dataset ? ` (dataset ${o.dataset})` : ''}; a key with personal data is stored hashed: list the rows to find its h:… form`);
+      o.note(`no key ${o.key} in ${nameOf(o)}${o.dataset ? ` (dataset ${o.dataset})` : ''}; a key with personal data is stored hashed: list the rows to find its h:… form`);
       return 0;
     }
     for (const s of stories) {
@@ -150,7 +173,7 @@ export async function printKeyStory(o: Omit<RowsOptions, 'filter' | 'bom'> & { k
     }
     return stories.length;
   } finally {
-    ledger.close();
+    await ledger.close();
   }
 }
 

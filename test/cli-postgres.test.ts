@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { lastJson, runCli, spawnCli } from './helpers/cli.js';
 import { entities, entity, toCsv } from './helpers/borrow.js';
@@ -46,14 +48,27 @@ test('upload on PostgreSQL: a dry run leaves no trace (not even the schema), the
   assert.equal(lastJson(again.stdout).unchanged, 12);
   assert.equal(sb.gateway.requests.length, 12, 'nothing sent twice');
 
-  const status = await runCli(['status', '--ledger', withPassword, '--schema', schema]);
+  const status = await runCli(['status', '--ledger', withPassword, '--schema', schema, '--json']);
   assert.equal(status.code, 0, status.stderr);
-  assert.match(status.stdout, new RegExp(`Recent runs \\(postgres://postgres@127\\.0\\.0\\.1:\\d+/postgres \\(schema ${schema}\\)\\)`));
+  const st = lastJson(status.stdout) as { ledger: string; runs: { command: string; status: string }[]; totals: { status: string; rows: number }[] };
+  assert.match(st.ledger, new RegExp(`^postgres://postgres@127\\.0\\.0\\.1:\\d+/postgres \\(schema ${schema}\\)$`));
   for (const out of [status.stdout, status.stderr, first.stderr, first.stdout]) assert.doesNotMatch(out, /pw-never-shown/);
-  const json = await runCli(['status', '--ledger', url, '--schema', schema, '--json']);
-  const runs = (lastJson(json.stdout) as { runs: { command: string; status: string }[] }).runs;
-  assert.equal(runs.length, 2);
-  assert.ok(runs.every((r) => r.command.includes('postgres://postgres:…@') && !r.command.includes('pw-never-shown')), runs[0]!.command);
+  assert.equal(st.runs.length, 2);
+  assert.ok(st.runs.every((r) => r.command.includes('postgres://postgres:…@') && !r.command.includes('pw-never-shown')), st.runs[0]!.command);
+  assert.deepEqual(st.totals.map((t) => [t.status, t.rows]), [['uploaded', 12]]);
+  // the operator's commands read it too: rows (streamed in pages), one key's story, a run's report
+  const rows = await runCli(['rows', '--ledger', url, '--schema', schema, '--format', 'csv', '--no-bom']);
+  assert.equal(rows.code, 0, rows.stderr);
+  const lines = rows.stdout.trim().split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('uploaded,')).length, 12);
+  assert.equal(lines.filter((l) => l.startsWith('rejected,')).length, 2, 'the invalid line, read by both runs');
+  const story = await runCli(['rows', '--ledger', url, '--schema', schema, '--key', 'umbrella/E000000']);
+  assert.equal(story.code, 0, story.stderr);
+  assert.match(story.stdout, /now: +uploaded/);
+  const html = join(tempDir(), 'report.html');
+  const report = await runCli(['report', '--ledger', url, '--schema', schema, '--html', html]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.match(readFileSync(html, 'utf8'), /<svg/);
   const missing = await runCli(['status', '--ledger', url, '--schema', freshSchema('none')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no ledger at postgres:\/\/.*\(schema none_/);

@@ -38,7 +38,7 @@ test('percentiles from the histogram are within its 10% buckets; steps fill gaps
   assert.ok(long.steps.every((s) => Math.abs(s.rate - 5) < 1e-9), 'one second of 50 in every ten: 5/s');
 });
 
-test('keys in a report are masked when they look personal; a run of an older version reports counts only', () => {
+test('keys in a report are masked when they look personal; a run of an older version reports counts only', async () => {
   assert.equal(showKey('umbrella/E000001'), 'umbrella/E000001');
   assert.equal(showKey('330110199001011237'), '3301**********1237');
   assert.equal(showKey('13112345678'), '131****5678');
@@ -46,7 +46,7 @@ test('keys in a report are masked when they look personal; a run of an older ver
   const l = new Ledger(join(tempDir(), 'l.db'), { hashKey: randomBytes(32) });
   const old = l.startRun('borrow-entities', 'upload borrow-entities a.csv', ['a.csv'], false);
   l.finishRun(old, 'done', 0, { read: 3, rejected: 1, superseded: 0, skipped: 0, uploaded: 2, failed: 0, pending: 0 });
-  const d = reportData(l, l.runInfo(old)!);
+  const d = await reportData(l, l.runInfo(old)!);
   assert.match(d.timingNote!, /older version/);
   assert.deepEqual(d.counts!.addsUp, true);
   // the recorder's aggregates, read back: requests, outcomes and slow-downs add up per second and in all
@@ -62,7 +62,7 @@ test('keys in a report are masked when they look personal; a run of an older ver
     if (i === 14) rec.flush();
   }
   rec.close();
-  const t = reportData(l, l.runInfo(run)!);
+  const t = await reportData(l, l.runInfo(run)!);
   assert.deepEqual(t.requests, { total: 30, ok: 27, retried: 3, failed: 0, fatal: 0, slowDowns: 3 });
   assert.equal(t.steps.length, 4, 'three seconds of requests, the last answers in a fourth');
   assert.equal(t.steps.reduce((a, s) => a + s.slowDowns, 0), 3);

@@ -7,7 +7,7 @@ export const reportCommand: CommandSpec = {
   command: 'report',
   describe: 'write a run\'s report as one self-contained HTML file: counts, send rate against --qps with 40005 slow-downs, latency, answers by code, slowest and failed keys',
   uses: [
-    use('ledger', { describe: 'the ledger to read' }), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('config'),
+    use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('config'),
   ],
   fromEnv: true,
   build: (y) =>
@@ -20,10 +20,10 @@ export const reportCommand: CommandSpec = {
     const run = v.run as number | undefined;
     if (run !== undefined && (!Number.isInteger(run) || run < 1)) throw new SyncError('SYNC_CONFIG_INVALID', `--run must be a run number (got ${String(run)})`);
     const ledger = String(v.ledger);
-    checkLedgerPath(ledger, { dryRun: false, readOnly: true });
+    checkLedgerPath(ledger, { dryRun: false, readOnly: true, schema: String(v.schema) });
     checkOutputPath('--html', html, { inputs: [], ledger });
     const { writeReport } = await import('../report/write.js');
-    const d = writeReport({ ledgerPath: ledger, html, ...(run !== undefined ? { runId: run } : {}) });
+    const d = await writeReport({ ledgerPath: ledger, schema: String(v.schema), html, ...(run !== undefined ? { runId: run } : {}) });
     const p95 = d.latency.p95 === null ? '' : `, p95 ${Math.round(d.latency.p95)} ms`;
     const line = `wrote ${html}: run ${d.run.id} (${d.run.dataset}, ${d.run.status}), ${d.requests.total.toLocaleString('en-US')} requests${p95}`;
     if (state.json) stdoutSink.write(JSON.stringify({ status: 'written', html, run_id: d.run.id, dataset: d.run.dataset, requests: d.requests.total, exit_code: 0 }) + '\n');

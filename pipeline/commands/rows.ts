@@ -40,7 +40,7 @@ export const rowsCommand: CommandSpec = {
   command: 'rows',
   describe: 'list the ledger\'s rows by state (pending, uploaded, failed, rejected, superseded) and filter, or one key\'s whole story',
   uses: [
-    use('ledger', { describe: 'the ledger to read' }), use('status'), use('dataset'), use('run', { describe: 'only rows this run staged or sent (records), or read (rejected, superseded lines)' }), use('file'), use('sub-code'), use('key'), use('format'),
+    use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('status'), use('dataset'), use('run', { describe: 'only rows this run staged or sent (records), or read (rejected, superseded lines)' }), use('file'), use('sub-code'), use('key'), use('format'),
     use('bom'), use('config'),
   ],
   fromEnv: true,
@@ -55,17 +55,17 @@ export const rowsCommand: CommandSpec = {
   async run({ values: v }) {
     const format = String(v.format);
     if (!(FORMATS as readonly string[]).includes(format)) bad(`--format must be ${FORMATS.join(', ')} (got ${format})`);
-    checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
+    checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true, schema: String(v.schema) });
     const { LEDGER_DATASETS, printKeyStory, printRows } = await import('../rows.js');
     const filter = rowFilter(v, Object.keys(LEDGER_DATASETS));
     const note = (text: string) => void process.stderr.write(text + '\n');
     if (typeof v.key === 'string') {
       const others = (['status', 'run', 'file', 'sub-code'] as const).filter((n) => v[n] !== undefined);
       if (others.length) bad(`--key shows one key's whole story: leave out ${others.map((n) => `--${n}`).join(', ')} (--dataset may narrow it)`);
-      const found = await printKeyStory({ ledgerPath: String(v.ledger), key: v.key, ...(filter.dataset ? { dataset: filter.dataset } : {}), format: format as 'table', out: stdoutStream, note });
+      const found = await printKeyStory({ ledgerPath: String(v.ledger), schema: String(v.schema), key: v.key, ...(filter.dataset ? { dataset: filter.dataset } : {}), format: format as 'table', out: stdoutStream, note });
       return found ? 0 : 1;
     }
-    await printRows({ ledgerPath: String(v.ledger), filter, format: format as 'table', bom: v.bom !== false, out: stdoutStream, note });
+    await printRows({ ledgerPath: String(v.ledger), schema: String(v.schema), filter, format: format as 'table', bom: v.bom !== false, out: stdoutStream, note });
     return 0;
   },
 };

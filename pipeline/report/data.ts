@@ -1,5 +1,5 @@
 import { maskLookAlike } from '../../sources/mask.js';
-import type { LedgerReports, LedgerTiming, RunInfo, TimingKey, TimingSecond } from '../../state/port.js';
+import type { LedgerReports, LedgerTiming, Mode, RunInfo, TimingKey, TimingSecond } from '../../state/port.js';
 import { SyncError } from '../errors.js';
 import { bucketBound } from '../run/timing-recorder.js';
 import { redactCommandText } from '../settings.js';
@@ -101,22 +101,22 @@ export function rateSteps(seconds: readonly TimingSecond[]): { step: number; ste
   return { step, steps };
 }
 
-type ReportLedger = Pick<LedgerReports, 'runInfo' | 'recentRuns'> & Pick<LedgerTiming, 'runTiming'>;
+type ReportLedger = Pick<LedgerReports<Mode>, 'runInfo' | 'recentRuns'> & Pick<LedgerTiming<Mode>, 'runTiming'>;
 
 /** The run asked for, or the newest real run; a dry run records nothing to report on. */
-export function pickRun(ledger: ReportLedger, runId: number | undefined): RunInfo {
+export async function pickRun(ledger: ReportLedger, runId: number | undefined): Promise<RunInfo> {
   if (runId !== undefined) {
-    const run = ledger.runInfo(runId);
+    const run = await ledger.runInfo(runId);
     if (!run) throw new SyncError('SYNC_CONFIG_INVALID', `--run ${runId}: the ledger has no such run (alipay-sync status lists them)`);
     return run;
   }
-  const run = ledger.recentRuns(50).find((r) => !r.dryRun);
+  const run = (await ledger.recentRuns(50)).find((r) => !r.dryRun);
   if (!run) throw new SyncError('SYNC_CONFIG_INVALID', 'the ledger has no run to report on yet (dry runs leave none)');
   return run;
 }
 
-export function reportData(ledger: ReportLedger, run: RunInfo): ReportData {
-  const timing = ledger.runTiming(run.id);
+export async function reportData(ledger: ReportLedger, run: RunInfo): Promise<ReportData> {
+  const timing = await ledger.runTiming(run.id);
   // Runs recorded before 0.2 called the unchanged count `skipped`.
   const s: Record<string, unknown> = { unchanged: run.summary?.skipped, ...run.summary };
   const num = (v: unknown) => (typeof v === 'number' ? v : 0);

@@ -1,5 +1,5 @@
 import { closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { Ledger } from '../../state/ledger.js';
+import { describeLocation, isPostgresLocation, openLedger } from '../../state/open-ledger.js';
 import { openPartial } from '../paths.js';
 import { outputError } from '../rejects-file.js';
 import { pickRun, reportData, type ReportData } from './data.js';
@@ -7,7 +7,9 @@ import { reportHtml } from './html.js';
 
 /** `alipay-sync report`: one run of a ledger (the newest by default) as a self-contained HTML file. */
 export interface ReportOptions {
+  /** a SQLite file, or a postgres:// URL (then `schema`) */
   ledgerPath: string;
+  schema?: string;
   runId?: number;
   html: string;
   clock?: () => number;
@@ -25,15 +27,16 @@ function version(): string {
  * Read the run from the ledger (read-only), draw it, and write the file: to a partial file created 0600 beside
  * it (the report names keys and reasons), renamed over --html when complete.
  */
-export function writeReport(o: ReportOptions): ReportData {
-  const ledger = new Ledger(o.ledgerPath, { readonly: true });
+export async function writeReport(o: ReportOptions): Promise<ReportData> {
+  const ledger = await openLedger(o.ledgerPath, { readonly: true, schema: o.schema });
   let data: ReportData;
   try {
-    data = reportData(ledger, pickRun(ledger, o.runId));
+    data = await reportData(ledger, await pickRun(ledger, o.runId));
   } finally {
-    ledger.close();
+    await ledger.close();
   }
-  const html = reportHtml(data, { ledger: o.ledgerPath, generatedAt: (o.clock ?? Date.now)(), version: version() });
+  const name = isPostgresLocation(o.ledgerPath) ? describeLocation(o.ledgerPath, o.schema ?? 'alipay_sync') : o.ledgerPath;
+  const html = reportHtml(data, { ledger: name, generatedAt: (o.clock ?? Date.now)(), version: version() });
   const { fd, partial } = openPartial('--html', o.html);
   try {
     writeSync(fd, html);
