@@ -46,26 +46,26 @@ function busyLedger(): string {
   return path;
 }
 
-function status(path: string, out: { isTTY?: boolean; columns?: number }, o: { json?: boolean } = {}): string {
+async function status(path: string, out: { isTTY?: boolean; columns?: number }, o: { json?: boolean } = {}): Promise<string> {
   let text = '';
-  printStatus({ ledgerPath: path, runs: 10, json: Boolean(o.json), out: { ...out, write: (t: string) => (text += t) }, clock: () => T0 + 3600_000 });
+  await printStatus({ ledgerPath: path, runs: 10, json: Boolean(o.json), out: { ...out, write: (t: string) => (text += t) }, clock: () => T0 + 3600_000 });
   return text;
 }
 
-test('status on a terminal fits its width: a table when wide, a few lines per run when narrow; local times with the zone', () => {
+test('status on a terminal fits its width: a table when wide, a few lines per run when narrow; local times with the zone', async () => {
   const tz = process.env.TZ;
   process.env.TZ = 'Asia/Shanghai';
   try {
     const path = busyLedger();
     for (const columns of [40, 80, 100, 200]) {
-      const text = status(path, { isTTY: true, columns });
+      const text = await status(path, { isTTY: true, columns });
       for (const line of text.split('\n')) assert.ok(displayWidth(line) <= columns - 1, `${columns} columns: ${JSON.stringify(line)}`);
       assert.match(text, /times in Asia\/Shanghai, \+08:00/);
       assert.match(text, /2026-03-01 08:00:00/, 'the first run started at 00:00 UTC: 08:00 in Shanghai');
       assert.match(text, /biz_success:false/);
       assert.doesNotMatch(text, /\b10000\b/, 'a biz_success failure is not listed under 10000');
     }
-    const wide = status(path, { isTTY: true, columns: 200 });
+    const wide = await status(path, { isTTY: true, columns: 200 });
     assert.match(wide, /run +dataset +started +took +status +exit +read +rejected +superseded +unchanged +uploaded +failed +pending/);
     assert.match(wide, /1 +borrow-entities +2026-03-01 08:00:00 +1m15s +done +1 +4 +1 +0 +0 +1 +2 +0\n/);
     assert.match(wide, /2 +borrow-entities +\S+ \S+ +\S+ +dry run +1 +5 +0 +0 +0 +0 +0\n/, 'a dry run shows no pending: its rows were never waiting');
@@ -75,7 +75,7 @@ test('status on a terminal fits its width: a table when wide, a few lines per ru
     assert.match(wide, /borrow-entities +1 +2 +0/, 'ledger holds: uploaded, failed, pending');
     assert.match(wide, /Agreements by status: NORMAL 3, TEMP 0|Agreements by status: NORMAL 3/);
     assert.match(wide, /Notifications received: 1 \(0 in the last 24 h\), the last at 2026-03-01 08:03:15/);
-    const narrow = status(path, { isTTY: true, columns: 80 });
+    const narrow = await status(path, { isTTY: true, columns: 80 });
     assert.match(narrow, /run 1 {2}borrow-entities {2}done \(exit 1\) {2}started 2026-03-01 08:00:00, took 1m15s\n/);
     assert.match(narrow, /read 4 = rejected 1 \+ superseded 0 \+ unchanged 0 \+ uploaded 1 \+ failed 2 \+/);
   } finally {
@@ -84,9 +84,9 @@ test('status on a terminal fits its width: a table when wide, a few lines per ru
   }
 });
 
-test('status --json: the documented shape, times in UTC, counts that add up, dry runs as plans', () => {
+test('status --json: the documented shape, times in UTC, counts that add up, dry runs as plans', async () => {
   const path = busyLedger();
-  const r = JSON.parse(status(path, {}, { json: true })) as StatusReport;
+  const r = JSON.parse(await status(path, {}, { json: true })) as StatusReport;
   assert.equal(r.schema, 1);
   assert.match(r.version, /^\d+\.\d+\.\d+/);
   assert.deepEqual(Object.keys(r), ['schema', 'ledger', 'time_zone', 'runs', 'totals', 'failures', 'agreements', 'notifications', 'certificates', 'exit_code']);
@@ -106,9 +106,9 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   assert.deepEqual(r.certificates, []);
 });
 
-test('status piped: TSV blocks with a header each; certificates of certificate mode, with a warning near expiry', () => {
+test('status piped: TSV blocks with a header each; certificates of certificate mode, with a warning near expiry', async () => {
   const path = busyLedger();
-  const text = status(path, { isTTY: false });
+  const text = await status(path, { isTTY: false });
   const blocks = text.trimEnd().split('\n\n').map((b) => b.split('\n').map((l) => l.split('\t')));
   assert.deepEqual(blocks.map((b) => b[0]![0]), ['run', 'dataset', 'failed_dataset', 'agreement_status', 'notifications_received', 'certificate']);
   for (const b of blocks) for (const row of b) assert.equal(row.length, b[0]!.length, 'every row has as many cells as its header');
@@ -121,12 +121,12 @@ test('status piped: TSV blocks with a header each; certificates of certificate m
     { role: 'app', sn: 'a1b2c3', validTo: '2026-03-20T00:00:00.000Z' }, { role: 'alipay', sn: 'd4e5f6', validTo: '2027-03-01T00:00:00.000Z' },
   ]));
   l.close();
-  const withCerts = status(path, { isTTY: true, columns: 100 });
+  const withCerts = await status(path, { isTTY: true, columns: 100 });
   assert.match(withCerts, /Certificates \(of the last run in certificate mode\):\ncertificate +ends +days left +SN\napp certificate +2026-03-20 \d\d:00:00 +18 +a1b2c3\nAlipay certificate +2027-03-01 \d\d:00:00 +364 +d4e5f6/);
   assert.match(withCerts, /warning: the app certificate \(--app-cert\) expires on 2026-03-20 \(in 18 days\): renew it/);
   assert.doesNotMatch(withCerts, /warning: the Alipay certificate/);
-  assert.match(status(path, { isTTY: false }), /\napp certificate\ta1b2c3\t2026-03-20T\d\d:00:00[+-]\d\d:\d\d\t18\n/);
-  const json = JSON.parse(status(path, {}, { json: true })) as StatusReport;
+  assert.match(await status(path, { isTTY: false }), /\napp certificate\ta1b2c3\t2026-03-20T\d\d:00:00[+-]\d\d:\d\d\t18\n/);
+  const json = JSON.parse(await status(path, {}, { json: true })) as StatusReport;
   assert.deepEqual(json.certificates[0], {
     name: 'app certificate', role: 'app', serial: 'a1b2c3', not_after: '2026-03-20T00:00:00.000Z', days_left: 18,
     warning: 'the app certificate (--app-cert) expires on 2026-03-20 (in 18 days): renew it in the Alipay console (开发设置 → 接口加签方式) and give the new file',
