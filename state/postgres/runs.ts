@@ -3,6 +3,13 @@ import type { LedgerReports, LedgerRuns, RunInfo, RunSettings } from '../port.js
 import type { PgConnection } from './connection.js';
 import { toRunInfo } from '../rows.js';
 
+/**
+ * A run's columns as read: a run still `running` whose worker's heartbeat expired (killed, its host lost) reads
+ * as `crashed` at once, before the next worker to start records it so.
+ */
+const COLUMNS = `*, CASE WHEN status = 'running' AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.run_id = runs.id AND w.expires_at >= now())
+  THEN 'crashed' ELSE status END AS status`;
+
 /** The runs table: one row per run (and per worker: several may run one dataset at once), named on its worker. */
 export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollbackDryRun'>, Pick<LedgerReports<'async'>, 'recentRuns' | 'runInfo'> {
   constructor(private readonly c: PgConnection) {}
@@ -33,14 +40,14 @@ export class PgRuns implements Omit<LedgerRuns<'async'>, 'beginDryRun' | 'rollba
 
   async recentRuns(limit = 10, dataset?: string): Promise<RunInfo[]> {
     const rows = await this.c.query<Record<string, unknown>>(
-      `SELECT * FROM runs ${dataset ? 'WHERE dataset = $2' : ''} ORDER BY id DESC LIMIT $1`,
+      `SELECT ${COLUMNS} FROM runs ${dataset ? 'WHERE dataset = $2' : ''} ORDER BY id DESC LIMIT $1`,
       dataset ? [limit, dataset] : [limit],
     );
     return rows.map(toRunInfo);
   }
 
   async runInfo(runId: number): Promise<RunInfo | undefined> {
-    const [r] = await this.c.query<Record<string, unknown>>('SELECT * FROM runs WHERE id = $1', [runId]);
+    const [r] = await this.c.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM runs WHERE id = $1`, [runId]);
     return r ? toRunInfo(r) : undefined;
   }
 }
