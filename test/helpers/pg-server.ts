@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import pg from 'pg';
 
 /**
@@ -106,6 +106,14 @@ export async function startPostgres(): Promise<PgServer> {
   const dir = mkdtempSync(join(tmpdir(), 'alipay-sync-pg-'));
   const data = join(dir, 'data');
   if (user) chownSync(dir, user.uid, user.gid);
+  // Run as nobody, the server must reach its binaries: a checkout under a private folder (0700) hides the
+  // embedded ones. Then they are copied into the server's own temp folder (their bin, lib, share: ~60 MB).
+  if (user && spawnSync(bin.postgres, ['--version'], { ...user }).status !== 0) {
+    const root = dirname(dirname(bin.postgres));
+    cpSync(root, join(dir, 'pg'), { recursive: true, verbatimSymlinks: true });
+    bin.initdb = join(dir, 'pg', 'bin', 'initdb');
+    bin.postgres = join(dir, 'pg', 'bin', 'postgres');
+  }
   const init = spawnSync(bin.initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync'], {
     ...user, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', LC_ALL: 'C' },
   });
