@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget, LockHolder,
-  NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts,
-  StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LearnedRate, LedgerPort, LedgerTarget, LockHolder,
+  MerchantCount, NotificationApplied, PendingRecord, QuotaStop, RateKey, RecordStatus, RejectRecord, ResultRecord, RunInfo,
+  SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
+import { SqliteRates } from './sqlite/rates.js';
 import { SqliteReports } from './sqlite/reports.js';
 import { SqliteRuns } from './sqlite/runs.js';
 import { KeyedHash, resolveSecret } from './sqlite/secret.js';
@@ -18,9 +19,9 @@ import { SqliteTargetBinding } from './sqlite/target.js';
 
 // Every type the rest of the project imports from state/ledger.js stays here.
 export type {
-  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LedgerPort, LedgerTarget,
-  LockHolder, NotificationApplied, PendingRecord, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource,
-  StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LearnedRate, LedgerPort,
+  LedgerTarget, LockHolder, MerchantCount, MerchantId, NotificationApplied, PendingRecord, QuotaStop, RateKey, RecordStatus,
+  RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
 } from './port.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
@@ -31,7 +32,7 @@ const DEFAULT_LEASE_MS = 120_000;
  * The SQLite ledger (the LedgerPort adapter for one local file): every SQL statement of the project lives in
  * state/. This class only opens the file and hands each call to the part of state/sqlite/ that owns the concept:
  * secret.ts (the keyed hash), lock.ts, target.ts, runs.ts (+ the dry run of open.ts), staging.ts (with the rule
- * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts.
+ * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rates.ts.
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
@@ -46,6 +47,7 @@ export class Ledger implements LedgerPort {
   private readonly sending: SqliteSending;
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
+  private readonly rates: SqliteRates;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
@@ -54,7 +56,6 @@ export class Ledger implements LedgerPort {
     this.secretSource = found.source;
     const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now));
     this.hasher = new KeyedHash(found.secret, path);
-    const hash = (text: string) => this.hasher.hash(text);
     this.lock = new SqliteLock(conn, {
       leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
       isAlive: options.isAlive ?? isPidAlive,
@@ -62,12 +63,13 @@ export class Ledger implements LedgerPort {
       host: options.host ?? hostname(),
     });
     conn.onClose = () => this.lock.stopRenewing();
-    this.target = new SqliteTargetBinding(conn, hash, this.secretSource);
+    this.target = new SqliteTargetBinding(conn);
     this.runs = new SqliteRuns(conn);
-    this.staging = new SqliteStaging(conn, hash);
+    this.staging = new SqliteStaging(conn, (text: string) => this.hasher.hash(text));
     this.sending = new SqliteSending(conn);
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
+    this.rates = new SqliteRates(conn);
   }
 
   /**
@@ -153,10 +155,14 @@ export class Ledger implements LedgerPort {
     return this.staging.dropPendingOutside(dataset, snapshot);
   }
 
+  pendingByMerchant(dataset: string): { merchant: string; count: number }[] {
+    return this.staging.pendingByMerchant(dataset);
+  }
+
   // ---------------------------------------------------------------- sending (sqlite/sending.ts)
 
-  claimPending(dataset: string, afterRowid: number, limit: number): PendingRecord[] {
-    return this.sending.claimPending(dataset, afterRowid, limit);
+  claimPending(dataset: string, afterRowid: number, limit: number, merchant?: string): PendingRecord[] {
+    return this.sending.claimPending(dataset, afterRowid, limit, merchant);
   }
 
   recordAttempt(a: AttemptRecord): void {
@@ -191,6 +197,10 @@ export class Ledger implements LedgerPort {
     return this.reports.runOutcomes(runId, dataset);
   }
 
+  runOutcomesByMerchant(runId: number, dataset: string): MerchantCount[] {
+    return this.reports.runOutcomesByMerchant(runId, dataset);
+  }
+
   recentRuns(limit = 10, dataset?: string): RunInfo[] {
     return this.runs.recentRuns(limit, dataset);
   }
@@ -207,8 +217,30 @@ export class Ledger implements LedgerPort {
     return this.reports.sessionResults(dataset, snapshot);
   }
 
-  record(dataset: string, key: string): Record<string, unknown> | undefined {
-    return this.reports.record(dataset, key);
+  record(dataset: string, key: string, merchant = ''): Record<string, unknown> | undefined {
+    return this.reports.record(dataset, key, merchant);
+  }
+
+  // ---------------------------------------------------------------- rates and quotas (sqlite/rates.ts)
+
+  learnedRates(appId: string, method?: string): LearnedRate[] {
+    return this.rates.learnedRates(appId, method);
+  }
+
+  saveLearnedRates(rates: readonly LearnedRate[], runId?: number): void {
+    this.rates.saveLearnedRates(rates, runId);
+  }
+
+  quotaStops(appId?: string): QuotaStop[] {
+    return this.rates.quotaStops(appId);
+  }
+
+  saveQuotaStop(stop: QuotaStop): void {
+    this.rates.saveQuotaStop(stop);
+  }
+
+  clearQuotaStop(key: RateKey): void {
+    this.rates.clearQuotaStop(key);
   }
 
   /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */

@@ -49,6 +49,12 @@ export function resolveSecret(db: Database.Database, path: string, options: Ledg
       if (clear !== undefined) dropClear();
       // The bound merchant was hashed with the old secret: it cannot be compared any more (see target.ts).
       db.prepare("UPDATE meta SET value = ? WHERE key = 'target_merchant' AND value <> ''").run(MERCHANT_UNKNOWN);
+      // So were the merchant ids in rows' keys: a merchant's rows still to send would never meet its token again.
+      db.prepare(
+        `UPDATE records SET status = 'failed', retryable = 0, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+           last_reason = 'staged for a merchant under the replaced app private key: read its file again to send it'
+         WHERE merchant <> '' AND (status = 'pending' OR (status = 'failed' AND retryable = 1))`,
+      ).run();
       return { secret: fresh, source: 'rebound' };
     }
     if (clear !== undefined) {

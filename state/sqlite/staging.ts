@@ -18,11 +18,11 @@ export class SqliteStaging implements LedgerStaging {
   ) {
     this.s = conn.statements((db) => ({
       existing: db.prepare(
-        'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND key = ?',
+        'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND merchant = ? AND key = ?',
       ),
       insert: db.prepare(
-        `INSERT INTO records (dataset, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, key) DO NOTHING`,
+        `INSERT INTO records (dataset, merchant, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, merchant, key) DO NOTHING`,
       ),
       restage: db.prepare(
         `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, payload = ?, run_id = ?, file = ?, line = ?,
@@ -44,23 +44,24 @@ export class SqliteStaging implements LedgerStaging {
     this.conn.db.transaction(() => {
       for (const r of rows) {
         const hash = this.hash(r.payload);
+        const merchant = r.merchant ?? '';
         const incoming = { snapshot: r.snapshot, hash };
         // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
         // almost all known keys: look first. Which way goes by what the previous rows were.
         let held: ExistingRow | undefined;
         if (this.newShare > 0.5) {
-          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
+          if (s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
             addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
             this.noteNew(true);
             continue;
           }
-          held = s.existing.get(dataset, r.key) as ExistingRow;
+          held = s.existing.get(dataset, merchant, r.key) as ExistingRow;
         } else {
-          held = s.existing.get(dataset, r.key) as ExistingRow | undefined;
+          held = s.existing.get(dataset, merchant, r.key) as ExistingRow | undefined;
         }
         this.noteNew(held === undefined);
         const d = decideStage(held, incoming, runId, policy);
-        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
+        if (d.action === 'insert') s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
         else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
       }
@@ -97,6 +98,13 @@ export class SqliteStaging implements LedgerStaging {
 
   countPending(dataset: string): number {
     return (this.conn.db.prepare("SELECT COUNT(*) AS n FROM records WHERE dataset = ? AND status = 'pending'").get(dataset) as { n: number }).n;
+  }
+
+  /** The merchants with rows to send, and how many each ('' for rows without an app_auth_token), in id order. */
+  pendingByMerchant(dataset: string): { merchant: string; count: number }[] {
+    return this.conn.db
+      .prepare("SELECT merchant, COUNT(*) AS count FROM records WHERE dataset = ? AND status = 'pending' GROUP BY merchant ORDER BY merchant")
+      .all(dataset) as { merchant: string; count: number }[];
   }
 
   /**
