@@ -1,0 +1,71 @@
+import type { LearnedRate, RateKey } from '../../state/ledger.js';
+import { Pacer } from '../rate-limit.js';
+import { decide, initialState, learned, type ControlParams, type ControlState, type Observation } from './controller.js';
+import { LIMITED, OK, SendLog } from './send-log.js';
+
+/**
+ * One (app, merchant, method)'s rate: the controller's state (controller.ts, pure decisions), the log of its
+ * recent requests those decisions are measured on, and the pacer that spaces its requests at the rate decided.
+ */
+export class AdaptiveRate {
+  readonly pacer: Pacer;
+  private state: ControlState;
+  private readonly log = new SendLog();
+  /** 40005 and 429 answers seen, for the summary */
+  throttled = 0;
+
+  constructor(
+    readonly key: RateKey,
+    private readonly params: ControlParams,
+    now: number,
+    start?: Pick<LearnedRate, 'rate' | 'quota' | 'noise'> | null,
+    suspectDaily = false,
+  ) {
+    this.state = initialState(params, now, start, suspectDaily);
+    this.pacer = new Pacer({ rate: this.state.rate });
+  }
+
+  get rate(): number {
+    return this.state.rate;
+  }
+
+  get quota(): number | null {
+    return this.state.quota;
+  }
+
+  /** Why the daily quota is spent, or null. */
+  get daily(): string | null {
+    return this.state.daily;
+  }
+
+  /** The earliest the next request may start. */
+  nextAt(now: number): number {
+    return this.pacer.nextAt(now);
+  }
+
+  /** A request starts now: its slot is taken; returns its id in the log. */
+  start(now: number): number {
+    this.pacer.started(now);
+    return this.log.sent(now);
+  }
+
+  /** Its answer: the controller decides, the pacer follows. */
+  answer(id: number, o: Observation): void {
+    if (o.answer !== 'ok') this.throttled++;
+    this.log.answered(id, o.answer === 'ok' ? OK : LIMITED);
+    this.state = decide(this.state, o, (from, to) => this.log.stats(from, to), this.params);
+    this.pacer.rate = this.state.rate;
+  }
+
+  /** The day's quota is back (its reset passed): ask again, at the rate learned, the first 40005 saying it is not. */
+  quotaReset(now: number): void {
+    this.state = initialState(this.params, now, this.learned(), true);
+    this.pacer.rate = this.state.rate;
+  }
+
+  /** What to keep in the ledger (null: nothing learned). */
+  learned(): LearnedRate | null {
+    const l = learned(this.state, this.params.ceiling);
+    return l ? { ...this.key, ...l } : null;
+  }
+}
