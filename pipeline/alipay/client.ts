@@ -72,6 +72,8 @@ export interface ClientOptions {
 
 export interface CallOptions {
   notifyUrl?: string;
+  /** the merchant this call is made for: its app_auth_token, null for none (default: the client's appAuthToken) */
+  appAuthToken?: string | null;
   /** what the method's answers mean: its dataset's `answers` (default: the protocol's rules alone) */
   policy?: AnswerRules;
   signal?: AbortSignal;
@@ -118,7 +120,12 @@ export class AlipayClient {
   }
 
   /** The signed parameters of one call, split as the gateway expects: common params in the query, biz_content in the body. */
-  buildRequest(method: string, bizContent: string, notifyUrl?: string): { url: string; body: string; params: Record<string, string> } {
+  /** The app_auth_token calls carry unless they name another (or none). */
+  get appAuthToken(): string | undefined {
+    return this.opts.appAuthToken;
+  }
+
+  buildRequest(method: string, bizContent: string, notifyUrl?: string, appAuthToken: string | null | undefined = this.opts.appAuthToken): { url: string; body: string; params: Record<string, string> } {
     const params: Record<string, string> = {
       app_id: this.opts.appId,
       method,
@@ -128,7 +135,7 @@ export class AlipayClient {
       timestamp: beijingTimestamp(this.clock()),
       version: '1.0',
     };
-    if (this.opts.appAuthToken) params.app_auth_token = this.opts.appAuthToken;
+    if (appAuthToken) params.app_auth_token = appAuthToken;
     if (notifyUrl) params.notify_url = notifyUrl;
     // Empty optional values are never sent, so the signed set and the sent set are the same.
     if (bizContent) params.biz_content = bizContent;
@@ -146,7 +153,7 @@ export class AlipayClient {
 
   async call(method: string, bizContent: string, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
-    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl);
+    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl, options.appAuthToken === undefined ? this.opts.appAuthToken : options.appAuthToken);
     const exchange = await this.send(url, body, options.signal);
     const charset = exchange.failed ? 'utf-8' : exchange.charset;
     const outcome: Outcome = judge(exchange, method, options.policy ?? DEFAULT_ANSWERS, (raw, sign) => this.verifier.verify(raw, sign, charset));

@@ -12,6 +12,7 @@ import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
+import { MerchantBook, checkHeaderWithToken } from './merchants.js';
 import type { UploadOptions, UploadResult } from './types.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
@@ -27,6 +28,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   // stops the run with nothing sent (not a million rejects).
   // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
   const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
+  let tokenColumn = false;
   for (const file of o.files) {
     if (zeroBytes.has(file)) continue;
     const enc = await checkEncoding(file, encoding);
@@ -35,7 +37,9 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     // garbled. A stop, like the reverse case.
     if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
-    const { missing, unknown } = dataset.checkHeader(columns);
+    // app_auth_token is no field of any dataset: it says which merchant a row is sent for (run/merchants.ts).
+    const { missing, unknown, hasToken } = checkHeaderWithToken(dataset, columns);
+    tokenColumn ||= hasToken;
     if (missing.length) {
       throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
@@ -94,9 +98,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const dropped = ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
-    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name));
+    // Each row's merchant: its app_auth_token cell, else --app-auth-token (held in memory only: a token is a secret).
+    const openLedger = ledger;
+    const defaultToken = o.appAuthToken ?? o.client?.appAuthToken;
+    const merchants = new MerchantBook((text) => openLedger.hash(text), defaultToken);
+    const columns = dataset.fields.map((f) => f.name);
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, tokenColumn || defaultToken ? [...columns, 'merchant'] : columns);
 
-    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes);
+    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes, merchants);
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
@@ -115,11 +124,11 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
-    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, merchants: [] };
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
-      sendState = await sendPending(o, ledger, runId);
+      sendState = await sendPending(o, ledger, runId, merchants);
     }
     if (sendState.stop?.kind === 'error') {
       const err = sendState.stop.error;
@@ -131,13 +140,15 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const note = await o.sink?.close({ complete: !staged.interrupted && !sendState.stop, ledger, dataset: dataset.name, session: session ?? '' });
     if (note && note.note) logger.info(note.note);
     // ('error' threw above: what is left is an abort or an interrupt)
-    const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
+    const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' | 'quota' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
       retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
+      merchants: { counts: ledger.runOutcomesByMerchant(runId, dataset.name), reports: sendState.merchants },
+      ...(sendState.quotaResetsAt !== undefined ? { quotaResetsAt: sendState.quotaResetsAt } : {}),
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
-    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
+    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason ?? summary.stop?.message);
     return { summary, exitCode };
   } catch (err) {
     // An output that cannot be written, a ledger error, a bug: the run is recorded as failed (not left

@@ -4,6 +4,7 @@ import type { Ledger, RejectRecord } from '../../state/ledger.js';
 import { BackgroundStager } from '../../state/stage-worker.js';
 import { Progress, formatCount } from '../progress.js';
 import type { RejectsFile } from '../rejects-file.js';
+import { TOKEN_COLUMN, merchantLabel, type MerchantBook } from './merchants.js';
 import { SHOW_FIRST, STAGE_BATCH, type UploadOptions } from './types.js';
 
 /**
@@ -23,7 +24,7 @@ export interface StageTotals {
 
 export async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
-  zeroBytes: ReadonlySet<string>,
+  zeroBytes: ReadonlySet<string>, merchants: MerchantBook,
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
   const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
@@ -37,13 +38,18 @@ export async function stageAll(
   const stager = new BackgroundStager({
     ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
+  // Each row's merchant (its app_auth_token column, or --app-auth-token); sent along only when one is not ''.
+  let rowMerchants: string[] = [];
+  let anyMerchant = false;
   let keys: string[] = [];
   let snapshots: string[] = [];
   let payloads: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, payloads, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, payloads, lines, rejects });
+    rowMerchants = [];
+    anyMerchant = false;
     keys = [];
     snapshots = [];
     payloads = [];
@@ -55,7 +61,12 @@ export async function stageAll(
     rejects.push({ file, line, field, reason });
     if (totals.rejected <= SHOW_FIRST) logger.warn(`${file}:${line}: rejected: ${field ? field + ': ' : ''}${reason}`);
     else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
-    if (rejectsFile) await rejectsFile.write(file, line, field, reason, cells ? dataset.safeCells(cells) : null);
+    if (rejectsFile) {
+      // The token itself is a secret: the rejects file names the merchant by its id (a column of its own, when the run has merchants).
+      const merchant = merchants.any && cells ? merchants.of(cells[TOKEN_COLUMN], file, line) : null;
+      const safe = cells ? { ...dataset.safeCells(cells), ...(merchant && 'merchant' in merchant ? { merchant: merchantLabel(merchant.merchant) } : {}) } : null;
+      await rejectsFile.write(file, line, field, reason, safe);
+    }
   };
   const progressText = () => `${formatCount(totals.rejected)} rejected`;
   let finished = false;
@@ -72,7 +83,12 @@ export async function stageAll(
           await reject(file, rec.line, '', rec.error, null);
         } else {
           const v = dataset.validate(rec.cells);
-          if (v.ok) {
+          const m = merchants.of(rec.cells[TOKEN_COLUMN], file, rec.line);
+          if ('error' in m) {
+            await reject(file, rec.line, TOKEN_COLUMN, m.error, rec.cells);
+          } else if (v.ok) {
+            rowMerchants.push(m.merchant);
+            if (m.merchant !== '') anyMerchant = true;
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
             keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
             snapshots.push(session ?? v.row.snapshot);
