@@ -223,7 +223,7 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- rates and quotas (sqlite/rates.ts)
 
-  learnedRates(appId: string, method?: string): LearnedRate[] {
+  learnedRates(appId?: string, method?: string): LearnedRate[] {
     return this.rates.learnedRates(appId, method);
   }
 

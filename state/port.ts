@@ -235,8 +235,8 @@ export interface LedgerReports<M extends Mode = 'sync'> {
  * 4. Times are the database's (`now()`), like leases.
  */
 export interface LedgerRates<M extends Mode = 'sync'> {
-  /** What was learned for an app (of one method, when given), ordered by merchant and method. */
-  learnedRates(appId: string, method?: string): Returns<M, LearnedRate[]>;
+  /** What was learned (for one app and method, when given), ordered by app, merchant and method. */
+  learnedRates(appId?: string, method?: string): Returns<M, LearnedRate[]>;
   /** Keep what the controllers learned (one transaction); the ledger stamps updatedAt. */
   saveLearnedRates(rates: readonly LearnedRate[], runId?: number): Returns<M, void>;
   /** The daily quotas found spent (of one app, when given), the soonest reset first; past ones included. */

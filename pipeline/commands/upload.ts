@@ -16,7 +16,7 @@ import { interruptSignal, use, writeOut, type CommandContext, type CommandSpec }
 const SENDING: OptionUse[] = [
   use('gateway', { describe: `gateway URL, or "production" / "sandbox" (Alipay's own); production = ${GATEWAYS.production}` }),
   use('app-id'), use('private-key'), use('alipay-public-key'), use('sign-type'), use('app-auth-token'),
-  use('qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
+  use('qps'), use('wait-for-quota'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
 const RUN: OptionUse[] = [
   use('ledger'), use('rebind-ledger'), use('encoding'), use('rejects'), use('allow-empty'), use('dry-run'), use('json'), use('verbose'), use('progress'), use('config'),
@@ -82,6 +82,7 @@ async function run(dataset: Dataset, ctx: CommandContext, rawFiles: string[], ex
       dataset, files, ledgerPath, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
       encoding, dryRun, rejectsPath: rejects, allowEmpty: v['allow-empty'] === true, fresh: v.fresh === true,
       qps: settings.qps, concurrency: settings.concurrency, maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs,
+      ...(settings.appAuthToken ? { appAuthToken: settings.appAuthToken } : {}), waitForQuota: v['wait-for-quota'] === true,
       logger, progressStream: v.progress === false ? undefined : process.stderr, signal: interruptSignal(logger, () => state.json),
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),
     });

@@ -13,6 +13,10 @@ export class AdaptiveRate {
   private readonly log = new SendLog();
   /** 40005 and 429 answers seen, for the summary */
   throttled = 0;
+  /** answers that got past the quota */
+  admitted = 0;
+  /** where it started: what an earlier run learned, if anything */
+  readonly startedFrom: Pick<LearnedRate, 'rate' | 'quota' | 'noise'> | null;
 
   constructor(
     readonly key: RateKey,
@@ -21,6 +25,7 @@ export class AdaptiveRate {
     start?: Pick<LearnedRate, 'rate' | 'quota' | 'noise'> | null,
     suspectDaily = false,
   ) {
+    this.startedFrom = start ?? null;
     this.state = initialState(params, now, start, suspectDaily);
     this.pacer = new Pacer({ rate: this.state.rate });
   }
@@ -52,6 +57,7 @@ export class AdaptiveRate {
   /** Its answer: the controller decides, the pacer follows. */
   answer(id: number, o: Observation): void {
     if (o.answer !== 'ok') this.throttled++;
+    else this.admitted++;
     this.log.answered(id, o.answer === 'ok' ? OK : LIMITED);
     this.state = decide(this.state, o, (from, to) => this.log.stats(from, to), this.params);
     this.pacer.rate = this.state.rate;

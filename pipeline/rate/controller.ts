@@ -182,5 +182,5 @@ function judge(s: ControlState, now: number, span: Span, p: ControlParams): Cont
 /** What to keep in the ledger for the next run (null: nothing was learned, it starts at the ceiling again). */
 export function learned(s: ControlState, ceiling: number): { rate: number; quota: number | null; noise: number } | null {
   if (s.quota === null && s.noise === 0 && s.rate >= ceiling) return null;
-  return { rate: s.quota ?? s.anchor ?? s.rate, quota: s.quota, noise: s.noise };
+  return { rate: s.quota ?? s.rate, quota: s.quota, noise: s.noise };
 }

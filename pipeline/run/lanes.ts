@@ -36,6 +36,8 @@ export class Lane {
   exhausted = false;
   inFlight = 0;
   stopped: LaneStop | null = null;
+  /** its pending rows when sending began */
+  pendingAtStart = 0;
   /** the daily quota is spent until then (wall clock, ms) */
   spentUntil: number | null = null;
   spentReason = '';
@@ -96,6 +98,8 @@ export class Lanes {
   readonly global: Pacer;
   private next = 0;
   private readonly claimBatch: number;
+  /** a note for each rate that starts from what an earlier run learned */
+  readonly notes: string[] = [];
   private readonly learned: Map<string, LearnedRate>;
   private readonly stops: Map<string, QuotaStop>;
 
@@ -111,13 +115,19 @@ export class Lanes {
     const params: ControlParams = { ...DEFAULT_PARAMS, ...o.params, ceiling: o.ceiling > 0 ? o.ceiling : Infinity };
     const make = (merchant: string, method: string) => {
       const k = key(merchant, method);
-      return new AdaptiveRate({ appId: o.appId, merchant, method }, params, performance.now(), this.learned.get(k), this.stops.has(k));
+      const r = new AdaptiveRate({ appId: o.appId, merchant, method }, params, performance.now(), this.learned.get(k), this.stops.has(k));
+      if (r.startedFrom) {
+        this.notes.push(`${merchant === '' ? '' : `merchant ${merchantLabel(merchant)}, `}${method}: starting at ${r.rate.toFixed(1)}/s, as an earlier run learned${r.startedFrom.quota !== null ? ` (its quota measured at ${r.startedFrom.quota}/s)` : ''}`);
+      }
+      if (this.stops.has(k)) this.notes.push(`${merchant === '' ? 'the app' : `merchant ${merchantLabel(merchant)}`}, ${method}: its daily quota was found spent until ${this.stops.get(k)!.until}; asking once whether it is back`);
+      return r;
     };
     const pending = o.ledger.pendingByMerchant(o.dataset);
     // Rows are claimed a few at a time per merchant: memory stays flat however many merchants and rows there are.
     this.claimBatch = Math.max(4, Math.min(64, Math.ceil((4 * o.concurrency) / Math.max(1, pending.length))));
-    for (const { merchant } of pending) {
+    for (const { merchant, count } of pending) {
       const lane = new Lane(merchant, merchant === '' ? undefined : o.merchants.token(merchant), make);
+      lane.pendingAtStart = count;
       if (merchant !== '' && lane.token === undefined) {
         lane.stopped = { code: 'NO_TOKEN', reason: 'no file of this run names its app_auth_token: its rows stay pending until one does' };
       }
@@ -201,6 +211,15 @@ export class Lanes {
       }
     }
     return back;
+  }
+
+  /** Daily quotas stored as spent that answered again in this run: forgotten. */
+  clearRecovered(): void {
+    for (const lane of this.lanes) {
+      for (const r of lane.allRates()) {
+        if (r.admitted > 0 && !r.daily && this.stops.has(`${r.key.merchant}\u0000${r.key.method}`)) this.o.ledger.clearQuotaStop(r.key);
+      }
+    }
   }
 
   /** Keep what every rate learned (where the next run starts). */

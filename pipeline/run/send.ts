@@ -34,6 +34,8 @@ export interface MerchantReport {
   stopped?: LaneStop;
   /** the daily quota is spent until then (ms, wall clock) */
   spentUntil?: number;
+  /** rows earlier runs left pending that could not be sent (no token for them in this run) */
+  notSent?: number;
   rates: { method: string; rate: number; quota: number | null; throttled: number }[];
 }
 
@@ -133,8 +135,11 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
         break;
       case 'stop-merchant':
         if (lane.stopped) break;
-        lane.stopped = { code: end.outcome.code, subCode: end.outcome.subCode, reason: end.outcome.reason };
-        logger.error(`merchant ${lane.label}${lanes.seen(lane)}: its app_auth_token was refused (${end.outcome.reason}); its rows stay pending, the other merchants go on`);
+        lane.stopped = {
+          code: end.outcome.code, subCode: end.outcome.subCode,
+          reason: `${end.outcome.subCode ?? end.outcome.code}: Alipay refused this merchant's app_auth_token (invalid, expired, or not granted ${dataset.method})${end.outcome.subMsg ? ` (${end.outcome.subMsg})` : ''}: get it renewed or re-granted, then run the same command again`,
+        };
+        logger.error(`merchant ${lane.label}${lanes.seen(lane)}: ${lane.stopped.reason}; its rows stay pending, the other merchants go on`);
         break;
       case 'quota-spent': {
         state.retries++;
@@ -182,6 +187,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
 
   const running = new Set<Promise<void>>();
   let saved = clock();
+  let noted = 0;
   try {
     for (;;) {
       if (state.stop) break;
@@ -194,6 +200,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
         continue;
       }
       const pick = lanes.pick(clock());
+      while (noted < lanes.notes.length) logger.info(lanes.notes[noted++]!);
       if ('lane' in pick) {
         const { lane, turn } = pick;
         const where = `${turn.row.file ? `${turn.row.file}:${turn.row.line}: ` : ''}${turn.row.key}: `;
@@ -233,6 +240,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     progress.stop();
     try {
       lanes.saveLearned(runId);
+      lanes.clearRecovered();
     } catch (err) {
       logger.warn(`cannot keep the rates learned: ${(err as Error).message}`);
     }
@@ -254,6 +262,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   state.merchants = lanes.lanes.map((lane) => ({
     merchant: lane.merchant, label: lane.label, ...(merchants.firstSeen(lane.merchant) ? { firstSeen: merchants.firstSeen(lane.merchant)! } : {}),
     ...(lane.stopped ? { stopped: lane.stopped } : {}), ...(lane.spentUntil !== null ? { spentUntil: lane.spentUntil } : {}),
+    ...(lane.stopped?.code === 'NO_TOKEN' ? { notSent: lane.pendingAtStart } : {}),
     rates: lane.allRates().map((r) => ({ method: r.key.method, rate: r.rate, quota: r.quota, throttled: r.throttled })),
   }));
   return state;

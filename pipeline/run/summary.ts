@@ -38,6 +38,7 @@ function merchantSummaries(m: NonNullable<SummaryParts['merchants']>): MerchantS
   for (const r of m.reports) {
     const e = entry(r.merchant, r.label);
     if (r.firstSeen) e.first_seen = r.firstSeen;
+    if (r.notSent) e.not_sent = r.notSent;
     if (r.stopped) e.stopped = { code: r.stopped.code, ...(r.stopped.subCode ? { sub_code: r.stopped.subCode } : {}), message: r.stopped.reason };
     if (r.spentUntil !== undefined) e.quota_spent_until = new Date(r.spentUntil).toISOString();
     e.rates = r.rates.map((x) => ({ method: x.method, rate: Number.isFinite(x.rate) ? Math.round(x.rate * 100) / 100 : null, quota: x.quota, throttled: x.throttled }));

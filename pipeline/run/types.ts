@@ -98,6 +98,8 @@ export interface MerchantSummary {
   uploaded: number;
   failed: number;
   pending: number;
+  /** rows earlier runs left pending that this run could not send (no file of this run names its token) */
+  not_sent?: number;
   /** why nothing more was sent for it: its token refused (20001), or no token for it in this run (NO_TOKEN) */
   stopped?: { code: string; sub_code?: string; message: string };
   /** its daily quota is spent until then (ISO) */

@@ -24,12 +24,12 @@ export class SqliteRates implements LedgerRates {
     }));
   }
 
-  learnedRates(appId: string, method?: string): LearnedRate[] {
-    const db = this.conn.db;
+  learnedRates(appId?: string, method?: string): LearnedRate[] {
     if (!this.conn.has('learned_rates')) return []; // a read-only ledger of an older version
+    const where = [appId === undefined ? '' : 'app_id = ?', method === undefined ? '' : 'method = ?'].filter(Boolean);
     const sql = `SELECT app_id AS appId, merchant, method, rate, quota, noise, updated_at AS updatedAt FROM learned_rates
-      WHERE app_id = ? ${method === undefined ? '' : 'AND method = ?'} ORDER BY merchant, method`;
-    return (method === undefined ? db.prepare(sql).all(appId) : db.prepare(sql).all(appId, method)) as LearnedRate[];
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY app_id, merchant, method`;
+    return this.conn.db.prepare(sql).all(...[appId, method].filter((v) => v !== undefined)) as LearnedRate[];
   }
 
   saveLearnedRates(rates: readonly LearnedRate[], runId?: number): void {
