@@ -21,7 +21,8 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   for (const m of s.merchants ?? []) {
     const rates = m.rates.filter((r) => r.quota !== null || r.throttled > 0).map((r) => `${r.quota !== null ? `quota ${r.quota}/s` : `rate ${r.rate ?? 'no ceiling'}/s`} (${r.throttled} throttled)`);
     if (m.id === '' && !m.stopped && !m.quota_spent_until && !rates.length && (s.merchants?.length ?? 0) === 1) continue;
-    const why = m.stopped ? ` · stopped: ${m.stopped.message}` : m.quota_spent_until ? ' · daily quota spent' : '';
+    const why = !m.stopped ? (m.quota_spent_until ? ' · daily quota spent' : '')
+      : ` · stopped: ${m.stopped.code === 'NO_TOKEN' ? m.stopped.message : `its app_auth_token was refused (${m.stopped.sub_code ?? m.stopped.code})`}`;
     const older = m.not_sent ? ` · ${formatCount(m.not_sent)} left pending by earlier runs not sent` : '';
     lines.push(`  merchant ${m.merchant}${m.first_seen ? ` (${m.first_seen})` : ''}: uploaded ${formatCount(m.uploaded)}, failed ${formatCount(m.failed)}, pending ${formatCount(m.pending)}${older}${rates.length ? ` · ${rates.join(', ')}` : ''}${why}`);
   }

@@ -81,7 +81,8 @@ test('a merchant whose token is refused stops alone (rows pending, reported); wh
   assert.deepEqual([a.uploaded, a.pending, a.stopped], [5, 0, undefined]);
   assert.deepEqual([b.uploaded, b.pending, b.stopped?.code, b.stopped?.sub_code], [0, 5, '20001', 'aop.app-auth-token-time-out']);
   assert.deepEqual([c.uploaded, c.pending, c.stopped?.sub_code], [0, 5, 'aop.invalid-app-auth-token']);
-  assert.match(r.stderr, new RegExp(`merchant ${b.merchant} \\(first named at ${csv}:2\\): its app_auth_token was refused`));
+  assert.match(r.stderr, new RegExp(`merchant ${b.merchant} \\(first named at ${csv}:2\\): aop\\.app-auth-token-time-out: Alipay refused this merchant's app_auth_token`));
+  assert.match(r.stdout + r.stderr, new RegExp(`merchant ${c.merchant} \\(${csv}:12\\): uploaded 0, failed 0, pending 5 · stopped: its app_auth_token was refused \\(aop\\.invalid-app-auth-token\\)`));
   // one request each for the refused merchants (the rest of their rows never went out)
   assert.ok(sb.gateway.requests.filter((q) => q.code === '20001').length <= 2 * 8);
   const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
