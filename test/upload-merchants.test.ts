@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { merchantUserId } from '../pipeline/sandbox/merchants.js';
-import { Ledger } from '../state/ledger.js';
 import { COLUMNS, entities, toCsv, type Row } from './helpers/borrow.js';
 import { lastJson, runCli } from './helpers/cli.js';
 import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
