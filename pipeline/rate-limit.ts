@@ -34,6 +34,10 @@ export class Pacer {
   /** theoretical arrival time of the next start (GCRA) */
   private tat = -Infinity;
   private lastStart = -Infinity;
+  /** how late the last start was against the schedule (made up by the next one) */
+  private behind = 0;
+  /** recent start times, for the one-second cap */
+  private recent: number[] = [];
   private readonly burst: number;
   private readonly clock: () => number;
   private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -68,20 +72,48 @@ export class Pacer {
     return this.rateNow === Infinity ? 0 : 1000 / (this.rateNow * SPACING);
   }
 
+  /**
+   * How late a start may be and still keep the schedule: a timer fires late on a busy machine (a millisecond
+   * usually, tens when the CPU is shared), and at 50/s a start 1.5 ms late every time would make 46/s if each
+   * start were spaced from the last. Up to one interval of lateness is made up by the next start; the window cap
+   * below keeps what that may bunch up within the rate.
+   */
+  private get slack(): number {
+    return Math.min(this.interval, 50);
+  }
+
+  /** Starts allowed in any one-second window (of send times): what the spacing allows, never over the rate (from 2). */
+  private get cap(): number {
+    const n = Math.min(Math.ceil(this.rateNow * SPACING), Math.floor(this.rateNow));
+    return n >= 2 && this.burst === 1 ? n : Infinity;
+  }
+
   /** The earliest a request may start, at `now` or later (no slot is taken). */
   nextAt(now: number): number {
     if (this.rateNow === Infinity) return now;
     const interval = this.interval;
-    // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` to the
-    // last actual start, whatever the rate was when it was taken (a rate just lowered holds at once).
+    // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` (less the
+    // lateness being made up) to the last actual start, whatever the rate was when it was taken (a rate just
+    // lowered holds at once), and never more than the rate in any one second.
     const slot = Math.max(now, this.tat - (this.burst - 1) * interval);
-    return this.burst === 1 ? Math.max(slot, this.lastStart + interval) : slot;
+    if (this.burst !== 1) return slot;
+    const cap = this.cap;
+    const n = this.recent.length;
+    const windowFull = n >= cap ? this.recent[n - cap]! + 1000 : -Infinity;
+    return Math.max(slot, this.lastStart + interval - Math.min(this.slack, Math.max(0, this.behind)), windowFull);
   }
 
-  /** A request started at `at` (at or after nextAt): the next slot moves on. */
+  /**
+   * A request started at `at` (at or after nextAt): the next slot moves on, from the schedule when it was late by
+   * no more than the slack (so timer lateness does not add up), else from `at` (after idle time).
+   */
   started(at: number): void {
-    this.tat = Math.max(this.tat, at) + this.interval;
+    const late = at - this.tat;
+    this.behind = late <= this.slack ? Math.max(0, late) : 0;
+    this.tat = (late <= this.slack ? this.tat : at) + this.interval;
     this.lastStart = at;
+    this.recent.push(at);
+    if (this.recent.length > 4096) this.recent = this.recent.slice(-2048);
   }
 
   /** The pacer's clock, to stamp when a request started. */
