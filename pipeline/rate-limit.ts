@@ -24,6 +24,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export interface PacerOptions {
   /** requests per second; 0 or Infinity means none */
   rate: number;
+  /** the share of the rate used (default SPACING, 98%) */
+  spacing?: number;
+  /** how much lateness (a timer that fired late, a busy loop) later starts may make up, in ms (default: a few) */
+  catchUpMs?: number;
   burst?: number;
   clock?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -39,6 +43,9 @@ export class Pacer {
   /** recent start times, for the one-second cap */
   private recent: number[] = [];
   private readonly burst: number;
+  private readonly spacing: number;
+  /** see `slack` (changeable: it may follow the rate) */
+  catchUpMs: number | undefined;
   private readonly clock: () => number;
   private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly idle: Promise<void> = Promise.resolve();
@@ -47,6 +54,8 @@ export class Pacer {
   constructor(o: PacerOptions) {
     this.rateNow = Pacer.norm(o.rate);
     this.burst = Math.max(1, o.burst ?? 1);
+    this.spacing = o.spacing ?? SPACING;
+    this.catchUpMs = o.catchUpMs;
     this.clock = o.clock ?? (() => performance.now());
     this.sleepFn = o.sleep ?? sleep;
   }
@@ -69,22 +78,22 @@ export class Pacer {
    * rate (+1 at its edge) while the rate reached is still 98% of it.
    */
   private get interval(): number {
-    return this.rateNow === Infinity ? 0 : 1000 / (this.rateNow * SPACING);
+    return this.rateNow === Infinity ? 0 : 1000 / (this.rateNow * this.spacing);
   }
 
   /**
-   * How late a start may be and still keep the schedule: a timer fires late on a busy machine (a millisecond
-   * usually, tens when the CPU is shared), and at 50/s a start 1.5 ms late every time would make 46/s if each
-   * start were spaced from the last. Up to one interval of lateness is made up by the next start; the window cap
-   * below keeps what that may bunch up within the rate.
+   * How late a start may be and still keep the schedule (`catchUpMs`): a timer fires late on a busy machine (a
+   * millisecond usually, tens when the CPU is shared), and at 50/s a start 1.5 ms late every time would make 46/s
+   * if each start were spaced from the last. By default a few ms are made up (starts stay evenly spaced: --qps);
+   * a pacer told to make up more bunches the starts that follow a stall, never more than the one-second cap below.
    */
   private get slack(): number {
-    return Math.min(this.interval, 50);
+    return this.catchUpMs ?? Math.min(this.interval / 4, 5);
   }
 
-  /** Starts allowed in any one-second window (of send times): what the spacing allows, never over the rate (from 2). */
+  /** Starts allowed in any one-second window (of send times): what the spacing allows, rounded (from 2). */
   private get cap(): number {
-    const n = Math.min(Math.ceil(this.rateNow * SPACING), Math.floor(this.rateNow));
+    const n = Math.round(this.rateNow * this.spacing);
     return n >= 2 && this.burst === 1 ? n : Infinity;
   }
 

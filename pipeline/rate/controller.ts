@@ -36,15 +36,17 @@ export interface ControlParams {
   dailyAfterMs: number;
   /** answered requests a test of a decrease needs (or five windows) */
   testMinAnswers: number;
+  /** how far under a measured quota to send (arrivals jitter by a few ms, a window may then hold one more) */
+  margin: number;
 }
 
 export const DEFAULT_PARAMS: Omit<ControlParams, 'ceiling'> = Object.freeze({
-  windowMs: 1000, holdMs: 1000, probeMs: 5000, minRate: 0.5, dailyAfterMs: 60_000, testMinAnswers: 20,
+  windowMs: 1000, holdMs: 1000, probeMs: 5000, minRate: 0.5, dailyAfterMs: 60_000, testMinAnswers: 20, margin: 0.01,
 });
 
 /** Plain data: the whole state of one (app, merchant, method). */
 export interface ControlState {
-  /** requests per second to send at (the pacer spaces them 2% wider, see rate-limit.ts) */
+  /** requests per second to send at (its pacer spaces them exactly: the margin is the controller's) */
   rate: number;
   /** the quota as measured (admitted per window while it was reached), null until it was */
   quota: number | null;
@@ -82,8 +84,8 @@ export type Span = (from: number, to: number) => { sent: number; answered: numbe
 
 /** Where a key starts: at what was learned (below the ceiling), or at the ceiling. */
 export function initialState(params: ControlParams, now: number, learned?: { rate: number; quota: number | null; noise: number } | null, suspectDaily = false): ControlState {
-  const rate = Math.max(params.minRate, Math.min(params.ceiling, learned?.rate ?? params.ceiling));
   const quota = learned?.quota ?? null;
+  const rate = Math.max(params.minRate, Math.min(params.ceiling, quota !== null ? quota * (1 - params.margin) : learned?.rate ?? params.ceiling));
   return {
     rate, quota, noise: learned?.noise ?? 0, changedAt: now, decreasedAt: -Infinity, step: quota === null ? 0.1 : 0.01,
     anchor: null, test: null, limitedSince: null, limitedCount: 0, suspectDaily, daily: null,
@@ -135,7 +137,7 @@ export function decide(state: ControlState, o: Observation, span: Span, p: Contr
     }
     const admitted = w.sent - w.limited; // (the unanswered are presumed admitted)
     if (admitted === 0) return s; // nothing admitted: a rate tells nothing (the daily check above decides)
-    const next = Math.max(p.minRate, Math.min(s.rate, admitted / (1 - s.noise)));
+    const next = Math.max(p.minRate, Math.min(s.rate, (admitted * (1 - p.margin)) / (1 - s.noise)));
     if (next >= s.rate) return s;
     return {
       ...s, rate: next, changedAt: o.now, decreasedAt: o.now, anchor: s.anchor ?? s.rate,
@@ -153,8 +155,9 @@ export function decide(state: ControlState, o: Observation, span: Span, p: Contr
     const last = span(o.now - p.windowMs, o.now);
     s.quota = Math.max(s.quota, last.answered - last.limited);
   }
-  const up = s.quota !== null && s.rate < s.quota * 0.97 ? s.quota : s.rate * (1 + s.step);
-  return { ...s, rate: Math.min(p.ceiling, up), changedAt: o.now, anchor: null, step: up === s.quota ? s.step : Math.min(0.5, s.step * 2) };
+  const back = s.quota !== null && s.rate < s.quota * 0.97;
+  const up = back ? s.quota! * (1 - p.margin) : s.rate * (1 + s.step);
+  return { ...s, rate: Math.min(p.ceiling, up), changedAt: o.now, anchor: null, step: back ? s.step : Math.min(0.5, s.step * 2) };
 }
 
 /** Judge the decrease under test: did the throttled share fall (the quota, measured), or not (background)? */
