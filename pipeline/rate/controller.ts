@@ -135,7 +135,9 @@ export function decide(state: ControlState, o: Observation, span: Span, p: Contr
       const before = span(o.sentAt - 2 * p.windowMs, o.sentAt - p.windowMs);
       if (!excessive(before.limited, before.answered, s.noise)) return s;
     }
-    const admitted = w.sent - w.limited; // (the unanswered are presumed admitted)
+    // Admitted: answered and not refused. (Requests still unanswered are not counted: this is then a lower bound
+    // of the quota, never above it; the probes find the rest.)
+    const admitted = w.answered - w.limited;
     if (admitted === 0) return s; // nothing admitted: a rate tells nothing (the daily check above decides)
     const next = Math.max(p.minRate, Math.min(s.rate, (admitted * (1 - p.margin)) / (1 - s.noise)));
     if (next >= s.rate) return s;
@@ -169,7 +171,8 @@ function judge(s: ControlState, now: number, span: Span, p: ControlParams): Cont
   if (w.answered < p.testMinAnswers && now < from + 5 * p.windowMs) return s;
   if (w.answered === 0) return { ...s, test: null };
   const share = w.limited / w.answered;
-  if (share < t.share / 2) {
+  // (A share under 5% after the decrease is a quota found too: one late request bunched with the next can be refused.)
+  if (share < Math.max(t.share / 2, 0.05)) {
     // It was the quota: the rate that stopped the rejections is what it admits.
     return { ...s, test: null, anchor: null, quota: t.measured, step: 0.01 };
   }
