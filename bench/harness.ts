@@ -22,18 +22,18 @@ export function log(msg: string) {
   process.stderr.write(`[bench] ${msg}\n`);
 }
 
-/** Start a node script as its own process, with the rusage hook preloaded; `done` resolves when it ends. */
-export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Ran> } {
+/** Start a node script as its own process, with the rusage hook preloaded; `done` resolves when it ends; `discard`: its stdout is not kept. */
+export function spawnNode(script: string, args: string[], env: Record<string, string> = {}, o: { discard?: boolean } = {}): { child: ChildProcess; done: Promise<Ran> } {
   const usageFile = join(OUT, `usage-${process.hrtime.bigint()}.json`);
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', HOOK, script, ...args], {
-    env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', o.discard ? 'ignore' : 'pipe', 'pipe'],
   });
   const done = new Promise<Ran>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
@@ -45,9 +45,9 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   return { child, done };
 }
 
-/** Run a node script as its own process, with the rusage hook preloaded. */
-export function runNode(script: string, args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  return spawnNode(script, args, env).done;
+/** Run a node script as its own process, with the rusage hook preloaded; `discard`: its stdout is not kept. */
+export function runNode(script: string, args: string[], env: Record<string, string> = {}, o: { discard?: boolean } = {}): Promise<Ran> {
+  return spawnNode(script, args, env, o).done;
 }
 
 export function lastJson(stdout: string): Record<string, number> {

@@ -1,12 +1,18 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, errorFields, exitCodeFor, SyncError } from './errors.js';
 import { streamLogger } from './log.js';
-import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName } from './settings.js';
+import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName, unknownArguments } from './settings.js';
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
 import { agreementsCommand, uploadCommand } from './commands/upload.js';
+import { checkCommand } from './commands/check.js';
+import { retryCommand } from './commands/retry.js';
+import { rowsCommand } from './commands/rows.js';
 import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './commands/serve.js';
+import { reportCommand } from './commands/report.js';
+import { HELP_WIDTH } from './commands/help.js';
+import { VERSION } from './version.js';
 // Each command imports what it needs when it runs (the HTTP client, the ledger, the sandbox): `--help` and
 // `status` start in a fraction of the time, and a migration's CPU is spent on the migration.
 
@@ -15,7 +21,19 @@ import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './com
  * merges it with the environment and the --config file per command. This is the only module that reads
  * process.env or decides how the process ends: every exit code comes from errors.ts (EXIT, exitCodeFor).
  */
-const COMMANDS: readonly CommandSpec[] = [uploadCommand, agreementsCommand, notifyCommand, statusCommand, sandboxCommand, demoCommand];
+const COMMANDS: readonly CommandSpec[] = [
+  uploadCommand, agreementsCommand, retryCommand, rowsCommand, checkCommand, notifyCommand, statusCommand, reportCommand, sandboxCommand, demoCommand,
+];
+
+/**
+ * A bare `alipay-sync`, or a bare group (`alipay-sync upload`), asks what there is: its help, not an error. The
+ * completion script's own call (`--get-yargs-completions`) is left alone.
+ */
+function helpWhenBare(argv: string[]): string[] {
+  if (argv.length === 0) return ['--help'];
+  const group = COMMANDS.find((c) => c.subcommands && c.command === argv[0]);
+  return group && argv.length === 1 ? [argv[0]!, '--help'] : argv;
+}
 
 /** A first guess at --json and --verbose, for errors raised before the settings are merged. */
 function guessFlag(argv: readonly string[], env: NodeJS.ProcessEnv, name: string): boolean {
@@ -35,7 +53,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
   const state: CommandState = { json: guessFlag(rawArgv, env, 'json'), verbose: guessFlag(rawArgv, env, 'verbose'), printedJson: false };
   let exit = 0;
   try {
-    const argv = normalizeArgv(rawArgv);
+    const argv = helpWhenBare(normalizeArgv(rawArgv));
     state.json = guessFlag(argv, env, 'json');
     state.verbose = guessFlag(argv, env, 'verbose');
     const command = redactArgv(argv).join(' ');
@@ -52,33 +70,42 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
     const parser = yargs(argv)
       .scriptName('alipay-sync')
       .usage('$0 <command> [options]\n\nKeep Alipay in step with your CSV exports: validate every row, sign and send under a rate limit, and keep a SQLite ledger so any run can be stopped and rerun to finish, without re-sending rows.');
-    for (const spec of COMMANDS) {
-      parser.command(
+    /** A command (or a group, with its subcommands) as a yargs command. */
+    const register = (y: Argv, spec: CommandSpec): Argv =>
+      y.command(
         spec.command,
         spec.describe,
-        (y) => (spec.build ? spec.build(addOptions(y, spec.uses, spec.fromEnv)) : addOptions(y, spec.uses, spec.fromEnv)),
-        (a) => {
-          const m = settle(spec.uses, a, spec.fromEnv);
-          return set(spec.run({ values: m.values, origins: m.origins, args: a, command, state }));
+        (sub) => {
+          const built = spec.build ? spec.build(addOptions(sub, spec.uses, spec.fromEnv)) : addOptions(sub, spec.uses, spec.fromEnv);
+          if (!spec.subcommands) return built;
+          for (const s of spec.subcommands) register(built, s);
+          return built.demandCommand(1, `name one: ${spec.subcommands.map((s) => s.command.split(' ')[0]).join(', ')} (see ${spec.command} --help)`);
         },
+        spec.run
+          ? (a) => {
+            const m = settle(spec.uses, a, spec.fromEnv);
+            return set(spec.run!({ values: m.values, origins: m.origins, args: a, command, state }));
+          }
+          : undefined,
       );
-    }
+    for (const spec of COMMANDS) register(parser, spec);
     parser
-      .demandCommand(1, 'name a command: upload, agreements, notify, status, sandbox or demo (see --help)')
+      .demandCommand(1, `name a command: ${COMMANDS.map((c) => c.command.split(' ')[0]).join(', ')} (see --help)`)
       .strict()
       .recommendCommands()
       .epilog(
         'Settings: a flag, else its ALIPAY_SYNC_<NAME> environment variable, else the --config file, else the default; each applies only to the commands that have it. A flag given twice takes its last value (--fault keeps every one). Booleans take true/false, 1/0, yes/no, on/off.\n\n' +
-          'Exit codes: 0 every row uploaded or rightly skipped · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the daily quota is spent: rows left pending, the summary says when it resets (00:00 Beijing) and how to go on (--wait-for-quota waits instead) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
+          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the daily quota is spent: rows left pending, the summary says when it resets (00:00 Beijing) and how to go on (--wait-for-quota waits instead) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
-      .wrap(Math.min(110, process.stdout.columns || 110))
+      .wrap(HELP_WIDTH)
       .fail((msg, err) => {
-        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(msg)}\nrun alipay-sync --help for usage`);
+        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(unknownArguments(msg, argv))}\nrun alipay-sync --help for usage`);
       })
+      .completion('completion', 'print a shell completion script (bash, zsh): alipay-sync completion >> ~/.bashrc')
       .help()
       .alias('h', 'help')
-      .version();
+      .version(VERSION);
     await parser.parseAsync();
     return exit;
   } catch (err) {
@@ -100,7 +127,7 @@ function report(err: unknown, state: CommandState): number {
   if (state.json && !state.printedJson) {
     const fields = { ...errorFields(err), message };
     if (code === EXIT.INTERNAL) fields.code = 'SYNC_INTERNAL';
-    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: fields }) + '\n');
+    writeOut(JSON.stringify({ status: 'error', exit_code: code, error: fields, version: VERSION }) + '\n');
   }
   return code;
 }

@@ -1,6 +1,9 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { appOwnKeyMessage, isAppOwnPublicKey } from './check/keys.js';
 import { isSignType, type SignType } from './alipay/sign.js';
 import { loadPrivateKey, loadPublicKey } from './alipay/keys.js';
+import { loadAesKey, type AesKey } from './alipay/aes.js';
+import { expiryWarnings, loadCertificates, type AlipayCertificates } from './alipay/certs.js';
 import { SyncError } from './errors.js';
 
 /** Named gateways, so `--gateway sandbox` is enough. */
@@ -14,6 +17,10 @@ export interface RawSettings {
   appId?: string;
   privateKey?: string;
   alipayPublicKey?: string;
+  appCert?: string;
+  alipayCert?: string;
+  alipayRootCert?: string;
+  encryptKey?: string;
   signType?: string;
   appAuthToken?: string;
   qps?: number;
@@ -30,7 +37,14 @@ export interface SendSettings {
   gateway: string;
   appId: string;
   privateKey: KeyObject;
-  alipayPublicKey: KeyObject;
+  /** public-key mode */
+  alipayPublicKey?: KeyObject;
+  /** certificate mode (公钥证书) */
+  certificates?: AlipayCertificates;
+  /** content encryption (接口内容加密) */
+  encryptKey?: AesKey;
+  /** what to tell the user before anything is sent (certificates close to expiry) */
+  warnings: string[];
   signType: SignType;
   appAuthToken?: string;
   qps: number;
@@ -104,33 +118,61 @@ export function resolveTuning(raw: RawSettings, o: SettingOrigins = {}): Pick<Se
   };
 }
 
+/** What is wrong with an app id (from `origin`), or null. */
+export function appIdProblem(appId: string, origin: string): string | null {
+  if (!appId) return '--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)';
+  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) return `${origin} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`;
+  return null;
+}
+
 /** Everything needed to send, checked before anything is sent (exit 2 on any problem). */
 export function resolveSendSettings(raw: RawSettings, o: SettingOrigins = {}): SendSettings {
   origins = o;
   const gateway = resolveGateway(raw.gateway);
   const appId = (raw.appId ?? '').trim();
-  if (!appId) bad('--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)');
-  if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) bad(`${from('app-id')} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`);
+  const appIdWrong = appIdProblem(appId, from('app-id'));
+  if (appIdWrong) bad(appIdWrong);
   const signType = (raw.signType ?? 'RSA2').toUpperCase();
   if (!isSignType(signType)) bad(`--sign-type must be RSA2 or RSA (got ${raw.signType})`);
   if (!raw.privateKey) bad('--private-key is required: the app private key file (or ALIPAY_SYNC_PRIVATE_KEY)');
-  if (!raw.alipayPublicKey) bad('--alipay-public-key is required: the Alipay public key file, to verify answers (or ALIPAY_SYNC_ALIPAY_PUBLIC_KEY)');
   const privateKey = loadPrivateKey(raw.privateKey, from('private-key'));
-  const alipayPublicKey = loadPublicKey(raw.alipayPublicKey, from('alipay-public-key'));
-  if (privateKey.asymmetricKeyType !== 'rsa' || alipayPublicKey.asymmetricKeyType !== 'rsa') {
-    throw new SyncError('SYNC_KEY_INVALID', 'keys must be RSA keys');
-  }
-  // The commonest key mistake, caught offline: the app's own public key given as the Alipay public key. Every
-  // answer would then fail verification after the first request went out.
-  const appPublic = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  if (appPublic.equals(alipayPublicKey.export({ type: 'spki', format: 'der' }))) {
-    throw new SyncError('SYNC_KEY_INVALID', `${from('alipay-public-key')} is your app public key (the pair of ${from('private-key')}); give the Alipay public key, shown next to it in Alipay's open platform console`);
-  }
+  if (privateKey.asymmetricKeyType !== 'rsa') throw new SyncError('SYNC_KEY_INVALID', 'keys must be RSA keys');
+  const verification = resolveVerification(raw, privateKey);
+  const encryptKey = raw.encryptKey?.trim() ? loadAesKey(raw.encryptKey, from('encrypt-key')) : undefined;
   const token = raw.appAuthToken?.trim();
   if (token && token.length > 40) bad(`${from('app-auth-token')} is at most 40 characters`);
   return {
-    gateway, appId, privateKey, alipayPublicKey, signType, ...(token ? { appAuthToken: token } : {}), ...resolveTuning(raw, o),
+    gateway, appId, privateKey, ...verification, ...(encryptKey ? { encryptKey } : {}), signType, ...(token ? { appAuthToken: token } : {}), ...resolveTuning(raw, o),
     target: { gateway: targetGateway(gateway), appId, ...(token ? { appAuthToken: token } : {}) },
     hashKey: privateKey.export({ type: 'pkcs8', format: 'der' }),
   };
+}
+
+const CERT_OPTIONS = ['app-cert', 'alipay-cert', 'alipay-root-cert'] as const;
+
+/**
+ * How answers are verified: with the Alipay public key, or (certificate mode) with the Alipay certificates under the
+ * root bundle. Exactly one mode; the keys and certificates are checked against the private key offline.
+ */
+function resolveVerification(raw: RawSettings, privateKey: KeyObject): Pick<SendSettings, 'alipayPublicKey' | 'certificates' | 'warnings'> {
+  const certValues = { 'app-cert': raw.appCert, 'alipay-cert': raw.alipayCert, 'alipay-root-cert': raw.alipayRootCert };
+  const given = CERT_OPTIONS.filter((n) => certValues[n]?.trim());
+  if (given.length > 0) {
+    if (raw.alipayPublicKey?.trim()) {
+      bad(`${from('alipay-public-key')} and ${given.map(from).join(', ')} are two signing modes (公钥 and 公钥证书): give the Alipay public key, or the three certificate files, not both`);
+    }
+    const missing = CERT_OPTIONS.filter((n) => !given.includes(n));
+    if (missing.length) bad(`certificate mode needs ${missing.map((n) => `--${n}`).join(' and ')} too (given: ${given.map(from).join(', ')})`);
+    const now = Date.now();
+    const certificates = loadCertificates({ appCert: raw.appCert!, alipayCert: raw.alipayCert!, rootCert: raw.alipayRootCert! }, privateKey, now, from);
+    return { certificates, warnings: expiryWarnings(certificates.expiries(), now) };
+  }
+  if (!raw.alipayPublicKey) bad('--alipay-public-key is required: the Alipay public key file, to verify answers (or ALIPAY_SYNC_ALIPAY_PUBLIC_KEY); in certificate mode give --app-cert, --alipay-cert and --alipay-root-cert instead');
+  const alipayPublicKey = loadPublicKey(raw.alipayPublicKey, from('alipay-public-key'));
+  if (alipayPublicKey.asymmetricKeyType !== 'rsa') throw new SyncError('SYNC_KEY_INVALID', 'keys must be RSA keys');
+  // The commonest key mistake, caught offline (check/keys.ts): nothing is sent with it.
+  if (isAppOwnPublicKey(privateKey, alipayPublicKey)) {
+    throw new SyncError('SYNC_KEY_INVALID', appOwnKeyMessage(from('alipay-public-key'), from('private-key')));
+  }
+  return { alipayPublicKey, warnings: [] };
 }

@@ -3,7 +3,7 @@
  * command is decided here, from that code, and nowhere else (the README's table is this one):
  *
  * | exit | meaning |
- * | 0    | every row uploaded or rightly skipped |
+ * | 0    | every row uploaded or already unchanged in Alipay |
  * | 1    | finished, with rows rejected or failed (or an empty input file) |
  * | 2    | usage, configuration or I/O problem: found before sending, or an output that failed mid-run |
  * | 3    | aborted by the gateway: credentials, signature, forged or unverifiable answers |

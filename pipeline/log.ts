@@ -1,3 +1,5 @@
+import { writeAbove, type TtyStream } from './terminal.js';
+
 /** A small logger passed down to the library (no globals): human lines on stderr, stdout stays for results. */
 export interface Logger {
   debug(msg: string): void;
@@ -6,8 +8,13 @@ export interface Logger {
   error(msg: string): void;
 }
 
+/**
+ * Lines on `stream`; on a terminal they go above the progress line (which is erased and drawn again under them,
+ * see terminal.ts) instead of being glued onto it. `quiet` drops the informational lines (warnings and errors
+ * still print).
+ */
 export function streamLogger(stream: NodeJS.WritableStream, verbose: boolean, quiet = false): Logger {
-  const write = (prefix: string, msg: string) => stream.write(prefix + msg + '\n');
+  const write = (prefix: string, msg: string) => writeAbove(stream as TtyStream, prefix + msg + '\n');
   return {
     debug: (m) => (verbose ? write('debug: ', m) : undefined),
     info: (m) => (quiet ? undefined : write('', m)),

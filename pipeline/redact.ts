@@ -6,16 +6,16 @@ import { maskPersonal } from '../sources/mask.js';
  * server's "参数有误: id_card=3301…" must not reach a log or the ledger in clear. For datasets with personal
  * fields, a row's personal values are taken from its request body and masked wherever they appear.
  */
-export type Redactor = (text: string | undefined, payload: string) => string | undefined;
+export type Redactor = (text: string | undefined, bizContent: string) => string | undefined;
 
 export function redactorFor(dataset: Dataset): Redactor {
   const personal = dataset.fields.filter((f) => f.personal).map((f) => f.name);
   if (personal.length === 0) return (text) => text;
-  return (text, payload) => {
+  return (text, bizContent) => {
     if (!text) return text;
     let biz: Record<string, unknown>;
     try {
-      biz = JSON.parse(payload) as Record<string, unknown>;
+      biz = JSON.parse(bizContent) as Record<string, unknown>;
     } catch {
       return text;
     }

@@ -1,11 +1,8 @@
 import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { REJECTS_COLUMNS } from '../sources/csv.js';
+import { BOM, csvRow } from './csv-writer.js';
 import { SyncError } from './errors.js';
 import { openPartial } from './paths.js';
-
-/** CSV text for one cell: quoted when it holds a comma, quote or line break. */
-export function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-}
 
 /**
  * Write to a stream, waiting for it to drain when it asks, but never forever: a stream that fails (disk full,
@@ -36,7 +33,9 @@ export function outputError(what: string, err: Error): SyncError {
 
 /**
  * The --rejects file: `line,field,reason,file` then the row's cells under the dataset's own column names, so a
- * fixed copy of it can be fed back to the same command (the first four columns are ignored as unknown).
+ * fixed copy of it can be fed back to the same command (the reader knows the first four columns and ignores
+ * them). For spreadsheets: a UTF-8 BOM first (unless `bom` is false), and formula-guarded cells, which the reader
+ * unguards in a file that starts with these columns (sources/csv/formula-guard.ts).
  * Cells arrive already made safe (personal fields masked) by the dataset; the file is still created 0600.
  * It is written to a partial file created exclusively beside it and renamed over it when staging is done: the
  * file under the asked name is never half written, a run that fails leaves the previous one as it was, and a
@@ -47,17 +46,17 @@ export class RejectsFile {
   private readonly partial: string;
   private failed: Error | null = null;
 
-  constructor(readonly path: string, private readonly columns: readonly string[]) {
+  constructor(readonly path: string, private readonly columns: readonly string[], o: { bom?: boolean } = {}) {
     const { fd, partial } = openPartial('--rejects', path);
     this.partial = partial;
     this.out = createWriteStream('', { fd, encoding: 'utf8' });
     this.out.on('error', (err) => (this.failed ??= err));
-    this.out.write(['line', 'field', 'reason', 'file', ...columns].map(csvCell).join(',') + '\n');
+    this.out.write((o.bom === false ? '' : BOM) + csvRow([...REJECTS_COLUMNS, ...columns]));
   }
 
   async write(file: string, line: number, field: string, reason: string, cells: Readonly<Record<string, string>> | null): Promise<void> {
     const row = [String(line), field, reason, file, ...this.columns.map((c) => cells?.[c] ?? '')];
-    await writeOrFail(this.out, row.map(csvCell).join(',') + '\n', this.path, () => this.failed);
+    await writeOrFail(this.out, csvRow(row), this.path, () => this.failed);
   }
 
   /** Finish the file and put it in place. */

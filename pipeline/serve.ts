@@ -17,3 +17,12 @@ export function listenError(err: unknown, what: string, host: string, port: numb
     : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code ?? (err as Error).message;
   return new SyncError('SYNC_CONFIG_INVALID', `${what}: cannot listen on ${host}:${port}: ${why}`);
 }
+
+/** --metrics-port: a port number, 0 for any free one; undefined when not given. */
+export function checkMetricsPort(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new SyncError('SYNC_CONFIG_INVALID', `--metrics-port must be a port number 0-65535 (0: any free port) (got ${String(value)})`);
+  }
+  return value;
+}

@@ -1,82 +1,176 @@
+import { hostname } from 'node:os';
 import { Ledger } from '../state/ledger.js';
-import { formatCount } from './progress.js';
+import type { LockHolder, RunInfo } from '../state/ledger.js';
+import { isPidAlive, procStartOf } from '../state/process-identity.js';
+import { expiryWarnings, type CertExpiry } from './alipay/certs.js';
 import { describeReset } from './rate/daily.js';
 import { merchantLabel } from './run/merchants.js';
 import { redactCommandText } from './settings.js';
+import { COUNTS, statusText } from './status-text.js';
+import { VERSION } from './version.js';
 
+/**
+ * `alipay-sync status`: recent runs (local times, durations, files, counts), what the ledger holds (per merchant
+ * when it has merchants), failed rows by sub_code, agreements by status, notifications received, certificates,
+ * daily quotas found spent (until when, how to go on) and the rates learned. One data shape (StatusReport) is
+ * printed three ways: a table fitted to the terminal, TSV when stdout is not a terminal, JSON with --json (its
+ * fields are documented in the README and only ever added to: `schema` says which version of the shape it is).
+ */
 export interface StatusOptions {
   ledgerPath: string;
   runs: number;
   json: boolean;
-  out: { write(text: string): unknown };
-  /** now, for which daily quotas are still spent (tests) */
+  out: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   clock?: () => number;
 }
 
-const COUNTS = ['read', 'rejected', 'superseded', 'skipped', 'uploaded', 'failed', 'pending'] as const;
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+/** A certificate the last run in certificate mode used, and when it ends. */
+export interface CertificateExpiry {
+  /** app certificate, or Alipay certificate (the one that signs answers; Alipay rotates it) */
+  name: string;
+  role: 'app' | 'alipay';
+  /** its SN as sent in app_cert_sn / named by answers */
+  serial: string;
+  /** ISO time */
+  not_after: string;
+  days_left: number;
+  /** what to do, when it ends within 30 days (or has ended) */
+  warning: string | null;
 }
 
-/**
- * `alipay-sync status`: recent runs and their counts, what the ledger holds (per merchant when it has merchants),
- * failures by sub_code, daily quotas found spent (until when, and how to go on), and the rates learned.
- */
+export const STATUS_SCHEMA = 1;
+
+export interface StatusRun {
+  id: number;
+  dataset: string;
+  /** done, aborted, interrupted, failed, running, died (a run whose process is gone: killed), plan (a dry run of an older version) */
+  status: string;
+  dry_run: boolean;
+  started_at: string;
+  finished_at: string | null;
+  /** finished - started; for a running run, how long it has run so far */
+  duration_ms: number | null;
+  exit_code: number | null;
+  files: string[];
+  /** the counts of its summary (they add up: read = rejected + superseded + unchanged + uploaded + failed + pending); null when it has none */
+  counts: Record<(typeof COUNTS)[number], number> | null;
+  /** a dry run (status plan): how many rows it would have sent (new keys, changed keys); its `pending` count is these, nothing was sent */
+  plan: { new: number; changed: number } | null;
+  command: string;
+  message: string | null;
+  /** what it sent with (qps, concurrency, …); null for runs of older versions */
+  settings: Record<string, unknown> | null;
+}
+
+export interface StatusReport {
+  schema: number;
+  /** the alipay-sync that wrote this report */
+  version: string;
+  ledger: string;
+  /** the host's time zone; human output shows times in it, JSON times are UTC (ISO 8601, Z) */
+  time_zone: string;
+  runs: StatusRun[];
+  /** rows the ledger holds, by dataset, merchant (its id; '' for rows sent without an app_auth_token) and status */
+  totals: { dataset: string; status: string; rows: number; merchant: string }[];
+  /** failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason, per merchant */
+  failures: { dataset: string; sub_code: string; rows: number; example: string | null; merchant: string }[];
+  /** daily quotas found spent that have not reset yet: until when (ISO, and in Beijing time), why */
+  quota_spent: { merchant: string; merchant_id: string; method: string; until: string; resets_at_beijing: string; since: string; reason: string }[];
+  /** what the rate controller learned per (app, merchant, method): where the next run starts */
+  learned_rates: { merchant: string; merchant_id: string; method: string; rate: number; quota: number | null; noise: number; learned_at: string | null }[];
+  agreements: { status: string; count: number }[];
+  notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
+  certificates: CertificateExpiry[];
+  exit_code: number;
+}
+
+/** The lock's holder still runs: its pid with the same start time here, or a lease renewed lately elsewhere. */
+function isAlive(h: LockHolder, now: number): boolean {
+  if (h.host !== hostname()) return h.renewedAt !== null && now - Date.parse(h.renewedAt) < 120_000;
+  if (!isPidAlive(h.pid)) return false;
+  return h.procStart === null || procStartOf(h.pid) === h.procStart;
+}
+
+function statusOf(r: RunInfo, alive: boolean): string {
+  if (r.dryRun) return 'plan';
+  if (r.status === 'running' && !alive) return 'died';
+  return r.status;
+}
+
+function numbers(summary: Record<string, unknown> | null): StatusRun['counts'] {
+  if (!summary || typeof summary.read !== 'number') return null;
+  // Runs recorded before 0.2 called the unchanged count `skipped`.
+  const s: Record<string, unknown> = { unchanged: summary.skipped, ...summary };
+  const out = {} as Record<(typeof COUNTS)[number], number>;
+  for (const c of COUNTS) out[c] = typeof s[c] === 'number' ? (s[c] as number) : 0;
+  return out;
+}
+
+/** Certificate mode: the certificates the last run used (written at its start and at each rotation), and when they end. */
+function certificatesOf(ledger: Ledger, now: number): CertificateExpiry[] {
+  let list: CertExpiry[];
+  try {
+    const parsed = JSON.parse(ledger.certificateExpiries() ?? '[]') as unknown;
+    list = Array.isArray(parsed) ? (parsed as CertExpiry[]) : [];
+  } catch {
+    return [];
+  }
+  return list.map((c) => ({
+    name: c.role === 'app' ? 'app certificate' : 'Alipay certificate', role: c.role, serial: c.sn, not_after: c.validTo,
+    days_left: Math.floor((Date.parse(c.validTo) - now) / 86_400_000), warning: expiryWarnings([c], now)[0] ?? null,
+  }));
+}
+
+export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: number; now: number }): StatusReport {
+  const holder = ledger.lockHolder();
+  // A run row still "running" whose holder is gone was killed: said so, not shown as running for ever.
+  const holderAlive = holder !== null && isAlive(holder, o.now);
+  const runs = ledger.recentRuns(o.runs).map((r): StatusRun => {
+    const alive = holderAlive && holder!.runId === r.id;
+    const started = Date.parse(r.startedAt);
+    const finished = r.finishedAt ? Date.parse(r.finishedAt) : null;
+    const counts = numbers(r.summary);
+    const plan = r.dryRun && counts ? (r.summary?.plan as { new: number; changed: number } | undefined) ?? { new: counts.pending, changed: 0 } : null;
+    return {
+      id: r.id, dataset: r.dataset, status: statusOf(r, alive), dry_run: r.dryRun, started_at: r.startedAt, finished_at: r.finishedAt,
+      duration_ms: finished !== null ? finished - started : alive ? o.now - started : null, exit_code: r.exitCode, files: r.files,
+      counts, plan,
+      // Older versions recorded some spellings of secret flags with their values: never show those.
+      command: redactCommandText(r.command), message: r.message, settings: r.settings,
+    };
+  });
+  const n = ledger.notificationCounts();
+  return {
+    schema: STATUS_SCHEMA,
+    version: VERSION,
+    ledger: o.ledgerPath,
+    time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
+    runs,
+    totals: ledger.totals().map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count, merchant: t.merchant })),
+    failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, merchant: f.merchant })),
+    quota_spent: ledger.quotaStops().filter((q) => Date.parse(q.until) > o.now).map((q) => ({
+      merchant: merchantLabel(q.merchant), merchant_id: q.merchant, method: q.method, until: q.until, resets_at_beijing: describeReset(Date.parse(q.until)),
+      since: q.since, reason: q.reason,
+    })),
+    learned_rates: ledger.learnedRates().map((l) => ({
+      merchant: merchantLabel(l.merchant), merchant_id: l.merchant, method: l.method, rate: l.rate, quota: l.quota, noise: l.noise, learned_at: l.updatedAt ?? null,
+    })),
+    agreements: ledger.agreementCounts(),
+    notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
+    certificates: certificatesOf(ledger, o.now),
+    exit_code: 0,
+  };
+}
+
 export function printStatus(o: StatusOptions): number {
   const ledger = new Ledger(o.ledgerPath, { readonly: true });
-  const now = (o.clock ?? Date.now)();
+  let report: StatusReport;
   try {
-    // Older versions recorded some spellings of secret flags with their values: never show those.
-    const runs = ledger.recentRuns(o.runs).map((r) => ({ ...r, command: redactCommandText(r.command) }));
-    const totals = ledger.totals();
-    const failures = ledger.failuresBySubCode();
-    const stops = ledger.quotaStops().filter((s) => Date.parse(s.until) > now);
-    const rates = ledger.learnedRates();
-    const merchants = totals.some((t) => t.merchant !== '') || failures.some((f) => f.merchant !== '');
-    if (o.json) {
-      const quota = stops.map((s) => ({ ...s, merchant: merchantLabel(s.merchant), merchant_id: s.merchant, resets_at_beijing: describeReset(Date.parse(s.until)) }));
-      o.out.write(JSON.stringify({ runs, totals, failures, quota_spent: quota, learned_rates: rates, exit_code: 0 }) + '\n');
-      return 0;
-    }
-    if (runs.length === 0) {
-      o.out.write(`${o.ledgerPath}: no runs yet\n`);
-      return 0;
-    }
-    o.out.write(`Recent runs (${o.ledgerPath}):\n`);
-    const rows = [['run', 'dataset', 'started (UTC)', 'status', 'exit', ...COUNTS]];
-    for (const r of runs) {
-      const s = r.summary ?? {};
-      rows.push([
-        String(r.id), r.dataset, r.startedAt.replace('T', ' ').slice(0, 19), r.dryRun && r.status === 'dry-run' ? 'dry-run' : r.status,
-        r.exitCode === null ? '' : String(r.exitCode), ...COUNTS.map((c) => (typeof s[c] === 'number' ? formatCount(s[c] as number) : '')),
-      ]);
-    }
-    o.out.write(table(rows) + '\n');
-    for (const r of runs) if (r.message) o.out.write(`  run ${r.id}: ${r.message}\n`);
-    if (totals.length) {
-      o.out.write('\nLedger holds:\n');
-      const head = merchants ? ['dataset', 'merchant', 'status', 'rows'] : ['dataset', 'status', 'rows'];
-      o.out.write(table([head, ...totals.map((t) => [t.dataset, ...(merchants ? [merchantLabel(t.merchant)] : []), t.status, formatCount(t.count)])]) + '\n');
-    }
-    if (failures.length) {
-      o.out.write('\nFailed rows by sub_code (rerun the same files to try them again):\n');
-      const head = merchants ? ['dataset', 'merchant', 'sub_code', 'rows', 'example reason'] : ['dataset', 'sub_code', 'rows', 'example reason'];
-      o.out.write(table([head, ...failures.map((f) => [f.dataset, ...(merchants ? [merchantLabel(f.merchant)] : []), f.subCode, formatCount(f.count), f.example ?? ''])]) + '\n');
-    }
-    if (stops.length) {
-      o.out.write('\nDaily quota spent (its rows stay pending until it resets; run the same command again after that, or with --wait-for-quota):\n');
-      o.out.write(table([['merchant', 'method', 'resets at', 'why'], ...stops.map((s) => [merchantLabel(s.merchant), s.method, describeReset(Date.parse(s.until)), s.reason])]) + '\n');
-    }
-    if (rates.length) {
-      o.out.write('\nRates learned (where the next run starts, below --qps):\n');
-      o.out.write(table([['merchant', 'method', 'rate/s', 'quota/s', 'learned (UTC)'], ...rates.map((r) => [
-        merchantLabel(r.merchant), r.method, r.rate.toFixed(1), r.quota === null ? 'not reached' : String(r.quota), (r.updatedAt ?? '').replace('T', ' ').slice(0, 19),
-      ])]) + '\n');
-    }
-    return 0;
+    report = statusReport(ledger, { ledgerPath: o.ledgerPath, runs: o.runs, now: (o.clock ?? Date.now)() });
   } finally {
     ledger.close();
   }
+  if (o.json) o.out.write(JSON.stringify(report) + '\n');
+  else o.out.write(statusText(report, o.out.isTTY ? { width: o.out.columns && o.out.columns > 20 ? o.out.columns - 1 : 79 } : null, (o.clock ?? Date.now)()));
+  return 0;
 }

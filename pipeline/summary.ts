@@ -5,11 +5,12 @@ import type { UploadSummary } from './upload.js';
 export function humanSummary(s: UploadSummary, rejects?: string): string {
   const lines = [
     `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
-    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + skipped ${formatCount(s.skipped)}` +
-      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + pending ${formatCount(s.pending)}`,
+    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}` +
+      // a dry run's "pending" rows are a plan: nothing waits in the ledger for them
+      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + ${s.dry_run ? 'would send' : 'pending'} ${formatCount(s.pending)}`,
   ];
   if (s.dry_run && s.plan) {
-    lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.skipped)} unchanged would not; nothing was sent`);
+    lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.unchanged)} unchanged would not; nothing was sent`);
   }
   const c = s.carried_over;
   if (c.uploaded + c.failed + (s.dry_run ? 0 : c.pending) > 0) {
@@ -17,6 +18,11 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
   } else if (s.dry_run && c.pending > 0) {
     lines.push(`  ${formatCount(c.pending)} row(s) left pending by earlier runs would be sent too`);
   }
+  if (s.still_refused) {
+    lines.push(`  still refused: ${formatCount(s.still_refused)} of the failed rows were refused by Alipay before and are unchanged: not sent again (alipay-sync rows --status failed shows why; fix them, or --retry-failed)`);
+  }
+  if (s.retried !== undefined) lines.push(`  retried from the ledger: ${formatCount(s.retried)} failed row(s) (their outcomes: "from earlier runs")`);
+  for (const f of s.read_again ?? []) lines.push(`  not retried (no request kept: personal data): ${formatCount(f.rows)} row(s) of ${f.file ?? 'an unknown file'}: read it again with --retry-failed`);
   if (s.retries) lines.push(`  retries: ${formatCount(s.retries)}`);
   for (const m of s.merchants ?? []) {
     const rates = m.rates.filter((r) => r.quota !== null || r.throttled > 0).map((r) => `${r.quota !== null ? `quota ${r.quota}/s` : `rate ${r.rate ?? 'no ceiling'}/s`} (${r.throttled} throttled)`);

@@ -4,92 +4,44 @@
  * order and lengths; every field is optional there, and the rules that tie them together (which fields
  * name an agreement) come from the table's 描述 column and are checked per row below.
  *
- * alipay_logon_id is a person's email or mobile number: it is masked wherever a row is shown, and no
- * validation reason ever repeats it.
+ * The user is named by alipay_user_id, alipay_open_id or alipay_logon_id, with the precedence of
+ * agreement-users.ts. alipay_logon_id is a person's email or mobile number: it is masked wherever a row is shown,
+ * and no validation reason ever repeats it.
  */
 import type { AnswerRules, Dataset, FieldError, FieldSpec, HeaderCheck } from './dataset.js';
-import { buildBizContent, checkHeaderAgainst, oneOf, safeCellsFor, validateFields, type FieldValues } from './fields.js';
-import { maskPhone } from './mask.js';
+import { NO_SUCH_USER, safeAgreementCells, USER_FIELDS, userErrors } from './agreement-users.js';
+import { buildBizContent, checkHeaderAgainst, oneOf, validateFields, type FieldValues } from './fields.js';
+
+export {
+  checkAlipayUserId, checkLogonId, checkOpenId, isMainlandMobile, maskLogonId, safeAgreementCells,
+} from './agreement-users.js';
 
 /**
- * The fields of an agreement as Alipay answers them (seed 001 响应参数), for the ledger and exports.
- * `pricipal_type` is Alipay's own spelling: the JSON key really is that, so it is kept.
+ * The fields of an agreement as Alipay answers them (seed 001 响应参数), for the ledger and exports, and
+ * `principal_open_id`, the principal's open id for apps on OpenID (AlipayUserAgreementSignEffectResponse in the
+ * official SDKs). `pricipal_type` is Alipay's own spelling: the JSON key really is that, so it is kept.
  */
 export const AGREEMENT_FIELDS = [
   'agreement_no', 'status', 'valid_time', 'invalid_time', 'sign_time', 'sign_scene', 'personal_product_code',
   'pricipal_type', 'principal_id', 'third_party_type', 'external_agreement_no', 'alipay_logon_id',
-  'external_logon_id', 'zm_open_id', 'device_id',
+  'external_logon_id', 'zm_open_id', 'device_id', 'principal_open_id',
 ] as const;
 
 /** The scene Alipay uses when none was agreed; it cannot tell one merchant agreement from another. */
 export const DEFAULT_SIGN_SCENE = 'DEFAULT|DEFAULT';
 
-function isAsciiDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** 支付宝唯一用户号: "以2088开头的16位纯数字". The value is not echoed: reasons end up in rejects files and logs. */
-export function checkAlipayUserId(value: string): string | null {
-  const reason = 'must be 2088 followed by 12 digits (16 digits in all)';
-  if (value.length !== 16 || !value.startsWith('2088')) return reason;
-  for (let i = 4; i < 16; i++) if (!isAsciiDigit(value.charCodeAt(i))) return reason;
-  return null;
-}
-
-/** 11-digit mainland mobile number: 1, then 3–9, then 9 digits (no +86, no spaces: the gateway wants the bare number). */
-export function isMainlandMobile(value: string): boolean {
-  if (value.length !== 11 || value.charCodeAt(0) !== 49 /* 1 */) return false;
-  const second = value.charCodeAt(1);
-  if (second < 51 /* 3 */ || second > 57) return false;
-  for (let i = 2; i < 11; i++) if (!isAsciiDigit(value.charCodeAt(i))) return false;
-  return true;
-}
-
-// A plain address: one '@', no spaces, a dotted domain. Not RFC 5322: Alipay accounts are ordinary mailboxes,
-// and a looser rule would let a typo (a missing '@', a trailing comma) through to the gateway.
-const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
-
-/** 支付宝登录账号: "支持邮箱或手机号码格式". Personal: the reason never contains the value. */
-export function checkLogonId(value: string): string | null {
-  return isMainlandMobile(value) || EMAIL.test(value) ? null : 'must be an email address or an 11-digit mainland mobile number';
-}
-
 /** Letters and digits only ("支持大写小写字母和数字"): the gateway refuses anything else as INVALID_PARAMETER. */
 export function checkAlphanumeric(value: string): string | null {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    const ok = isAsciiDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
     if (!ok) return 'may contain only letters and digits';
   }
   return null;
 }
+checkAlphanumeric.rule = 'letters and digits only';
 
 export const checkThirdPartyType = oneOf(['PARTNER', 'MERCHANT']);
-
-/**
- * 'abcdef@example.com' → 'ab****@example.com', '13112345678' → '131****5678', anything else fully starred.
- * The domain stays (Alipay's own masked form does the same, and it tells which mailbox provider is meant);
- * the length is kept like the other masks, so a wrongly sized value still shows as such. A local part too
- * short to hide anything behind two kept characters keeps fewer.
- */
-export function maskLogonId(value: string): string {
-  const at = value.lastIndexOf('@');
-  if (at > 0) {
-    const local = Array.from(value.slice(0, at));
-    const keep = local.length >= 4 ? 2 : local.length >= 2 ? 1 : 0;
-    return local.slice(0, keep).join('') + '*'.repeat(local.length - keep) + value.slice(at);
-  }
-  if (isMainlandMobile(value)) return maskPhone(value);
-  return '*'.repeat(Array.from(value).length);
-}
-
-/** safeCells for any table with an alipay_logon_id column: the generic masks, and the logon id's own. */
-export function safeAgreementCells(fields: readonly FieldSpec[], cells: Readonly<Record<string, string>>): Record<string, string> {
-  const out = safeCellsFor(fields, cells);
-  const logon = cells['alipay_logon_id'];
-  if (typeof logon === 'string') out['alipay_logon_id'] = maskLogonId(logon);
-  return out;
-}
 
 /** Header check plus one alternative: a file with none of `anyOf` can have no valid row, so say so up front. */
 export function checkHeaderWithAlternatives(
@@ -104,8 +56,7 @@ export function checkHeaderWithAlternatives(
 
 const FIELDS: readonly FieldSpec[] = Object.freeze([
   { name: 'personal_product_code', required: false, maxLength: 64 },
-  { name: 'alipay_user_id', required: false, maxLength: 32, check: checkAlipayUserId },
-  { name: 'alipay_logon_id', required: false, maxLength: 100, check: checkLogonId, personal: true },
+  ...USER_FIELDS,
   { name: 'sign_scene', required: false, maxLength: 64 },
   { name: 'external_agreement_no', required: false, maxLength: 32, check: checkAlphanumeric },
   { name: 'third_party_type', required: false, maxLength: 32, check: checkThirdPartyType },
@@ -125,15 +76,13 @@ function crossFieldErrors(values: Readonly<FieldValues>, errors: FieldError[]): 
     if (!errors.some((e) => e.field === field)) errors.push({ field, reason });
   };
   if (values['external_agreement_no'] === undefined) {
-    add('agreement_no', 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id or alipay_logon_id');
+    add('agreement_no', 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id, alipay_open_id or alipay_logon_id');
     return;
   }
   const scene = values['sign_scene'];
   if (scene === undefined) add('sign_scene', 'required with external_agreement_no (when there is no agreement_no)');
   else if (scene === DEFAULT_SIGN_SCENE) add('sign_scene', `must not be ${DEFAULT_SIGN_SCENE} with external_agreement_no: give the scene the agreement was signed in`);
-  if (values['alipay_user_id'] === undefined && values['alipay_logon_id'] === undefined) {
-    add('alipay_user_id', 'alipay_user_id or alipay_logon_id is required with external_agreement_no (when there is no agreement_no)');
-  }
+  userErrors(values, errors, ' with external_agreement_no (when there is no agreement_no)');
 }
 
 /** What the method's answers mean: the page's 业务错误码 table, and which answers leave the agreement unclear. */
@@ -157,8 +106,8 @@ export const AGREEMENT_EFFECT_ANSWERS: AnswerRules = Object.freeze({
     USER_AGREEMENT_SIGN_FAIL: 'Alipay could not make the agreement effective (用户协议签约生效失败)',
     USER_AGREEMENT_PERIOD_CONFILICT: 'an effective agreement with another period exists (协议生效周期不匹配): check whether it is already effective, e.g. with agreements query',
     MAX_SIGN_COUNT_CHECK_FAIL: 'the user has signed this scene too many times (用户最大签约次数检查失败)',
-    USER_NOT_EXIST_ERROR: 'no such Alipay user (用户信息不存在): check alipay_user_id / alipay_logon_id',
-    USER_NOT_EXSIT_ERROR: 'no such Alipay user (用户信息不存在): check alipay_user_id / alipay_logon_id',
+    USER_NOT_EXIST_ERROR: NO_SUCH_USER,
+    USER_NOT_EXSIT_ERROR: NO_SUCH_USER,
     AUTHOREE_IS_NOT_MATCH: 'the agreement was granted to another app (被授权方不匹配): check --app-id',
   }),
 });
@@ -170,6 +119,11 @@ export const agreementEffects: Dataset = {
   method: 'alipay.user.agreement.sign.effect',
   answers: AGREEMENT_EFFECT_ANSWERS,
   fields: FIELDS,
+
+  notes: [
+    'A row names its agreement by agreement_no alone (every other field is then ignored), or by external_agreement_no with sign_scene (not DEFAULT|DEFAULT) and the user: alipay_user_id or alipay_open_id (not both), or alipay_logon_id.',
+    'Once an agreement is NORMAL its row is done for good; a refused row is not sent again while unchanged (--retry-failed).',
+  ],
 
   checkHeader(columns) {
     return checkHeaderWithAlternatives(FIELDS, columns, ['agreement_no', 'external_agreement_no']);

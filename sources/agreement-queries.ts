@@ -1,22 +1,17 @@
 /**
  * alipay.user.agreement.batch.query (支付宝个人代扣协议批量查询接口): ask which agreements a user holds,
  * to export them. One CSV row is one question; the field table is the seed's 请求参数 table, in its order.
- * The user is named by alipay_user_id or alipay_logon_id (the seed: "不可同时为空"), checked per row.
+ * The user is named by alipay_user_id, alipay_open_id or alipay_logon_id (the seed: "不可同时为空"; the precedence of
+ * agreement-users.ts), checked per row.
  */
 import type { AnswerRules, Dataset, FieldSpec } from './dataset.js';
 import { buildBizContent, validateFields } from './fields.js';
-import {
-  checkAlipayUserId,
-  checkHeaderWithAlternatives,
-  checkLogonId,
-  checkThirdPartyType,
-  safeAgreementCells,
-} from './agreement-effects.js';
+import { checkHeaderWithAlternatives, checkThirdPartyType } from './agreement-effects.js';
+import { NO_SUCH_USER, safeAgreementCells, USER_COLUMNS, USER_FIELDS, userErrors, userKey } from './agreement-users.js';
 
 const FIELDS: readonly FieldSpec[] = Object.freeze([
   { name: 'personal_product_code', required: true, maxLength: 64 },
-  { name: 'alipay_user_id', required: false, maxLength: 32, check: checkAlipayUserId },
-  { name: 'alipay_logon_id', required: false, maxLength: 100, check: checkLogonId, personal: true },
+  ...USER_FIELDS,
   // Left out, Alipay answers for every scene ("不传默认查询所有场景").
   { name: 'sign_scene', required: false, maxLength: 64 },
   { name: 'third_party_type', required: false, maxLength: 32, check: checkThirdPartyType },
@@ -26,7 +21,7 @@ const FIELDS: readonly FieldSpec[] = Object.freeze([
 /** What the method's answers mean: the page's 业务错误码 table. */
 export const AGREEMENT_QUERIES_ANSWERS: AnswerRules = Object.freeze({
   meanings: Object.freeze({
-    USER_NOT_EXIST_ERROR: 'no such Alipay user (用户信息不存在)',
+    USER_NOT_EXIST_ERROR: NO_SUCH_USER,
     MERCHANT_AGREEMENT_IS_NOT_EXIST: 'the merchant agreement does not exist (商户协议不存在): check personal_product_code and product_code',
     PRODUCT_CODE_NOT_SUPPORTED_ERROR: 'the product code is not valid (无效的产品码)',
   }),
@@ -41,21 +36,23 @@ export const agreementQueries: Dataset = {
   answers: AGREEMENT_QUERIES_ANSWERS,
   fields: FIELDS,
 
+  notes: [
+    'A row is one question: a user, by alipay_user_id or alipay_open_id (not both; either wins over alipay_logon_id) or alipay_logon_id, with personal_product_code and optional filters.',
+    'Every run asks again; a run that follows an interrupted one within 24 h with the same files continues it (--fresh asks everyone).',
+  ],
+
   checkHeader(columns) {
-    return checkHeaderWithAlternatives(FIELDS, columns, ['alipay_user_id', 'alipay_logon_id']);
+    return checkHeaderWithAlternatives(FIELDS, columns, USER_COLUMNS);
   },
 
   validate(cells) {
     const { errors, values } = validateFields(FIELDS, cells);
-    const userId = values['alipay_user_id'];
-    const logonId = values['alipay_logon_id'];
-    if (userId === undefined && logonId === undefined && !errors.some((e) => e.field === 'alipay_user_id')) {
-      errors.push({ field: 'alipay_user_id', reason: 'alipay_user_id or alipay_logon_id is required' });
-    }
+    userErrors(values, errors);
     if (errors.length > 0) return { ok: false, errors };
-    // The user id wins when both are given (the seed: "若都填写,则以本参数为准"), so it alone names the user.
+    // The user id or open id wins over the logon id (the seed: "若都填写,则以本参数为准"), so it alone names the user;
+    // keys of rows that name users by user id or logon id are what they always were.
     // Every part is in the key: two rows that differ in a filter are two different questions.
-    const user = userId ?? `logon:${logonId as string}`;
+    const user = userKey(values);
     const part = (name: string) => values[name] ?? '';
     return {
       ok: true,

@@ -47,6 +47,7 @@ export function checkContactNumber(value: string): string | null {
   if (number < 7 || number > 8 || value.charCodeAt(dash + 1) === 48) return reason;
   return allDigits(value, 1, dash) && allDigits(value, dash + 1, value.length) ? null : reason;
 }
+checkContactNumber.rule = 'an 11-digit mobile number, or area code-number (0571-26888888)';
 
 function allDigits(s: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
@@ -80,6 +81,7 @@ export function checkOfficeHours(value: string): string | null {
   if (from < 0 || to < 0 || from === 1440 || from === to) return reason;
   return null;
 }
+checkOfficeHours.rule = 'HH:mm-HH:mm on a 24-hour clock (09:00-22:00; all day 00:00-24:00; across midnight 18:00-02:00)';
 
 /** What the method's answers mean: the page's 业务错误码 table (SYSTEM_ERROR, retried, is the protocol's). */
 export const BORROW_ENTITY_ANSWERS: AnswerRules = Object.freeze({
@@ -114,15 +116,15 @@ function fieldsWith(o: BorrowEntityOptions): readonly FieldSpec[] {
   const categoryReason = 'must be one of: umbrella, power_bank (test, for joint testing 联调, only with --allow-test-category)';
   return Object.freeze([
     {
-      name: 'product_code', required: true, maxLength: 20,
+      name: 'product_code', required: true, maxLength: 20, rule: `${BORROW_PRODUCT_CODE}, its one value: the column may be left out`,
       check: (v: string) => (v === BORROW_PRODUCT_CODE ? null : `must be ${BORROW_PRODUCT_CODE}`),
     },
     // Other category codes are refused by the gateway (CATEGORY_CODE_ILLEGAL); catch them here.
     {
-      name: 'category_code', required: true, maxLength: 32,
+      name: 'category_code', required: true, maxLength: 32, rule: 'one of: umbrella, power_bank (test, for joint testing, only with --allow-test-category)',
       check: o.allowTestCategory ? categories : (v: string) => (categories(v) === null ? null : categoryReason),
     },
-    { name: 'entity_code', required: true, maxLength: 32 },
+    { name: 'entity_code', required: true, maxLength: 32, rule: 'with category_code, names the point (the key)' },
     { name: 'longitude', required: true, maxLength: 20, check: numberInRange(-180, 180) },
     { name: 'latitude', required: true, maxLength: 20, check: numberInRange(-90, 90) },
     { name: 'entity_name', required: true, maxLength: 20 },
@@ -150,6 +152,9 @@ export function borrowEntitiesWith(o: BorrowEntityOptions = {}): Dataset {
     method: 'zhima.merchant.borrow.entity.upload',
     answers: BORROW_ENTITY_ANSWERS,
     fields,
+    notes: [
+      'category_code + entity_code name a point (the key); upload_time is its snapshot: Alipay keeps the newest, so an older row of the same point is superseded, never sent.',
+    ],
 
     checkHeader(columns) {
       return checkHeaderAgainst(fields, columns, DEFAULTS);

@@ -21,8 +21,12 @@ import { CsvRecords, type CsvRecord } from './csv/records.js';
 export { parseEncoding, type Encoding } from './csv/encoding.js';
 export { checkEncoding, type EncodingCheck } from './csv/encoding-check.js';
 export type { CsvRecord } from './csv/records.js';
+export { guardFormula, isRejectsHeader, REJECTS_COLUMNS, unguardFormula } from './csv/formula-guard.js';
 
-async function openCsv(file: string, requested: Encoding): Promise<CsvRecords> {
+/** How far into the file reading is, in bytes (for progress: the file's size is the total). */
+export type BytesRead = (bytes: number) => void;
+
+async function openCsv(file: string, requested: Encoding, onBytes?: BytesRead): Promise<CsvRecords> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -43,6 +47,11 @@ async function openCsv(file: string, requested: Encoding): Promise<CsvRecords> {
   stages.push(new CrlfToLf());
   // Errors anywhere destroy the whole chain and surface from the last stage.
   pipeline([source, ...stages, records], () => undefined);
+  // After the pipe is in place: a second 'data' listener only watches, the pipe keeps its back-pressure.
+  if (onBytes) {
+    let read = start;
+    source.on('data', (chunk: Buffer | string) => onBytes((read += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length)));
+  }
   return records;
 }
 
@@ -69,8 +78,8 @@ export async function readCsvHeader(file: string, opts: { encoding?: Encoding } 
  * The header row is checked, not yielded. A broken record is one error record and reading goes on (see
  * CsvRecords); only a bad header or a file that cannot be read ends the file early, by throwing.
  */
-export async function* readCsvBatches(file: string, opts: { encoding?: Encoding } = {}): AsyncGenerator<CsvRecord[]> {
-  const records = await openCsv(file, opts.encoding ?? 'utf8');
+export async function* readCsvBatches(file: string, opts: { encoding?: Encoding; onBytes?: BytesRead } = {}): AsyncGenerator<CsvRecord[]> {
+  const records = await openCsv(file, opts.encoding ?? 'utf8', opts.onBytes);
   let ended = false;
   let failed: unknown = null;
   let wake: (() => void) | null = null;

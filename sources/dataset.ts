@@ -5,12 +5,20 @@
  * dataset is one module here and one line in index.ts.
  */
 
+/**
+ * A value check: the reason a non-empty, trimmed value is wrong, or null. `rule` says in a few words what it
+ * accepts, for the per-dataset help (`upload <dataset> --help`); reusable checks carry their own.
+ */
+export type Check = ((value: string) => string | null) & { rule?: string };
+
 export interface FieldSpec {
   name: string;            // API field name, also the CSV header name
   required: boolean;
   maxLength: number;       // in characters (Unicode code points), NOT bytes
   /** extra check on a non-empty, trimmed value; returns a human reason or null when valid */
-  check?: (value: string) => string | null;
+  check?: Check;
+  /** what the field accepts, for help, when its check does not say (or says less) */
+  rule?: string;
   personal?: boolean;      // personal data: never shown in clear
 }
 
@@ -69,4 +77,6 @@ export interface Dataset extends GatewayMethod {
   personalKey?: boolean;
   /** cells made safe to show (personal fields masked); used for rejects files and messages */
   safeCells(cells: Readonly<Record<string, string>>): Record<string, string>;
+  /** rules between fields (which ones name a row), for the per-dataset help */
+  notes?: readonly string[];
 }

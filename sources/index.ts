@@ -20,6 +20,7 @@ export {
 export { workerContracts, checkMobile, checkJsonText, checkFiles, WORKER_CONTRACT_ANSWERS } from './worker-contracts.js';
 export { checkIdCard, idCardCheckChar } from './id-card.js';
 export { agreementEffects, AGREEMENT_FIELDS, AGREEMENT_EFFECT_ANSWERS, maskLogonId } from './agreement-effects.js';
+export { checkAlipayUserId, checkOpenId, USER_COLUMNS } from './agreement-users.js';
 export { agreementQueries, AGREEMENT_QUERIES_ANSWERS } from './agreement-queries.js';
 export { agreementQuery, agreementStatus } from './agreement-query.js';
 

@@ -18,6 +18,7 @@ export function checkMobile(value: string): string | null {
   if (value.charCodeAt(0) !== 49 /* 1 */ || second < 51 /* 3 */) return 'must start with 13-19 (a mainland mobile number)';
   return null;
 }
+checkMobile.rule = 'an 11-digit mainland mobile number';
 
 /**
  * 透传参数: any JSON text, sent to Alipay as a string. The reason says where the text stops being JSON, not
@@ -36,6 +37,7 @@ export function checkJsonText(value: string): string | null {
     return 'must be valid JSON text';
   }
 }
+checkJsonText.rule = 'any JSON text (sent as a string)';
 
 /**
  * 灵工协议文件列表: a JSON array of {fileName, fileUrl} objects with string values, sent as a string.
@@ -64,12 +66,13 @@ export function checkFiles(value: string): string | null {
   }
   return null;
 }
+checkFiles.rule = 'a JSON array of {"fileName": …, "fileUrl": …} objects ([] allowed)';
 
 const FIELDS: readonly FieldSpec[] = Object.freeze([
-  { name: 'sign_order_no', required: true, maxLength: 64 },
+  { name: 'sign_order_no', required: true, maxLength: 64, rule: 'the contract\'s number (the key)' },
   { name: 'sign_time', required: true, maxLength: 32, check: isDateTime },
   { name: 'real_name', required: true, maxLength: 64, personal: true },
-  { name: 'id_card', required: true, maxLength: 32, personal: true, check: (v: string) => checkIdCard(v) },
+  { name: 'id_card', required: true, maxLength: 32, personal: true, check: (v: string) => checkIdCard(v), rule: 'an 18-character mainland ID number (region, birth date and check digit verified)' },
   { name: 'phone', required: true, maxLength: 32, personal: true, check: checkMobile },
   { name: 'payload', required: true, maxLength: 256, check: checkJsonText },
   { name: 'files', required: true, maxLength: 512, check: checkFiles },

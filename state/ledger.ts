@@ -1,28 +1,37 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LearnedRate, LedgerPort, LedgerTarget, LockHolder,
-  MerchantCount, NotificationApplied, PendingRecord, QuotaStop, RateKey, RecordStatus, RejectRecord, ResultRecord, RunInfo,
-  SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LearnedRate,
+  LedgerPort, LedgerTarget, LockHolder, MerchantCount, NotificationApplied, NotificationCounts, PendingRecord, QuotaStop, RateKey,
+  RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch,
+  SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
 import { SqliteAgreements } from './sqlite/agreements.js';
+import { SqliteCertificates } from './sqlite/certificates.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
 import { SqliteRates } from './sqlite/rates.js';
 import { SqliteReports } from './sqlite/reports.js';
+import { SqliteRows } from './sqlite/rows.js';
 import { SqliteRuns } from './sqlite/runs.js';
 import { KeyedHash, resolveSecret } from './sqlite/secret.js';
 import { SqliteSending } from './sqlite/sending.js';
 import { SqliteStaging } from './sqlite/staging.js';
 import { SqliteTargetBinding } from './sqlite/target.js';
+import { SqliteTiming } from './sqlite/timing.js';
 
 // Every type the rest of the project imports from state/ledger.js stays here.
 export type {
-  AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LearnedRate, LedgerPort,
-  LedgerTarget, LockHolder, MerchantCount, MerchantId, NotificationApplied, PendingRecord, QuotaStop, RateKey, RecordStatus,
-  RejectRecord, ResultRecord, RunInfo, SecretSource, StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementHistoryEntry, AgreementInput, AgreementRow, AttemptRecord, AttemptView, BindResult,
+  FailedRevived, FailureGroup, KeyStory, LedgerPort, LedgerTarget, LockHolder, NotificationApplied, NotificationCounts,
+  PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowState, RowView, RunInfo,
+  RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, SupersededView,
+  TimingCode, TimingKey, TimingSecond, TookOver,
+  LearnedRate, MerchantCount, MerchantId, QuotaStop, RateKey,
 } from './port.js';
+export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
+export { SCHEMA_VERSION } from './sqlite/schema.js';
 export type { LedgerFileKind } from './sqlite/inspect.js';
 export type { LedgerOptions } from './sqlite/open.js';
 
@@ -32,7 +41,7 @@ const DEFAULT_LEASE_MS = 120_000;
  * The SQLite ledger (the LedgerPort adapter for one local file): every SQL statement of the project lives in
  * state/. This class only opens the file and hands each call to the part of state/sqlite/ that owns the concept:
  * secret.ts (the keyed hash), lock.ts, target.ts, runs.ts (+ the dry run of open.ts), staging.ts (with the rule
- * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rates.ts.
+ * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rows.ts, rates.ts.
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
@@ -48,13 +57,16 @@ export class Ledger implements LedgerPort {
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
   private readonly rates: SqliteRates;
+  private readonly timing: SqliteTiming;
+  private readonly listing: SqliteRows;
+  private readonly certificates: SqliteCertificates;
 
   constructor(path: string, options: LedgerOptions = {}) {
     this.path = path;
     const readonly = options.readonly ?? false;
     const { db, init: found } = openDatabase(path, readonly, (d) => resolveSecret(d, path, options, readonly));
     this.secretSource = found.source;
-    const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now));
+    const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now, readonly));
     this.hasher = new KeyedHash(found.secret, path);
     this.lock = new SqliteLock(conn, {
       leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
@@ -70,6 +82,9 @@ export class Ledger implements LedgerPort {
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
     this.rates = new SqliteRates(conn);
+    this.timing = new SqliteTiming(conn);
+    this.listing = new SqliteRows(conn);
+    this.certificates = new SqliteCertificates(conn);
   }
 
   /**
@@ -113,8 +128,8 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- runs (sqlite/runs.ts, sqlite/open.ts)
 
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): number {
-    return this.runs.startRun(dataset, command, files, dryRun);
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): number {
+    return this.runs.startRun(dataset, command, files, dryRun, settings);
   }
 
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): void {
@@ -131,8 +146,8 @@ export class Ledger implements LedgerPort {
 
   // ---------------------------------------------------------------- staging (sqlite/staging.ts)
 
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
-    return this.staging.stage(runId, dataset, rows, policy);
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
+    return this.staging.stage(runId, dataset, rows, policy, retry);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -141,6 +156,10 @@ export class Ledger implements LedgerPort {
 
   reviveRetryable(dataset: string): number {
     return this.staging.reviveRetryable(dataset);
+  }
+
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): FailedRevived {
+    return this.staging.reviveFailed(dataset, o);
   }
 
   stagedPlan(runId: number, dataset: string): { new: number; changed: number } {
@@ -191,7 +210,29 @@ export class Ledger implements LedgerPort {
     return this.agreements.agreement(agreementNo);
   }
 
+  // ---------------------------------------------------------------- timing (sqlite/timing.ts)
+
+  recordTiming(runId: number, batch: RunTimingBatch): void {
+    this.timing.recordTiming(runId, batch);
+  }
+
+  runTiming(runId: number): RunTiming {
+    return this.timing.runTiming(runId);
+  }
+
   // ---------------------------------------------------------------- reports (sqlite/reports.ts, sqlite/runs.ts)
+
+  runInfo(runId: number): RunInfo | undefined {
+    return this.runs.runInfo(runId);
+  }
+
+  agreementCounts(): AgreementCount[] {
+    return this.reports.agreementCounts();
+  }
+
+  notificationCounts(): NotificationCounts {
+    return this.reports.notificationCounts();
+  }
 
   runOutcomes(runId: number, dataset: string): Record<RecordStatus, number> {
     return this.reports.runOutcomes(runId, dataset);
@@ -243,7 +284,35 @@ export class Ledger implements LedgerPort {
     this.rates.clearQuotaStop(key);
   }
 
-  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared payloads leave no copy) and closes. */
+  // ---------------------------------------------------------------- rows (sqlite/rows.ts)
+
+  rows(filter: RowFilter = {}): IterableIterator<RowView> {
+    return this.listing.rows(filter);
+  }
+
+  keyStory(key: string, dataset?: string): KeyStory[] {
+    return this.listing.keyStory(key, dataset);
+  }
+
+  // ---------------------------------------------------------------- certificates (sqlite/certificates.ts)
+
+  keptCertificates(): string[] {
+    return this.certificates.keptCertificates();
+  }
+
+  keepCertificate(sn: string, pem: string): void {
+    this.certificates.keepCertificate(sn, pem);
+  }
+
+  setCertificateExpiries(json: string): void {
+    this.certificates.setCertificateExpiries(json);
+  }
+
+  certificateExpiries(): string | undefined {
+    return this.certificates.certificateExpiries();
+  }
+
+  /** Stops renewing the lock, drops an open dry run, folds the WAL (cleared bizContents leave no copy) and closes. */
   close(): void {
     this.conn.close();
   }

@@ -3,6 +3,8 @@
  * lock and the target. Plain values, the same for every adapter; state/ledger.js re-exports them all.
  */
 
+export type * from './rows-model.js';
+
 /** What is known of a key: pending (to send), uploaded (Alipay holds it), failed (refused, or given up). */
 export type RecordStatus = 'pending' | 'uploaded' | 'failed';
 
@@ -19,7 +21,7 @@ export interface StageRow {
   key: string;
   snapshot: string;
   /** biz_content text: kept only while the row still has to be sent */
-  payload: string;
+  bizContent: string;
   file: string;
   line: number;
 }
@@ -32,10 +34,20 @@ export interface StageCounts {
   unchanged: number;
   /** staged to be sent (a later row of the same run may still supersede it) */
   staged: number;
+  /** refused by Alipay for their content before, and unchanged since: not sent again (still failed) */
+  refused: number;
+}
+
+/**
+ * Send rows Alipay refused for their content again although they are unchanged (`--retry-failed`): every such
+ * row, or only those whose last answer had this sub_code (else code).
+ */
+export interface RetryRefused {
+  subCode?: string;
 }
 
 /** When a key already in the ledger is sent again (mirrors the dataset's sendPolicy). */
-export type StagePolicy = 'snapshot' | 'once' | 'always';
+export type SendPolicy = 'snapshot' | 'once' | 'always';
 
 export interface PendingRecord {
   /** the record's id in the ledger, increasing in staging order (SQLite's rowid; a bigserial elsewhere) */
@@ -45,7 +57,7 @@ export interface PendingRecord {
   merchant: MerchantId;
   key: string;
   snapshot: string;
-  payload: string;
+  biz_content: string;
   attempts: number;
   file: string | null;
   line: number | null;
@@ -61,6 +73,10 @@ export interface AttemptRecord {
   code?: string | undefined;
   subCode?: string | undefined;
   durationMs?: number | undefined;
+  /** Alipay's trace id of the answer (its `trace_id` header), to quote when asking Alipay about a call */
+  traceId?: string | undefined;
+  /** the snapshot sent */
+  snapshot?: string | undefined;
 }
 
 export interface ResultRecord {
@@ -70,7 +86,7 @@ export interface ResultRecord {
   status: RecordStatus;
   retryable?: boolean;
   /** keep the request body (default: only while pending, or failed-but-retryable); rows with personal data pass false */
-  keepPayload?: boolean;
+  keepBizContent?: boolean;
   attempts: number;
   code?: string | undefined;
   subCode?: string | undefined;
@@ -78,6 +94,8 @@ export interface ResultRecord {
   reason?: string | undefined;
   /** answer fields worth keeping (JSON text), for datasets whose answers carry data */
   result?: string | undefined;
+  /** Alipay's trace id of the last answer */
+  traceId?: string | undefined;
 }
 
 export interface RejectRecord {
@@ -91,6 +109,10 @@ export interface AgreementInput {
   agreement_no: string;
   status: string;
   alipay_user_id?: string | undefined;
+  /** the user's open id, for apps on OpenID (asked by it, or the principal's open id of an answer or notice) */
+  alipay_open_id?: string | undefined;
+  /** principal_open_id as Alipay answered it (apps on OpenID) */
+  principal_open_id?: string | undefined;
   personal_product_code?: string | undefined;
   sign_scene?: string | undefined;
   /** everything Alipay said of it (already free of personal data) */
@@ -101,6 +123,8 @@ export interface AgreementRow {
   agreement_no: string;
   status: string;
   alipay_user_id: string | null;
+  alipay_open_id: string | null;
+  principal_open_id: string | null;
   personal_product_code: string | null;
   sign_scene: string | null;
   fields: Record<string, unknown>;
@@ -143,6 +167,99 @@ export interface RunInfo {
   exitCode: number | null;
   summary: Record<string, unknown> | null;
   message: string | null;
+  /** what it was started with (qps, concurrency, max_attempts, learned_rate…); null for runs of older versions */
+  settings: RunSettings | null;
+}
+
+/** The settings a run sent with, kept with the run for its report. */
+export interface RunSettings {
+  /** the --qps ceiling; null: none */
+  qps: number | null;
+  concurrency?: number;
+  max_attempts?: number;
+  /** the rate a ledger learned for this target, where the run started (when known) */
+  learned_rate?: number | null;
+  [name: string]: unknown;
+}
+
+/** One second of a run's sending (deltas when recorded, sums when read). */
+export interface TimingSecond {
+  /** unix time, seconds */
+  second: number;
+  /** requests started */
+  requests: number;
+  /** answers: success, transient (retried or given up), row failure, run failure */
+  ok: number;
+  retried: number;
+  failed: number;
+  fatal: number;
+  /** 40005 / HTTP 429 answers */
+  slowDowns: number;
+  /** the rate the limiter allowed at the end of that second; null: no ceiling */
+  rate: number | null;
+  /** answer latency summed, ms */
+  latencyMs: number;
+  /** most requests in flight at once in that second */
+  inFlight: number;
+}
+
+/** Answers of a run by outcome kind, code and sub_code ('' when none). */
+export interface TimingCode {
+  kind: string;
+  code: string;
+  subCode: string;
+  count: number;
+}
+
+/** A key worth naming in a run's report: one of its slowest requests, or one of its first failed rows. */
+export interface TimingKey {
+  list: 'slowest' | 'failed';
+  key: string;
+  attempt: number;
+  durationMs: number | null;
+  code: string | null;
+  subCode: string | null;
+  /** already free of personal data */
+  reason: string | null;
+  /** ISO time */
+  at: string;
+}
+
+/**
+ * What the run wrote since its last batch: seconds, histogram buckets and codes are added to what is held;
+ * `keys`, when given, replaces the run's lists (the slowest so far, the first failures).
+ */
+export interface RunTimingBatch {
+  seconds: TimingSecond[];
+  /** bucket i holds durations in (1.1^(i-1), 1.1^i] ms; bucket 0 at most 1 ms */
+  latency: { bucket: number; count: number }[];
+  codes: TimingCode[];
+  keys?: TimingKey[];
+}
+
+/** Everything recorded of a run's sending (empty for runs of older versions and dry runs). */
+export interface RunTiming {
+  seconds: TimingSecond[];
+  latency: { bucket: number; count: number }[];
+  codes: TimingCode[];
+  keys: TimingKey[];
+}
+
+/** Agreements held, by status (status). */
+export interface AgreementCount {
+  status: string;
+  count: number;
+}
+
+/** Notifications received by `notify serve` (status). */
+export interface NotificationCounts {
+  received: number;
+  /** in the 24 hours before the ledger's clock */
+  lastDay: number;
+  /** notices older than the state held: kept as history, changed nothing */
+  stale: number;
+  /** ISO time of the newest, null when none */
+  lastReceivedAt: string | null;
 }
 
 /**

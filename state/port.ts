@@ -56,9 +56,10 @@
  */
 
 import type {
-  AgreementInput, AgreementRow, AttemptRecord, BindResult, FailureGroup, LearnedRate, LedgerTarget, LockHolder, MerchantCount,
-  NotificationApplied, PendingRecord, QuotaStop, RateKey, RecordStatus, RejectRecord, ResultRecord, RunInfo, SecretSource,
-  StageCounts, StagePolicy, StageRow, StatusTotal, TookOver,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LearnedRate,
+  LedgerTarget, LockHolder, MerchantCount, NotificationApplied, NotificationCounts, PendingRecord, QuotaStop, RateKey, RecordStatus,
+  RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource,
+  SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
 export type * from './model.js';
@@ -115,8 +116,8 @@ export interface LedgerTargetBinding<M extends Mode = 'sync'> {
 }
 
 export interface LedgerRuns<M extends Mode = 'sync'> {
-  /** A new run row (status running), named on the lock while it runs. */
-  startRun(dataset: string, command: string, files: string[], dryRun: boolean): Returns<M, number>;
+  /** A new run row (status running), named on the lock while it runs; `settings` are kept for its report. */
+  startRun(dataset: string, command: string, files: string[], dryRun: boolean, settings?: RunSettings): Returns<M, number>;
   finishRun(runId: number, status: string, exitCode: number, summary: Record<string, unknown>, message?: string): Returns<M, void>;
   /**
    * Everything staged until rollbackDryRun() is undone: a dry run computes the real plan and leaves no trace.
@@ -138,10 +139,16 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
    * claim on it (`claimed_by = NULL`): the result of the older snapshot, in flight at another writer, is then
    * conditional on a claim that is gone (see recordResult) and cannot mark the newer snapshot as uploaded.
    */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: StagePolicy): Returns<M, StageCounts>;
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy?: SendPolicy, retry?: RetryRefused | null): Returns<M, StageCounts>;
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): Returns<M, void>;
   /** Failed-but-retryable rows whose request body was kept become pending again; returns how many. */
   reviveRetryable(dataset: string): Returns<M, number>;
+  /**
+   * `alipay-sync retry`: failed rows (refused for their content, or given up on), of one sub_code or key if
+   * given, whose request body was kept become pending again; the files of the others (personal data, whose
+   * bodies are never kept) are named with their counts, to be read again.
+   */
+  reviveFailed(dataset: string, o?: { subCode?: string; key?: string }): Returns<M, FailedRevived>;
   /** What this run staged and still has to send: new keys, and keys Alipay holds an older/different snapshot of. */
   stagedPlan(runId: number, dataset: string): Returns<M, { new: number; changed: number }>;
   countPending(dataset: string): Returns<M, number>;
@@ -194,8 +201,25 @@ export interface LedgerAgreements<M extends Mode = 'sync'> {
   agreement(agreementNo: string): Returns<M, AgreementRow | undefined>;
 }
 
+/**
+ * How a run sent, in aggregates written about once a second (requests and outcomes per second, the latency
+ * histogram, answers by code, the slowest and first failed keys): its report and `status` read them back.
+ */
+export interface LedgerTiming<M extends Mode = 'sync'> {
+  /** Add a batch to what the run has recorded (one transaction; `keys` replaces the run's lists). */
+  recordTiming(runId: number, batch: RunTimingBatch): Returns<M, void>;
+  /** Everything recorded of a run (empty lists for a run of an older version). */
+  runTiming(runId: number): Returns<M, RunTiming>;
+}
+
 /** What `status`, summaries and exports read. */
 export interface LedgerReports<M extends Mode = 'sync'> {
+  /** One run by id. */
+  runInfo(runId: number): Returns<M, RunInfo | undefined>;
+  /** Agreements held, by status. */
+  agreementCounts(): Returns<M, AgreementCount[]>;
+  /** Notifications `notify serve` received and verified. */
+  notificationCounts(): Returns<M, NotificationCounts>;
   /** Final state of the rows this run staged, by status. */
   runOutcomes(runId: number, dataset: string): Returns<M, Record<RecordStatus, number>>;
   /** The same by merchant (the summary's per-merchant counts). */
@@ -246,12 +270,35 @@ export interface LedgerRates<M extends Mode = 'sync'> {
   clearQuotaStop(key: RateKey): Returns<M, void>;
 }
 
+/** Certificate mode: the Alipay certificates fetched after a rotation, and when the certificates in use end. */
+export interface LedgerCertificates<M extends Mode = 'sync'> {
+  /** The Alipay certificates kept (PEM as Alipay gave them), so a later run need not fetch them again. */
+  keptCertificates(): Returns<M, string[]>;
+  keepCertificate(sn: string, pem: string): Returns<M, void>;
+  /** When the certificates in use end: JSON text the pipeline writes at each run's start and `status` reads. */
+  setCertificateExpiries(json: string): Returns<M, void>;
+  certificateExpiries(): Returns<M, string | undefined>;
+}
+
+/**
+ * What `alipay-sync rows` reads: rows by state and filter, and one key's whole story.
+ *
+ * Async: `rows` is a server-side cursor (`DECLARE … CURSOR`, or pg-cursor / a `FOR` loop fetching in pages) so a
+ * million rows stream as they do from SQLite's iterator; `keyStory` is a few indexed reads.
+ */
+export interface LedgerRows<M extends Mode = 'sync'> {
+  /** Records (pending, uploaded, failed) in staging order, then rejected lines, then superseded ones: streamed. */
+  rows(filter?: RowFilter): Rows<M, RowView>;
+  /** One key in one dataset, or in every dataset that has it: current state, attempts, superseded lines. */
+  keyStory(key: string, dataset?: string): Returns<M, KeyStory[]>;
+}
+
 /**
  * The whole ledger. `close()` ends the lock's renewal, drops an open dry run and releases the connection(s)
- * (SQLite also folds the WAL so cleared payloads leave no copy).
+ * (SQLite also folds the WAL so cleared bizContents leave no copy).
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerReports<M>, LedgerRates<M> {
+    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M>, LedgerRates<M> {
   close(): Returns<M, void>;
 }

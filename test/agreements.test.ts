@@ -40,7 +40,7 @@ test('agreements effect: TEMP made NORMAL, NORMAL confirmed, STOP and unknown fa
   const r = await runCli(args);
   assert.equal(r.code, 1, r.stderr);
   const s = lastJson(r.stdout);
-  assert.deepEqual([s.read, s.rejected, s.uploaded, s.failed, s.skipped, s.pending], [6, 1, 3, 2, 0, 0]);
+  assert.deepEqual([s.read, s.rejected, s.uploaded, s.failed, s.unchanged, s.pending], [6, 1, 3, 2, 0, 0]);
   assert.match(r.stderr, /USER_AGREEMENT_STATUS_ABNORMAL: the agreement cannot be made effective/);
   assert.match(r.stderr, /USER_AGREEMENT_NOT_EXIST: no such agreement/);
   assert.match(r.stderr, /sign_scene/);
@@ -60,7 +60,13 @@ test('agreements effect: TEMP made NORMAL, NORMAL confirmed, STOP and unknown fa
   const again = await runCli(args);
   assert.equal(again.code, 1);
   const s2 = lastJson(again.stdout);
-  assert.deepEqual([s2.skipped, s2.uploaded, s2.failed], [3, 0, 2], 'the NORMAL ones are skipped; the failed ones are tried again');
+  assert.deepEqual([s2.unchanged, s2.uploaded, s2.failed, s2.still_refused], [3, 0, 2, 2], 'the NORMAL ones are skipped; the refused ones, unchanged, are still refused');
+  assert.equal(sb.gateway.requests.length, before, 'no request at all');
+
+  // --retry-failed sends the refused ones again (on purpose)
+  const retried = await runCli([...args, '--retry-failed']);
+  assert.equal(retried.code, 1);
+  assert.deepEqual([lastJson(retried.stdout).failed, lastJson(retried.stdout).still_refused], [2, 0]);
   const later = sb.gateway.requests.slice(before);
   assert.equal(later.filter((q) => q.method === 'alipay.user.agreement.sign.effect').length, 2, 'no request for the NORMAL ones');
   // the stopped one answers STATUS_ABNORMAL, whose real state is read back once (STOP: it stays failed)
@@ -104,7 +110,7 @@ test('agreements query: the export lists every agreement of every user with its 
   assert.deepEqual([s.read, s.uploaded, s.failed], [5, 4, 1]);
   assert.match(r.stderr, /USER_NOT_EXIST_ERROR/);
   assert.ok(existsSync(out) && !existsSync(`${out}.partial`));
-  const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rows = parse(readFileSync(out, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   const got = rows.map((x) => [x.alipay_user_id, x.agreement_no, x.status]).sort();
   assert.deepEqual(got, [
     [U1, '20170322000000000001', 'TEMP'], [U1, '20170322000000000002', 'NORMAL'],

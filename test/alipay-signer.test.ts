@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AlipaySdk } from 'alipay-sdk';
 import { beijingTimestamp, parseBeijingTimestamp, signParams, signString, verifyText } from '../pipeline/alipay/sign.js';
+import { inBeijingTime } from './helpers/tz.js';
 import { startSandbox, testKeys } from './helpers/sandbox.js';
 
 const pem = (k: import('node:crypto').KeyObject) =>
@@ -41,10 +42,7 @@ test('a request signed by the official SDK verifies with our verifier', () => {
 
 test('the official SDK is accepted by our sandbox and its answer passes the SDK\'s own validateSign', async () => {
   const sb = await startSandbox();
-  // The SDK stamps requests with host-local time; Alipay wants Beijing time. Pin the TZ so it is right here.
-  const tz = process.env.TZ;
-  process.env.TZ = 'Asia/Shanghai';
-  try {
+  await inBeijingTime(async () => {
     const sdk = new AlipaySdk({
       appId: sb.gateway.appId, privateKey: pem(sb.keys.appPrivateKey), alipayPublicKey: pem(sb.keys.alipayPublicKey), gateway: sb.url, camelcase: false,
     });
@@ -56,10 +54,7 @@ test('the official SDK is accepted by our sandbox and its answer passes the SDK\
     }, { validateSign: true });
     assert.equal(res.code, '10000');
     assert.equal(sb.gateway.borrowEntities.entities()[0]?.entity_code, 'SDK-1');
-  } finally {
-    if (tz === undefined) delete process.env.TZ;
-    else process.env.TZ = tz;
-  }
+  });
 });
 
 test('timestamps are Beijing time whatever the host TZ', () => {

@@ -27,16 +27,18 @@ test('after an interrupted run, a dry run counts each pending row once (as the r
   assert.deepEqual(d.carried_over, { uploaded: 0, failed: 0, pending: 0 }, 'not counted again as left by earlier runs');
   assert.doesNotMatch(dry.stderr, /left pending by earlier runs would be sent too/);
 
-  // Ctrl-C twice: quits at once, and status shows the run interrupted, not running
+  // Ctrl-C twice: quits at once, and status shows the run interrupted, not running. Answers take 5 s, so the
+  // second Ctrl-C comes while the first is still settling (not as the process ends, when no handler is left).
+  sb.gateway.faults.set({ rates: { slow: 1 }, slowMs: 5000 });
   const second = spawnCli([...args, '--qps', '5'], { timeoutMs: 30_000 });
   await waitUntil(() => sb.gateway.requests.length >= sent + 2, { ms: 20_000, what: 'the rerun to send', child: second.child });
   second.child.kill('SIGINT');
   await new Promise((r) => setTimeout(r, 50));
   second.child.kill('SIGINT');
   assert.equal((await second.done).code, 130);
-  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { status: string; exitCode: number | null }[]; exit_code: number };
+  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { status: string; exit_code: number | null }[]; exit_code: number };
   assert.equal(st.runs[0]!.status, 'interrupted');
-  assert.equal(st.runs[0]!.exitCode, 130);
+  assert.equal(st.runs[0]!.exit_code, 130);
   assert.equal(st.exit_code, 0);
 });
 

@@ -74,7 +74,7 @@ test('a ledger of schema 4 is migrated: its agreements keep their history and ha
   db.close();
   const ledger = new Ledger(path);
   try {
-    assert.ok(SCHEMA_VERSION >= 5);
+    assert.ok(SCHEMA_VERSION >= 5, 'migrations 5 and later ran');
     const before = ledger.agreement(NO)!;
     assert.deepEqual([before.since, before.history.map((h) => [h.status, h.applied])], [null, [['NORMAL', true]]]);
     assert.deepEqual(ledger.applyNotification('n1', input('UNSIGN', { unsign_time: '2024-05-03 09:00:00' }), '2024-05-03 09:00:01'), { result: 'applied', changed: true });

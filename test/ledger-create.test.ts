@@ -82,7 +82,7 @@ test('ledger files are private: the .db, -wal and -shm are 0600 whatever the uma
   try {
     const l = new Ledger(path, { hashKey: randomBytes(32) });
     const run = l.startRun('borrow-entities', 't', [], false);
-    l.stage(run, 'borrow-entities', [{ key: 'a', snapshot: '1', payload: '{"id_card":"110101199003074514"}', file: 'f.csv', line: 2 }]);
+    l.stage(run, 'borrow-entities', [{ key: 'a', snapshot: "1", bizContent: '{"id_card":"110101199003074514"}', file: 'f.csv', line: 2 }]);
     for (const f of [path, `${path}-wal`, `${path}-shm`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
     l.close();
     assert.equal(statSync(path).mode & 0o777, 0o600);

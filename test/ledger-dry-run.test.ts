@@ -12,8 +12,8 @@ const D = 'borrow-entities';
 /** A dry run has no run row: it stages as run 0 (no real run has that id), inside a transaction rolled back. */
 const DRY_RUN_ID = 0;
 
-function row(key: string, snapshot: string, payload = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
-  return { key, snapshot, payload, file: 'f.csv', line: 2 };
+function row(key: string, snapshot: string, bizContent = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
+  return { key, snapshot, bizContent, file: 'f.csv', line: 2 };
 }
 
 /** Everything a dry run must leave as it was, read over a connection of its own. */
@@ -51,7 +51,7 @@ test('a dry run on the staging thread stages as run 0, plans, and leaves no reco
   try {
     await stager.stage({
       file: 'f.csv', keys: ['a', 'b', 'c', 'c'], snapshots: ['1', '1', '1', '2'],
-      payloads: [row('a', '1').payload, '{"b":"changed"}', '{"c":1}', '{"c":2}'], lines: [2, 3, 4, 5],
+      bizContents: [row("a", "1").bizContent, '{"b":"changed"}', '{"c":1}', '{"c":2}'], lines: [2, 3, 4, 5],
       rejects: [{ file: 'f.csv', line: 6, field: 'y', reason: 'missing' }, { file: 'f.csv', line: 7, field: 'z', reason: 'too long' }],
     });
     done = await stager.finish();
@@ -72,9 +72,9 @@ test('the run lock stays renewable (without stalling) while a dry run holds its 
   l.acquireLock();
   const stager = new BackgroundStager({ ledgerPath: path, hashSecret: l.hashSecret!, runId: DRY_RUN_ID, dataset: D, policy: 'snapshot', dryRun: true });
   try {
-    await stager.stage({ file: 'f.csv', keys: ['a'], snapshots: ['1'], payloads: ['{}'], lines: [2], rejects: [] });
+    await stager.stage({ file: 'f.csv', keys: ['a'], snapshots: ['1'], bizContents: ['{}'], lines: [2], rejects: [] });
     // the batch is staged once a later one can be handed over: wait for it within the window
-    await stager.stage({ file: 'f.csv', keys: ['b'], snapshots: ['1'], payloads: ['{}'], lines: [3], rejects: [] });
+    await stager.stage({ file: 'f.csv', keys: ['b'], snapshots: ['1'], bizContents: ['{}'], lines: [3], rejects: [] });
     const t = Date.now();
     await sleep(60);
     assert.ok(Date.now() - t < 1_000, 'renewals skip their beat instead of waiting for the dry run\'s transaction');
@@ -94,7 +94,7 @@ test('stage, addRejects and stagedPlan work with run 0 inside a rolled-back tran
   l.beginDryRun();
   const counts = l.stage(DRY_RUN_ID, D, [row('a', '1'), row('a', '1'), row('b', '2'), row('c', '1'), row('c', '0')]);
   // a: unchanged; its duplicate too; b: newer than what Alipay holds; c: new, and an older c superseded
-  assert.deepEqual(counts, { superseded: 1, unchanged: 2, staged: 2 });
+  assert.deepEqual(counts, { superseded: 1, unchanged: 2, staged: 2, refused: 0 });
   l.addRejects(DRY_RUN_ID, D, [{ file: 'f.csv', line: 4, field: 'x', reason: 'bad' }]);
   assert.deepEqual(l.stagedPlan(DRY_RUN_ID, D), { new: 1, changed: 1 });
   l.rollbackDryRun();

@@ -14,8 +14,8 @@ const D = 'agreement-queries';
  */
 async function exportSession(l: LedgerPort<Mode>, runId: number, session: string): Promise<(string | null)[]> {
   await l.stage(runId, D, [
-    { key: 'u1', snapshot: session, payload: '{"u":1}', file: 'q.csv', line: 2 },
-    { key: 'u2', snapshot: session, payload: '{"u":2}', file: 'q.csv', line: 3 },
+    { key: 'u1', snapshot: session, bizContent: '{"u":1}', file: 'q.csv', line: 2 },
+    { key: 'u2', snapshot: session, bizContent: '{"u":2}', file: 'q.csv', line: 3 },
   ], 'always');
   for (let cursor = 0; ;) {
     const rows = await l.claimPending(D, cursor, 10);

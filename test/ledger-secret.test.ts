@@ -127,7 +127,7 @@ test('the staging thread hashes with the secret handed over (it has no key of it
   const run = l.startRun(D, 't', [], false);
   const stager = new BackgroundStager({ ledgerPath: path, hashSecret: l.hashSecret!, runId: run, dataset: D, policy: 'snapshot', dryRun: false });
   try {
-    await stager.stage({ file: 'f.csv', keys: ['a'], snapshots: ['1'], payloads: ['{"a":1}'], lines: [2], rejects: [] });
+    await stager.stage({ file: 'f.csv', keys: ['a'], snapshots: ['1'], bizContents: ['{"a":1}'], lines: [2], rejects: [] });
     await stager.finish();
   } finally {
     await stager.abort();

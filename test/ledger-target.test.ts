@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { Ledger, type LedgerTarget, type StagePolicy, type StageRow } from '../state/ledger.js';
+import { Ledger, type LedgerTarget, type SendPolicy, type StageRow } from '../state/ledger.js';
 import { meta } from './helpers/ledger.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -11,14 +11,14 @@ const D = 'borrow-entities';
 const PROD: LedgerTarget = { gateway: 'https://openapi.alipay.com/gateway.do', appId: '2021004100000000' };
 const OTHER_APP: LedgerTarget = { ...PROD, appId: '2021004199999999' };
 
-function row(key: string, snapshot: string, payload = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
-  return { key, snapshot, payload, file: 'f.csv', line: 2 };
+function row(key: string, snapshot: string, bizContent = `{"k":"${key}","t":"${snapshot}"}`): StageRow {
+  return { key, snapshot, bizContent, file: 'f.csv', line: 2 };
 }
 function open(path = join(tempDir(), 'l.db'), key = randomBytes(32), rebind = false) {
   return new Ledger(path, { hashKey: key, rebind });
 }
 /** Stage rows in a run and record them all as uploaded, except the keys listed as refused. */
-function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], policy: StagePolicy = 'snapshot'): number {
+function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], policy: SendPolicy = 'snapshot'): number {
   const run = l.startRun(D, 't', [], false);
   l.stage(run, D, rows, policy);
   for (const p of l.claimPending(D, 0, 1000)) {
@@ -117,7 +117,7 @@ test('rebind marks uploaded and pending rows as not sent to the new target (pend
     const rec = l.record(D, key)!;
     assert.equal(rec.status, 'failed', key);
     assert.equal(rec.last_sub_code, 'REBOUND', key);
-    assert.equal(rec.payload, null, key);
+    assert.equal(rec.biz_content, null, key);
     assert.equal(rec.uploaded_snapshot, null, 'what the old target holds says nothing of the new one');
   }
   assert.equal(l.countPending(D), 0);
@@ -134,10 +134,10 @@ for (const policy of ['snapshot', 'once'] as const) {
     runAndUpload(l, [row('a', '1'), row('b', '1')], [], policy);
     // Before the rebind, the same file again sends nothing: that is what the rebind has to undo.
     const before = l.startRun(D, 't', [], false);
-    assert.deepEqual(l.stage(before, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 2, staged: 0 });
+    assert.deepEqual(l.stage(before, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 2, staged: 0, refused: 0 });
     l.bindTarget(OTHER_APP, { rebind: true });
     const run = l.startRun(D, 't', [], false);
-    assert.deepEqual(l.stage(run, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 0, staged: 2 });
+    assert.deepEqual(l.stage(run, D, [row('a', '1'), row('b', '1')], policy), { superseded: 0, unchanged: 0, staged: 2, refused: 0 });
     assert.deepEqual(l.stagedPlan(run, D), { new: 2, changed: 0 });
     assert.deepEqual(l.claimPending(D, 0, 10).map((p) => p.key), ['a', 'b']);
     l.close();
@@ -164,6 +164,6 @@ test('after a key rebind the same target stays bound without marking uploaded ro
   assert.deepEqual(rekeyed.failuresBySubCode(D).map((f) => [f.subCode, f.count]), [['REBOUND', 1]]);
   // and the content hash no longer matches: the row is sent once more when its file is read
   const run = rekeyed.startRun(D, 't', [], false);
-  assert.deepEqual(rekeyed.stage(run, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1 });
+  assert.deepEqual(rekeyed.stage(run, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1, refused: 0 });
   rekeyed.close();
 });

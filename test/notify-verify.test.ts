@@ -63,7 +63,7 @@ test('dutUserSignNotification carries the seed\'s fields, the logon id masked', 
     invalid_time: '2115-02-01 00:00:00', alipay_logon_id: 'zh**********@example.com', sign_scene: 'INDUSTRY|MEDICAL',
     sign_time: '2024-05-01 10:00:00', alipay_user_id: '2088101122675263', status: 'NORMAL',
   });
-  assert.equal(dutUserSignNotification(agreement(), '2021000000000009', APP_ID).auth_app_id, APP_ID);
+  assert.equal(dutUserSignNotification(agreement(), '2021000000000009', { authAppId: APP_ID }).auth_app_id, APP_ID);
 });
 
 test('signNotification adds notify_id, a Beijing notify_time, sign_type and sign; keeps a given notify_id', () => {

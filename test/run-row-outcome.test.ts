@@ -8,19 +8,21 @@ import { retryPolicy } from '../pipeline/alipay/retry.js';
 const cases: [OutcomeKind, number, number, boolean, RowAction][] = [
   ['success', 1, 5, true, { kind: 'uploaded' }],
   ['success', 5, 5, true, { kind: 'uploaded' }],
-  ['row-fatal', 1, 5, true, { kind: 'failed', retryable: false, keepPayload: false, giveUp: false }],
-  ['reconcile', 1, 5, true, { kind: 'failed', retryable: false, keepPayload: false, giveUp: false }],
+  // a refused row keeps its body (`alipay-sync retry` sends it without the file), unless it holds personal data
+  ['row-fatal', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: true, giveUp: false }],
+  ['row-fatal', 1, 5, false, { kind: 'failed', retryable: false, keepBizContent: false, giveUp: false }],
+  ['reconcile', 1, 5, true, { kind: 'failed', retryable: false, keepBizContent: true, giveUp: false }],
   ['run-fatal', 1, 5, true, { kind: 'pending', stopRun: true }],
   ['transient', 1, 5, true, { kind: 'retry' }],
   ['transient', 4, 5, false, { kind: 'retry' }],
-  ['transient', 5, 5, true, { kind: 'failed', retryable: true, keepPayload: true, giveUp: true }],
+  ['transient', 5, 5, true, { kind: 'failed', retryable: true, keepBizContent: true, giveUp: true }],
   // a row with personal data keeps no body once it leaves pending, even when the next run may retry it
-  ['transient', 5, 5, false, { kind: 'failed', retryable: true, keepPayload: false, giveUp: true }],
-  ['transient', 1, 1, true, { kind: 'failed', retryable: true, keepPayload: true, giveUp: true }],
+  ['transient', 5, 5, false, { kind: 'failed', retryable: true, keepBizContent: false, giveUp: true }],
+  ['transient', 1, 1, true, { kind: 'failed', retryable: true, keepBizContent: true, giveUp: true }],
 ];
 
-for (const [kind, attemptsHere, maxAttempts, keepRetryablePayload, want] of cases) {
-  test(`${kind}, attempt ${attemptsHere} of ${maxAttempts}${keepRetryablePayload ? '' : ', personal data'} → ${want.kind}`, () => {
-    assert.deepEqual(rowAction({ kind, attemptsHere, policy: { ...retryPolicy, maxAttempts }, keepRetryablePayload }), want);
+for (const [kind, attemptsHere, maxAttempts, keepRetryableBizContent, want] of cases) {
+  test(`${kind}, attempt ${attemptsHere} of ${maxAttempts}${keepRetryableBizContent ? '' : ', personal data'} → ${want.kind}`, () => {
+    assert.deepEqual(rowAction({ kind, attemptsHere, policy: { ...retryPolicy, maxAttempts }, keepRetryableBizContent }), want);
   });
 }

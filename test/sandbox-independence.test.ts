@@ -89,7 +89,7 @@ test('every page the sandbox serves is its own transcription, with the page\'s e
     assert.ok(page.errors.length > 0, `${method} lists its business error codes`);
   }
   assert.deepEqual([...PAGES.keys()].sort(), [
-    'alipay.ins.scene.contract.workersaas.upload', 'alipay.user.agreement.batch.query', 'alipay.user.agreement.query',
+    'alipay.ins.scene.contract.workersaas.upload', 'alipay.open.app.alipaycert.download', 'alipay.user.agreement.batch.query', 'alipay.user.agreement.query',
     'alipay.user.agreement.sign.effect', 'zhima.merchant.borrow.entity.upload',
   ]);
 });

@@ -23,9 +23,14 @@ interface Received {
   at: number;
 }
 
-/** A notify_url: records every form; answers `fail` to the first `failFirst` deliveries, `success` after. */
-async function receiver(failFirst = 0): Promise<{ url: string; got: Received[]; close: () => Promise<void> }> {
+/**
+ * A notify_url: records every form; answers `fail` to the first `failFirst` deliveries, `success` after. With
+ * `holdFailsUntil` a `fail` is answered only once that many notices arrived, so that what the sandbox sends
+ * after it (its resend) follows them whatever the machine's load, instead of racing its 50 ms backoff.
+ */
+async function receiver(failFirst = 0, holdFailsUntil = 0): Promise<{ url: string; got: Received[]; close: () => Promise<void> }> {
   const got: Received[] = [];
+  const held: (() => void)[] = [];
   let seen = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -34,7 +39,9 @@ async function receiver(failFirst = 0): Promise<{ url: string; got: Received[]; 
       const form: Record<string, string> = {};
       for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) form[k] = v;
       got.push({ form, at: Date.now() });
-      res.end(seen++ < failFirst ? 'fail' : 'success');
+      if (seen++ < failFirst) held.push(() => res.end('fail'));
+      else res.end('success');
+      if (got.length >= holdFailsUntil) for (const answer of held.splice(0)) answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -107,9 +114,10 @@ test('an older notice after a newer one: "notices" with age_ms and delay_ms arri
   await sb.stop();
 });
 
-test('resends are not ordered: a sign notice the receiver failed arrives again after a newer unsign notice, with its old notify_id and time', T, async () => {
+test('resends are not ordered: a sign notice the receiver failed arrives again after a newer unsign notice, with its old notify_id and time', T, async (t) => {
   const sb = await startSandbox({ agreements: SEED });
-  const r = await receiver(1);
+  const r = await receiver(1, 2);
+  t.after(() => Promise.all([r.close(), sb.stop()]));
   assert.equal((await admin(sb, { url: r.url, agreement_no: '20240501000000000001', type: 'sign' })).status, 200);
   await waitUntil(() => r.got.length === 1, { ms: 5000, what: '1 notice(s) at the receiver' });
   assert.equal((await admin(sb, { url: r.url, agreement_no: '20240501000000000001', type: 'unsign', age_ms: 0 })).status, 200);
@@ -120,9 +128,7 @@ test('resends are not ordered: a sign notice the receiver failed arrives again a
   assert.equal(resent.notify_time, failed.notify_time);
   assert.ok(resent.notify_time! <= unsign.notify_time!);
   await sb.gateway.notificationsSettled();
-  assert.deepEqual(sb.gateway.notifications.map((n) => [n.type, n.body]), [['sign', 'fail'], ['unsign', 'success'], ['sign', 'success']]);
-  await r.close();
-  await sb.stop();
+  assert.deepEqual(sb.gateway.notifications.map((n) => [n.type, n.body]), [['unsign', 'success'], ['sign', 'fail'], ['sign', 'success']], 'the failed sign notice was answered after the unsign one');
 });
 
 test('sign.effect with notify_url: dut_user_sign carries charset, version, notify_time, sign_time, valid_time, invalid_time, status, the masked logon id', T, async () => {

@@ -54,13 +54,13 @@ test('agreement-effects: identity and field table follow seed 001', () => {
   assert.equal(agreementEffects.name, 'agreement-effects');
   assert.equal(agreementEffects.method, 'alipay.user.agreement.sign.effect');
   assert.deepEqual(agreementEffects.fields.map((f) => `${f.name}:${f.required ? 'R' : 'O'}:${f.maxLength}${f.personal ? ':P' : ''}`), [
-    'personal_product_code:O:64', 'alipay_user_id:O:32', 'alipay_logon_id:O:100:P', 'sign_scene:O:64',
+    'personal_product_code:O:64', 'alipay_user_id:O:32', 'alipay_open_id:O:128', 'alipay_logon_id:O:100:P', 'sign_scene:O:64',
     'external_agreement_no:O:32', 'third_party_type:O:32', 'agreement_no:O:64',
   ]);
 });
 
 test('AGREEMENT_FIELDS are the answer fields, with Alipay\'s spelling pricipal_type', () => {
-  assert.equal(AGREEMENT_FIELDS.length, 15);
+  assert.equal(AGREEMENT_FIELDS.length, 16);
   assert.ok((AGREEMENT_FIELDS as readonly string[]).includes('pricipal_type'));
   assert.ok(!(AGREEMENT_FIELDS as readonly string[]).includes('principal_type'));
   assert.equal(new Set(AGREEMENT_FIELDS).size, AGREEMENT_FIELDS.length);
@@ -138,7 +138,7 @@ test('agreement-effects: with external_agreement_no, sign_scene and a user are r
   const { sign_scene: _s, personal_product_code: _p, alipay_user_id: _u, alipay_logon_id: _l, ...bare } = externalRow();
   const errors = errorsOf(agreementEffects.validate(bare));
   assert.deepEqual(Object.keys(errors).sort(), ['alipay_user_id', 'sign_scene']);
-  assert.match(errors['alipay_user_id'] ?? '', /alipay_user_id or alipay_logon_id is required/);
+  assert.match(errors['alipay_user_id'] ?? '', /one of alipay_user_id, alipay_open_id or alipay_logon_id is required/);
   assert.match(errors['sign_scene'] ?? '', /required with external_agreement_no/);
   const dflt = errorsOf(agreementEffects.validate({ ...externalRow(), sign_scene: 'DEFAULT|DEFAULT' }));
   assert.deepEqual(Object.keys(dflt), ['sign_scene']);
@@ -167,7 +167,7 @@ test('agreement-effects: personal_product_code is optional with external_agreeme
   assert.equal(errorsOf(agreementEffects.validate({ ...externalRow(), personal_product_code: 'P'.repeat(65) }))['personal_product_code'], 'is 65 characters, at most 64');
   // the reason for a row that names no agreement no longer asks for it
   const reason = errorsOf(agreementEffects.validate({ alipay_user_id: '2088101122675263' }))['agreement_no'] ?? '';
-  assert.equal(reason, 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id or alipay_logon_id');
+  assert.equal(reason, 'name the agreement: give agreement_no, or external_agreement_no with sign_scene and alipay_user_id, alipay_open_id or alipay_logon_id');
 });
 
 test('agreement-effects: a field with its own error gets no second, cross-field one', () => {
@@ -179,11 +179,12 @@ test('agreement-effects: a field with its own error gets no second, cross-field 
 for (const ds of [agreementEffects, agreementQueries]) {
   const base = ds === agreementEffects ? externalRow : queryRow;
 
-  test(`${ds.name}: alipay_user_id is 2088 + 12 digits`, () => {
-    assert.ok(ds.validate({ ...base(), alipay_user_id: '2088000011112222' }).ok);
-    for (const bad of ['1088101122675263', '208810112267526', '20881011226752631', '2088１01122675263', '2088-01122675263']) {
-      assert.equal(errorsOf(ds.validate({ ...base(), alipay_user_id: bad }))['alipay_user_id'], 'must be 2088 followed by 12 digits (16 digits in all)', bad);
+  test(`${ds.name}: alipay_user_id is 2088 + digits, 16 to 32 in all (longer ids are announced)`, () => {
+    for (const ok of ['2088000011112222', '20881011226752631', '2088'.padEnd(32, '7')]) assert.ok(ds.validate({ ...base(), alipay_user_id: ok }).ok, ok);
+    for (const bad of ['1088101122675263', '208810112267526', '2088１01122675263', '2088-01122675263', '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5']) {
+      assert.equal(errorsOf(ds.validate({ ...base(), alipay_user_id: bad }))['alipay_user_id'], 'must be 2088 followed by digits, 16 to 32 in all (an open id goes in alipay_open_id)', bad);
     }
+    assert.equal(errorsOf(ds.validate({ ...base(), alipay_user_id: '2088'.padEnd(33, '7') }))['alipay_user_id'], 'is 33 characters, at most 32');
   });
 
   test(`${ds.name}: alipay_logon_id is an email or an 11-digit mainland mobile, and never echoed`, () => {
@@ -255,7 +256,7 @@ test('agreement-queries: identity and field table follow seed 002', () => {
   assert.equal(agreementQueries.name, 'agreement-queries');
   assert.equal(agreementQueries.method, 'alipay.user.agreement.batch.query');
   assert.deepEqual(agreementQueries.fields.map((f) => `${f.name}:${f.required ? 'R' : 'O'}:${f.maxLength}${f.personal ? ':P' : ''}`), [
-    'personal_product_code:R:64', 'alipay_user_id:O:32', 'alipay_logon_id:O:100:P', 'sign_scene:O:64',
+    'personal_product_code:R:64', 'alipay_user_id:O:32', 'alipay_open_id:O:128', 'alipay_logon_id:O:100:P', 'sign_scene:O:64',
     'third_party_type:O:32', 'product_code:O:64',
   ]);
 });
@@ -275,17 +276,17 @@ test('agreement-queries: key with empty parts, and by logon id when there is no 
   assert.equal(byLogon.key, `logon:${MOBILE}|P1||MERCHANT|`);
 });
 
-test('agreement-queries: personal_product_code is required; one of alipay_user_id / alipay_logon_id too', () => {
+test('agreement-queries: personal_product_code is required; one of alipay_user_id / alipay_open_id / alipay_logon_id too', () => {
   const { personal_product_code: _p, ...noProduct } = queryRow();
   assert.deepEqual(errorsOf(agreementQueries.validate(noProduct)), { personal_product_code: 'required column missing' });
   assert.deepEqual(errorsOf(agreementQueries.validate({ ...queryRow(), personal_product_code: ' ' })), { personal_product_code: 'required, but empty' });
   const noUser = errorsOf(agreementQueries.validate({ personal_product_code: 'P1', alipay_user_id: '', alipay_logon_id: '' }));
-  assert.deepEqual(noUser, { alipay_user_id: 'alipay_user_id or alipay_logon_id is required' });
+  assert.deepEqual(noUser, { alipay_user_id: 'one of alipay_user_id, alipay_open_id or alipay_logon_id is required' });
 });
 
 test('agreement-queries: checkHeader wants personal_product_code and a user column', () => {
   assert.deepEqual(agreementQueries.checkHeader(['personal_product_code', 'alipay_logon_id']), { missing: [], unknown: [] });
   assert.deepEqual(agreementQueries.checkHeader(['sign_scene', 'x']), {
-    missing: ['personal_product_code', 'alipay_user_id or alipay_logon_id'], unknown: ['x'],
+    missing: ['personal_product_code', 'alipay_user_id or alipay_open_id or alipay_logon_id'], unknown: ['x'],
   });
 });

@@ -66,7 +66,7 @@ test('a realistic export: valid contracts arrive byte-identical, invalid ones ar
   assert.equal(held.size, 40);
   for (const g of good) assert.deepEqual(held.get(g.sign_order_no), g);
 
-  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   assert.deepEqual(rej.map((x) => [x.line, x.field]), [['22', 'id_card'], ['23', 'id_card'], ['24', 'phone'], ['25', 'phone'], ['26', 'payload'], ['27', 'files'], ['28', 'sign_time']]);
   assert.equal(rej[0]!.reason, `check digit should be ${contract(101).id_card[17]}`);
   assert.equal(rej[0]!.id_card, maskIdCard(badId.id_card), 'masked in the rejects file');
@@ -101,11 +101,11 @@ test('a contract whose first attempt gets 20000 is retried and arrives once; rer
   assert.deepEqual(sb.gateway.workerContracts.contracts().map((c) => c.requests), [1, 1], 'each arrived once');
 
   const again = await upload(sb, dir, [csv]);
-  assert.equal(lastJson(again.stdout).skipped, 2);
+  assert.equal(lastJson(again.stdout).unchanged, 2);
   const changed = writeFile(dir, 'c2.csv', toCsv([contract(1), { ...contract(2), phone: '13900001111' }], CONTRACT_COLUMNS));
   const third = await upload(sb, dir, [changed]);
   const s = lastJson(third.stdout);
-  assert.deepEqual([s.skipped, s.uploaded], [1, 1]);
+  assert.deepEqual([s.unchanged, s.uploaded], [1, 1]);
   assert.equal(sb.gateway.workerContracts.contracts().find((c) => c.sign_order_no === contract(2).sign_order_no)!.biz.phone, '13900001111');
 });
 
@@ -119,4 +119,7 @@ test('biz_success false is a row failure', async () => {
   assert.deepEqual([s.uploaded, s.failed], [1, 1]);
   assert.match(r.stderr, /biz_success is false/);
   assert.equal(sb.gateway.requestCounts(METHOD).get(contract(2).sign_order_no), 1);
+  // status names what refused it, not the 10000 the answer carried
+  const st = JSON.parse((await runCli(['status', '--ledger', join(dir, 'ledger.db'), '--json'])).stdout) as { failures: { sub_code: string; rows: number }[] };
+  assert.deepEqual(st.failures.map((f) => [f.sub_code, f.rows]), [['biz_success:false', 1]]);
 });

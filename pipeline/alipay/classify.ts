@@ -11,7 +11,7 @@
  *               taken effect): read the row's state back with a query before recording anything
  */
 import type { AnswerRules } from '../../sources/dataset.js';
-import { CONFIG_HINT, classify40002 } from './common-codes.js';
+import { CONFIG_HINT, classify40002, encryptionHint } from './common-codes.js';
 import { bodyExcerpt } from './excerpt.js';
 import { readAnswer, ResponseShapeError } from './response.js';
 
@@ -81,7 +81,14 @@ export function classifyAnswer(fields: Record<string, unknown>, verified: boolea
     case '20001':
     case '40001':
     case '40006':
-      return { ...base, kind: 'run-fatal', reason: `${subCode ?? code}: ${CONFIG_HINT[code]}` };
+      return { ...base, kind: 'run-fatal', reason: `${subCode ?? code}: ${encryptionHint(subCode) ?? CONFIG_HINT[code]}` };
+    // 40003 (Insufficient Conditions): the gateway answers it when it cannot decrypt a request
+    // (isv.decryption-error-unknown, 解密出错): every row would meet it.
+    case '40003': {
+      const hint = encryptionHint(subCode);
+      if (hint) return { ...base, kind: 'run-fatal', reason: `${subCode}: ${hint}` };
+      return { ...base, kind: 'row-fatal', reason: `unexpected gateway code 40003${subCode ? ' ' + subCode : ''}${subMsg ? ` (${subMsg})` : ''}` };
+    }
     case '40004': {
       if (TRANSIENT_SUB_CODES.includes(tail) || rules.transientSubCodes?.includes(tail)) {
         return { ...base, kind: 'transient', reason: `${subCode}: business system busy, will retry` };
@@ -148,8 +155,32 @@ export function networkOutcome(err: unknown, timedOut: boolean): Outcome {
   return { kind: 'transient', code: 'NETWORK', subCode: code, verified: false, reason: `network error ${code}: outcome unknown, will retry` };
 }
 
-/** Checks an answer's signature: `raw` is the text of its `*_response` node, `sign` the signature beside it. */
-export type AnswerCheck = (raw: string, sign: string) => boolean;
+/**
+ * Checks an answer's signature: `raw` is the text of its `*_response` node, `sign` the signature beside it,
+ * `certSn` the `alipay_cert_sn` beside them (certificate mode: which Alipay certificate signed it).
+ */
+export type AnswerCheck = (raw: string, sign: string, certSn?: string) => boolean;
+
+/** Decrypts an encrypted answer node (content encryption); throws when it cannot. Absent: no --encrypt-key. */
+export type AnswerDecrypt = (cipherText: string) => string;
+
+/** The fields of an encrypted node, decrypted after its signature was checked; or the run-fatal outcome. */
+function decrypted(cipher: string, decrypt: AnswerDecrypt | undefined): { fields: Record<string, unknown> } | { outcome: Outcome } {
+  const fatal = (code: string, reason: string) => ({ outcome: { kind: 'run-fatal', code, verified: false, reason } as Outcome });
+  if (!decrypt) {
+    return fatal('ENCRYPTED', 'the answer is encrypted: content encryption (接口内容加密) is on for this app; give its AES key with --encrypt-key (or ALIPAY_SYNC_ENCRYPT_KEY): outcome unknown');
+  }
+  let fields: unknown;
+  try {
+    fields = JSON.parse(decrypt(cipher));
+  } catch {
+    fields = undefined;
+  }
+  if (!fields || typeof fields !== 'object' || Array.isArray(fields)) {
+    return fatal('UNDECRYPTABLE', 'the encrypted answer does not decrypt with --encrypt-key (not the app\'s AES key?): outcome unknown');
+  }
+  return { fields: fields as Record<string, unknown> };
+}
 
 /**
  * Judge one HTTP 200 answer body (the text of its bytes, decoded by the charset it declared). A body that is not
@@ -157,7 +188,7 @@ export type AnswerCheck = (raw: string, sign: string) => boolean;
  * (no `*_response` node, a root key twice) cannot be trusted (run-fatal); a signed answer whose signature `verify`
  * refuses is run-fatal; otherwise classifyAnswer decides, a success only when signed and verified.
  */
-export function judgeBody(text: string, method: string, rules: AnswerRules, verify: AnswerCheck): Outcome {
+export function judgeBody(text: string, method: string, rules: AnswerRules, verify: AnswerCheck, decrypt?: AnswerDecrypt): Outcome {
   let answer;
   try {
     answer = readAnswer(text, method);
@@ -179,20 +210,26 @@ export function judgeBody(text: string, method: string, rules: AnswerRules, veri
     const why = err instanceof ResponseShapeError ? err.message : 'not an answer';
     return { kind: 'run-fatal', code: 'BAD_ANSWER', verified: false, reason: `the gateway's answer cannot be trusted (${why}): outcome unknown` };
   }
-  if (answer.sign === undefined) {
-    // Unsigned: only a failure can be taken at its word (a success needs a signature; classifyAnswer enforces it).
-    return classifyAnswer(answer.fields, false, rules);
-  }
-  if (!verify(answer.raw, answer.sign)) {
+  // An encrypted node is verified as it stands (the quoted base64), then decrypted.
+  const open = (verified: boolean): Outcome => {
+    if (answer.encrypted === undefined) return classifyAnswer(answer.fields, verified, rules);
+    const d = decrypted(answer.encrypted, decrypt);
+    return 'outcome' in d ? d.outcome : classifyAnswer(d.fields, verified, rules);
+  };
+  // Unsigned: only a failure can be taken at its word (a success needs a signature; classifyAnswer enforces it).
+  if (answer.sign === undefined) return open(false);
+  if (!verify(answer.raw, answer.sign, answer.certSn)) {
     return {
       kind: 'run-fatal',
       code: 'UNVERIFIED',
       subCode: typeof answer.fields.sub_code === 'string' ? answer.fields.sub_code : undefined,
       verified: false,
-      reason: 'the answer\'s signature does not verify with --alipay-public-key: outcome unknown (wrong key, or the answer was altered)',
+      reason: answer.certSn
+        ? `the answer's signature does not verify with the Alipay certificate ${answer.certSn} it names: outcome unknown (the answer was altered, or signed with another key)`
+        : 'the answer\'s signature does not verify with --alipay-public-key: outcome unknown (wrong key, or the answer was altered)',
     };
   }
-  return classifyAnswer(answer.fields, true, rules);
+  return open(true);
 }
 
 /** One request as the client saw it: no complete answer, or an answer (its body cut at `maxBytes` when `over`). */
@@ -201,7 +238,7 @@ export type Exchange =
   | { failed?: false; status: number; text: string; over?: boolean; maxBytes?: number };
 
 /** The outcome of one exchange: the single place every Outcome the client returns is built. */
-export function judge(exchange: Exchange, method: string, rules: AnswerRules, verify: AnswerCheck): Outcome {
+export function judge(exchange: Exchange, method: string, rules: AnswerRules, verify: AnswerCheck, decrypt?: AnswerDecrypt): Outcome {
   if (exchange.failed) return networkOutcome(exchange.error, exchange.timedOut);
   if (exchange.status !== 200) return classifyHttpStatus(exchange.status, bodyExcerpt(exchange.text));
   if (exchange.over) {
@@ -210,5 +247,5 @@ export function judge(exchange: Exchange, method: string, rules: AnswerRules, ve
       reason: `the answer is larger than ${exchange.maxBytes ?? 'the cap of'} bytes: not read, outcome unknown, will retry`,
     };
   }
-  return judgeBody(exchange.text, method, rules, verify);
+  return judgeBody(exchange.text, method, rules, verify, decrypt);
 }

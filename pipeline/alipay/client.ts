@@ -2,7 +2,11 @@ import type { KeyObject } from 'node:crypto';
 import iconv from 'iconv-lite';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { AnswerRules } from '../../sources/dataset.js';
+import { aesDecrypt, aesEncrypt, type AesKey } from './aes.js';
+import { CERT_DOWNLOAD_METHOD, CertRotation } from './cert-rotation.js';
+import type { AlipayCertificates } from './certs.js';
 import { DEFAULT_ANSWERS, judge, type Exchange, type Outcome } from './classify.js';
+import { readAnswer } from './response.js';
 import { beijingTimestamp, signString, signText, type SignType } from './sign.js';
 import { AnswerVerifier } from './verify.js';
 
@@ -56,7 +60,12 @@ export interface ClientOptions {
   gateway: string;
   appId: string;
   privateKey: KeyObject;
-  alipayPublicKey: KeyObject;
+  /** public-key mode: the key every answer is verified with; certificate mode: unused (the certificates' keys are) */
+  alipayPublicKey?: KeyObject;
+  /** certificate mode (公钥证书): the app, root and Alipay certificates (see certs.ts) */
+  certificates?: AlipayCertificates;
+  /** content encryption (接口内容加密): biz_content is sent encrypted and encrypted answers are decrypted */
+  encryptKey?: AesKey;
   signType?: SignType;
   appAuthToken?: string;
   /** the whole request, from sending to the last byte of the answer (not idle time between bytes) */
@@ -81,6 +90,10 @@ export interface CallOptions {
 
 export interface CallResult extends Outcome {
   durationMs: number;
+  /** Alipay's id of the call (the answer's `trace_id` header): what Alipay's support asks for */
+  traceId?: string;
+  /** the gateway's clock (the answer's `Date` header, epoch ms): `check --online` compares ours with it */
+  serverTime?: number;
 }
 
 /**
@@ -91,13 +104,16 @@ export interface CallResult extends Outcome {
 export class AlipayClient {
   readonly gateway: URL;
   private readonly base: string;
-  private readonly opts: Required<Pick<ClientOptions, 'appId' | 'privateKey' | 'alipayPublicKey' | 'signType' | 'requestTimeoutMs'>> &
-    Pick<ClientOptions, 'appAuthToken'>;
+  private readonly opts: Required<Pick<ClientOptions, 'appId' | 'privateKey' | 'signType' | 'requestTimeoutMs'>> &
+    Pick<ClientOptions, 'appAuthToken' | 'certificates' | 'encryptKey'>;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly clock: () => number;
   private readonly maxAnswerBytes: number;
-  private readonly verifier: AnswerVerifier;
+  /** one verifier per key: the Alipay public key (under ''), or each Alipay certificate by SN */
+  private readonly verifiers = new Map<string, AnswerVerifier>();
+  /** certificate mode: fetches the certificates answers name that are not known yet */
+  readonly rotation: CertRotation | undefined;
 
   constructor(options: ClientOptions) {
     this.gateway = new URL(options.gateway);
@@ -105,18 +121,38 @@ export class AlipayClient {
     this.opts = {
       appId: options.appId,
       privateKey: options.privateKey,
-      alipayPublicKey: options.alipayPublicKey,
       signType: options.signType ?? 'RSA2',
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
       appAuthToken: options.appAuthToken || undefined,
+      certificates: options.certificates,
+      encryptKey: options.encryptKey,
     };
+    if (!options.certificates && !options.alipayPublicKey) throw new TypeError('AlipayClient: give alipayPublicKey or certificates');
     this.ownsDispatcher = !options.dispatcher;
     this.dispatcher =
       options.dispatcher ??
       new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 30_000, pipelining: 1 });
     this.clock = options.clock ?? Date.now;
     this.maxAnswerBytes = options.maxAnswerBytes ?? MAX_ANSWER_BYTES;
-    this.verifier = new AnswerVerifier(this.opts.alipayPublicKey, this.opts.signType);
+    if (options.alipayPublicKey && !options.certificates) this.verifiers.set('', new AnswerVerifier(options.alipayPublicKey, this.opts.signType));
+    this.rotation = options.certificates
+      ? new CertRotation(options.certificates, (sn, signal) => this.download(sn, signal), this.clock)
+      : undefined;
+  }
+
+  /** certificate mode: the certificates in use (more are added as Alipay rotates its own) */
+  get certificates(): AlipayCertificates | undefined {
+    return this.opts.certificates;
+  }
+
+  /** The verifier of the key that signed an answer: by the SN it names in certificate mode (the configured one when it names none). */
+  private verifierFor(certSn: string | undefined): AnswerVerifier | undefined {
+    const certs = this.opts.certificates;
+    const id = certs ? (certSn ?? certs.configuredSn) : '';
+    let v = this.verifiers.get(id);
+    const key = certs?.keyOf(id);
+    if (!v && key) this.verifiers.set(id, (v = new AnswerVerifier(key, this.opts.signType)));
+    return v;
   }
 
   /** The signed parameters of one call, split as the gateway expects: common params in the query, biz_content in the body. */
@@ -125,7 +161,8 @@ export class AlipayClient {
     return this.opts.appAuthToken;
   }
 
-  buildRequest(method: string, bizContent: string, notifyUrl?: string, appAuthToken: string | null | undefined = this.opts.appAuthToken): { url: string; body: string; params: Record<string, string> } {
+  /** `appAuthToken`: the merchant's (null: none; default: the client's); `plain`: never encrypted (the certificate download). */
+  buildRequest(method: string, bizContent: string, notifyUrl?: string, o: { plain?: boolean; appAuthToken?: string | null } = {}): { url: string; body: string; params: Record<string, string> } {
     const params: Record<string, string> = {
       app_id: this.opts.appId,
       method,
@@ -135,8 +172,18 @@ export class AlipayClient {
       timestamp: beijingTimestamp(this.clock()),
       version: '1.0',
     };
+    const appAuthToken = o.appAuthToken === undefined ? this.opts.appAuthToken : o.appAuthToken;
     if (appAuthToken) params.app_auth_token = appAuthToken;
     if (notifyUrl) params.notify_url = notifyUrl;
+    if (this.opts.certificates) {
+      params.app_cert_sn = this.opts.certificates.appCertSn;
+      params.alipay_root_cert_sn = this.opts.certificates.rootCertSn;
+    }
+    // Encrypted first, then signed (the SDKs' order): the signature covers the ciphertext that is sent.
+    if (bizContent && this.opts.encryptKey && !o.plain) {
+      params.encrypt_type = 'AES';
+      bizContent = aesEncrypt(bizContent, this.opts.encryptKey);
+    }
     // Empty optional values are never sent, so the signed set and the sent set are the same.
     if (bizContent) params.biz_content = bizContent;
     params.sign = signText(signString(params), this.opts.privateKey, this.opts.signType);
@@ -153,15 +200,34 @@ export class AlipayClient {
 
   async call(method: string, bizContent: string, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
-    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl, options.appAuthToken === undefined ? this.opts.appAuthToken : options.appAuthToken);
+    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl, { appAuthToken: options.appAuthToken });
     const exchange = await this.send(url, body, options.signal);
     const charset = exchange.failed ? 'utf-8' : exchange.charset;
-    const outcome: Outcome = judge(exchange, method, options.policy ?? DEFAULT_ANSWERS, (raw, sign) => this.verifier.verify(raw, sign, charset));
-    return { ...outcome, durationMs: Math.round(performance.now() - started) };
+    // Alipay's id of the call and its clock, from the answer's headers (none when no answer came)
+    const traced = exchange.failed ? {} : { ...(exchange.traceId ? { traceId: exchange.traceId } : {}), ...(exchange.serverTime ? { serverTime: exchange.serverTime } : {}) };
+    const done = (o: Outcome): CallResult => ({ ...o, durationMs: Math.round(performance.now() - started), ...traced });
+    // Certificate mode: an answer signed with a certificate not known yet (Alipay rotated it) needs it first.
+    const sn = this.rotation && !exchange.failed && exchange.status === 200 && !exchange.over ? certSnOf(exchange.text, method) : undefined;
+    if (sn) {
+      const refused = await this.rotation!.ensure(sn, options.signal);
+      if (refused) return done(refused);
+    }
+    const key = this.opts.encryptKey;
+    return done(judge(
+      exchange, method, options.policy ?? DEFAULT_ANSWERS,
+      (raw, sign, certSn) => this.verifierFor(certSn)?.verify(raw, sign, charset) ?? false,
+      key ? (cipher) => aesDecrypt(cipher, key) : undefined,
+    ));
+  }
+
+  /** alipay.open.app.alipaycert.download of one certificate (never encrypted): the exchange, not judged here. */
+  private async download(sn: string, signal: AbortSignal | undefined): Promise<Exchange> {
+    const { url, body } = this.buildRequest(CERT_DOWNLOAD_METHOD, JSON.stringify({ alipay_cert_sn: sn }), undefined, { plain: true });
+    return this.send(url, body, signal);
   }
 
   /** POST one request and read its answer, decoded by the charset it declares; no judgement here. */
-  private async send(url: string, body: string, outer: AbortSignal | undefined): Promise<Exchange & { charset?: string }> {
+  private async send(url: string, body: string, outer: AbortSignal | undefined): Promise<Exchange & { charset?: string; traceId?: string; serverTime?: number }> {
     // One deadline for the whole request: undici's headersTimeout/bodyTimeout only bound idle time, so a gateway
     // that trickles its answer a byte at a time would hold the request (and the run, and SIGTERM) forever.
     const timeout = this.opts.requestTimeoutMs;
@@ -178,6 +244,8 @@ export class AlipayClient {
     }
     let status: number;
     let charset: string;
+    let traceId: string | undefined;
+    let serverTime: number | undefined;
     let read: { bytes: Buffer; over: boolean };
     try {
       const res = await request(url, {
@@ -191,6 +259,10 @@ export class AlipayClient {
       });
       status = res.statusCode;
       charset = declaredCharset(headerText(res.headers['content-type']));
+      // the gateway's own id of the call (the official SDK reads the same header); a proxy's page has none
+      traceId = headerText(res.headers['trace_id']) ?? headerText(res.headers['alipay-trace-id']);
+      const date = Date.parse(headerText(res.headers['date']) ?? '');
+      if (Number.isFinite(date)) serverTime = date;
       read = await readCapped(res.body, this.maxAnswerBytes, headerText(res.headers['content-length']));
     } catch (err) {
       const code = (err as { code?: string } | null)?.code;
@@ -201,15 +273,25 @@ export class AlipayClient {
     }
     // A 200 past the cap is judged by its size alone: its cut text is not decoded.
     const text = read.over && status === 200 ? '' : decode(read.bytes, charset);
-    return { status, text, over: read.over, maxBytes: this.maxAnswerBytes, charset };
+    return { status, text, over: read.over, maxBytes: this.maxAnswerBytes, charset, ...(traceId ? { traceId: traceId.slice(0, 64) } : {}), ...(serverTime ? { serverTime } : {}) };
   }
 
   private closed = false;
+
 
   /** Close the owned connection pool; safe to call more than once. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
+
+/** The `alipay_cert_sn` an answer names, when the body reads as an answer (the judge says what it is otherwise). */
+function certSnOf(text: string, method: string): string | undefined {
+  try {
+    return readAnswer(text, method).certSn;
+  } catch {
+    return undefined;
   }
 }

@@ -39,8 +39,14 @@ export const SUB_CODES_40002: Readonly<Record<string, Verdict40002>> = {
   'isv.invalid-charset': { kind: 'run-fatal', hint: 'the charset is refused (字符集错误)' },
   'isv.invalid-method': { kind: 'run-fatal', hint: 'no such method (不存在的方法名): check --gateway' },
   'isv.invalid-format': { kind: 'run-fatal', hint: 'the format is refused (无效的数据格式)' },
-  'isv.invalid-encrypt-type': { kind: 'run-fatal', hint: 'the encryption type is refused (无效的加密类型): the app may require content encryption, which alipay-sync does not do' },
-  'isv.invalid-encrypt': { kind: 'run-fatal', hint: 'decryption failed (解密异常): the app may require content encryption, which alipay-sync does not do' },
+  'isv.invalid-encrypt-type': { kind: 'run-fatal', hint: 'the encryption type is refused (无效的加密类型): check the app\'s 接口内容加密方式 is AES' },
+  'isv.invalid-encrypt': { kind: 'run-fatal', hint: 'the gateway could not decrypt the request (解密异常): check --encrypt-key is the app\'s AES key' },
+  'isv.decryption-error-not-valid-encrypt-key': { kind: 'run-fatal', hint: 'the app has no AES key (未配置加密密钥): set one in the console (接口内容加密方式), or leave out --encrypt-key' },
+  // certificate mode
+  'isv.missing-app-cert-sn': { kind: 'run-fatal', hint: 'the app signs in certificate mode (公钥证书): give --app-cert, --alipay-cert and --alipay-root-cert instead of --alipay-public-key' },
+  'isv.missing-alipay-root-cert-sn': { kind: 'run-fatal', hint: 'the app signs in certificate mode (公钥证书): give --alipay-root-cert' },
+  'isv.app-cert-not-exist': { kind: 'run-fatal', hint: 'the gateway knows no such app certificate (应用公钥证书不存在): check --app-cert is this app\'s current certificate' },
+  'isv.invalid-alipay-root-cert-sn': { kind: 'run-fatal', hint: 'the root certificate is refused (无效的支付宝根证书序列号): give alipayRootCert.crt as downloaded from the console as --alipay-root-cert' },
   'isv.invalid-digest': { kind: 'run-fatal', hint: 'a file digest is missing (摘要错误)' },
   'isv.not-support-app-auth': { kind: 'run-fatal', hint: 'this method cannot be called on behalf of a merchant (本接口不支持第三方代理调用): drop --app-auth-token' },
 };
@@ -51,6 +57,16 @@ export const SUB_CODES_40002: Readonly<Record<string, Verdict40002>> = {
  */
 const CONFIG_WORDS = /sign|key|cert|app-?id|app_id|timestamp|charset|permission|auth|token|encrypt|decrypt|method|version/i;
 
+/** Sub-codes about content encryption (解密出错…), under 40001, 40002 or 40003: what to check. */
+export function encryptionHint(subCode: string | undefined): string | null {
+  const lower = (subCode ?? '').toLowerCase();
+  if (lower === 'isv.decryption-error-missing-encrypt-type') {
+    return 'the app requires content encryption (解密出错, 未指定加密算法): give its AES key with --encrypt-key';
+  }
+  if (/decrypt|encrypt/.test(lower)) return 'the gateway could not decrypt the request (解密出错): check --encrypt-key is the app\'s AES key (接口内容加密方式 in the console)';
+  return null;
+}
+
 /** What a 40002 means, by sub_code. */
 export function classify40002(subCode: string | undefined): Verdict40002 {
   if (!subCode) return { kind: 'run-fatal', hint: CONFIG_HINT['40002'] };
@@ -59,7 +75,7 @@ export function classify40002(subCode: string | undefined): Verdict40002 {
   if (known) return known;
   // isv.decryption-error-*, isv.missing-* (a common parameter: 40001's family), anything about keys or signing.
   if (lower.startsWith('isv.decryption-error') || lower.startsWith('isv.missing-') || CONFIG_WORDS.test(lower)) {
-    return { kind: 'run-fatal', hint: CONFIG_HINT['40002'] };
+    return { kind: 'run-fatal', hint: encryptionHint(subCode) ?? CONFIG_HINT['40002'] };
   }
   // Unknown and not about configuration: fail the row, not the run. A 40002 that every row meets still stops the
   // run, through FailureStreak (N rows in a row failing with the same sub_code).

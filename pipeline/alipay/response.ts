@@ -102,7 +102,10 @@ export interface GatewayAnswer {
   node: string;
   /** the raw text of that node, which is what the signature covers */
   raw: string;
+  /** the node's fields; empty when the node is encrypted */
   fields: Record<string, unknown>;
+  /** content encryption (encrypt_type=AES): the node is a JSON string, this base64 ciphertext; else undefined */
+  encrypted?: string;
   sign: string | undefined;
   certSn: string | undefined;
 }
@@ -123,8 +126,9 @@ export function readAnswer(body: string, method: string): GatewayAnswer {
   const node = members.find((m) => m.key === want) ?? members.find((m) => m.key === 'error_response');
   if (!node) throw new ResponseShapeError(`no ${want} in the answer`);
   const fields = JSON.parse(node.raw) as unknown;
-  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-    throw new ResponseShapeError(`${node.key} is not an object`);
+  const encrypted = typeof fields === 'string' ? fields : undefined;
+  if (encrypted === undefined && (fields === null || typeof fields !== 'object' || Array.isArray(fields))) {
+    throw new ResponseShapeError(`${node.key} is neither an object nor an encrypted string`);
   }
   const signMember = members.find((m) => m.key === 'sign');
   const certMember = members.find((m) => m.key === 'alipay_cert_sn');
@@ -133,7 +137,8 @@ export function readAnswer(body: string, method: string): GatewayAnswer {
   return {
     node: node.key,
     raw: node.raw,
-    fields: fields as Record<string, unknown>,
+    fields: encrypted === undefined ? (fields as Record<string, unknown>) : {},
+    ...(encrypted === undefined ? {} : { encrypted }),
     sign: typeof sign === 'string' ? sign : undefined,
     certSn: typeof certSn === 'string' ? certSn : undefined,
   };

@@ -16,7 +16,10 @@ export interface CommandSpec {
   fromEnv: boolean;
   /** positionals and examples, on top of the options */
   build?(y: Argv): Argv;
-  run(ctx: CommandContext): Promise<number>;
+  /** absent for a group of commands (upload, agreements, notify): one of its subcommands runs */
+  run?(ctx: CommandContext): Promise<number>;
+  /** the commands of a group; the group alone (`alipay-sync upload`) shows its help */
+  subcommands?: readonly CommandSpec[];
 }
 
 export interface CommandContext {
@@ -42,12 +45,35 @@ export const use = (name: OptionName, o: Omit<OptionUse, 'name'> = {}): OptionUs
 let stdoutClosed = false;
 export function closeStdout(): void {
   stdoutClosed = true;
+  wakeDrainWaiters();
 }
 export function writeOut(text: string): void {
   if (!stdoutClosed) process.stdout.write(text);
 }
 /** stdout as the library's report functions take it */
 export const stdoutSink = { write: (text: string): boolean => (writeOut(text), true) };
+
+let drainWaiters: (() => void)[] = [];
+/**
+ * stdout for streamed output (`rows`): write says when to wait, drain waits (and ends at once when the reader
+ * has gone), closed says to stop.
+ */
+export const stdoutStream = {
+  write: (text: string): boolean => (stdoutClosed ? true : process.stdout.write(text)),
+  drain: (): Promise<void> =>
+    stdoutClosed
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+        drainWaiters.push(resolve);
+        process.stdout.once('drain', wakeDrainWaiters);
+      }),
+  closed: (): boolean => stdoutClosed,
+};
+function wakeDrainWaiters(): void {
+  const w = drainWaiters;
+  drainWaiters = [];
+  for (const f of w) f();
+}
 
 /** Ctrl-C / SIGTERM: the first asks the run to settle and stop; the second quits at once (unsent rows stay pending). */
 export function interruptSignal(logger: Logger, json: () => boolean): AbortSignal {

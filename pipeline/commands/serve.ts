@@ -1,17 +1,19 @@
 import { SyncError } from '../errors.js';
 import { streamLogger } from '../log.js';
 import { checkLedgerPath } from '../paths.js';
+import { checkMetricsPort } from '../serve.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
-export const notifyCommand: CommandSpec = {
-  command: 'notify serve',
+const notifyServe: CommandSpec = {
+  command: 'serve',
   describe: 'receive Alipay\'s agreement notifications (dut_user_sign, dut_user_unsign): verify each, update the agreement in the ledger, answer `success`',
   uses: [
     use('port', { default: 8788 }), use('host'), use('ledger', { describe: 'the ledger whose agreements it updates (must exist)' }),
     use('alipay-public-key', { describe: 'Alipay public key file that notifications are verified with' }),
-    use('app-id', { describe: 'refuse notifications for any other app' }), use('verbose'), use('config'),
+    use('app-id', { describe: 'refuse notifications for any other app' }), use('metrics-port', { describe: 'serve Prometheus metrics (notifications by result) on http://127.0.0.1:PORT/metrics' }),
+    use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
@@ -22,21 +24,35 @@ export const notifyCommand: CommandSpec = {
     return runNotifyCommand({
       port: v.port as number, host: String(v.host), ledger: String(v.ledger),
       alipayPublicKey: v['alipay-public-key'] as string | undefined, appId: v['app-id'] as string | undefined,
+      metricsPort: checkMetricsPort(v['metrics-port']),
     }, streamLogger(process.stderr, v.verbose === true));
   },
 };
 
+export const notifyCommand: CommandSpec = {
+  command: 'notify',
+  describe: 'Alipay\'s agreement notifications: `notify serve` receives and verifies them',
+  uses: [],
+  fromEnv: true,
+  subcommands: [notifyServe],
+};
+
 export const statusCommand: CommandSpec = {
   command: 'status',
-  describe: 'recent runs with their counts, and failed rows grouped by sub_code',
+  describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
   uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
   fromEnv: true,
-  build: (y) => y.example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night'),
+  build: (y) =>
+    y
+      .example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)')
+      .example('$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
     checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
     const { printStatus } = await import('../status.js');
-    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out: stdoutSink });
+    // A table fitted to the terminal; TSV when stdout is a pipe or a file; JSON with --json.
+    const out = { write: stdoutSink.write, isTTY: process.stdout.isTTY === true, columns: process.stdout.columns };
+    const code = printStatus({ ledgerPath: String(v.ledger), runs: v.runs as number, json: v.json === true, out });
     state.printedJson = state.json;
     return code;
   },
@@ -49,7 +65,8 @@ export const sandboxCommand: CommandSpec = {
     use('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
-    use('agreements'), use('quota'), use('daily-quota'), use('merchant-quota'), use('merchant-daily-quota'), use('merchant-token'), use('expired-token'), use('behave'),
+    use('agreements'), use('quota'), use('daily-quota'), use('merchant-quota'), use('merchant-daily-quota'), use('merchant-token'), use('expired-token'),
+    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
@@ -57,6 +74,8 @@ export const sandboxCommand: CommandSpec = {
     y
       .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
       .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway')
+      .example('$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests')
+      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on')
       .example('$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'),
   async run({ values: v }) {
     const { runSandboxCommand } = await import('../sandbox/command.js');
@@ -65,6 +84,7 @@ export const sandboxCommand: CommandSpec = {
       alipayPrivateKey: v['alipay-private-key'] as string | undefined, keysDir: String(v['keys-dir']), fault: v.fault as string[] | undefined,
       slowMs: v['slow-ms'] as number, faultSeed: v['fault-seed'] as number, faultMaxPerRequest: v['fault-max-per-request'] as number | undefined,
       agreements: v.agreements as string | undefined, quota: v.quota as number | undefined, behave: v.behave as string[] | undefined,
+      certMode: v['cert-mode'] === true, rotateAfter: v['rotate-after'] as number | undefined, contentEncryption: v['content-encryption'] === true,
       dailyQuota: v['daily-quota'] as number | undefined, merchantQuota: v['merchant-quota'] as number | undefined,
       merchantDailyQuota: v['merchant-daily-quota'] as number | undefined, tokens: v['merchant-token'] as string[] | undefined,
       expiredTokens: v['expired-token'] as string[] | undefined,

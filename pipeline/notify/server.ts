@@ -14,6 +14,8 @@ export interface NotifyServerOptions {
   host?: string;
   port?: number;
   logger: Logger;
+  /** told what became of every notification received (metrics) */
+  onResult?: (result: NotifyOutcome['result']) => void;
 }
 
 export interface NotifyOutcome {
@@ -126,6 +128,7 @@ export class NotifyServer {
           this.o.logger.error(`notification not stored: ${(err as Error).message}`);
           out = { status: 500, body: 'fail', result: 'refused' };
         }
+        this.o.onResult?.(out.result);
         res.writeHead(out.status, { 'content-type': 'text/plain;charset=utf-8' });
         res.end(out.body);
       });

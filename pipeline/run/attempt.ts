@@ -8,6 +8,7 @@ import { sleep } from '../rate-limit.js';
 import type { AdaptiveRate } from '../rate/adaptive.js';
 import { dailyQuotaHint } from '../rate/daily.js';
 import type { Lane, Lanes, Turn } from './lanes.js';
+import type { RunObserver } from './observe.js';
 import { rowAction } from './row-outcome.js';
 import type { UploadOptions } from './types.js';
 
@@ -33,6 +34,10 @@ export interface AttemptContext {
   halt: AbortSignal;
   /** queue a result for the group commit; resolves when it is written */
   record(result: ResultRecord, attempt: AttemptRecord | undefined, stagedBy: number): Promise<void>;
+  /** who watches the run (timing, metrics) */
+  watch: Required<RunObserver>;
+  /** requests in flight went up or down by this */
+  inFlight(delta: number): void;
 }
 
 const clock = () => performance.now();
@@ -65,7 +70,7 @@ export function attempter(c: AttemptContext) {
   const client = o.client!;
   const redact = redactorFor(dataset);
   // A row with personal data keeps its request body in the ledger only while it is pending.
-  const keepFailedPayload = !hasPersonalData(dataset);
+  const keepFailedBizContent = !hasPersonalData(dataset);
 
   /**
    * An answer that leaves the row's real state unclear (a sign.effect answered STATUS_ABNORMAL or
@@ -94,21 +99,34 @@ export function attempter(c: AttemptContext) {
     const { row } = turn;
     const rate = lane.rate(dataset.method);
     turn.attempts++;
-    let res = await client.call(dataset.method, row.payload, { policy: dataset.answers, notifyUrl: o.notifyUrl, appAuthToken: lane.token ?? null });
-    observe(rate, slot.id, slot.sentAt, res);
-    if (res.kind === 'reconcile') res = await readBack(lane, row, res);
-    res.reason = redact(res.reason, row.payload) ?? '';
-    res.subMsg = redact(res.subMsg, row.payload);
+    const startedAt = Date.now();
+    c.watch.requestStarted();
+    c.inFlight(1);
+    let res: CallResult;
+    try {
+      res = await client.call(dataset.method, row.biz_content, { policy: dataset.answers, notifyUrl: o.notifyUrl, appAuthToken: lane.token ?? null });
+      observe(rate, slot.id, slot.sentAt, res);
+      if (res.kind === 'reconcile') res = await readBack(lane, row, res);
+    } finally {
+      c.inFlight(-1);
+    }
+    res.reason = redact(res.reason, row.biz_content) ?? '';
+    res.subMsg = redact(res.subMsg, row.biz_content);
+    c.watch.answered({ startedAt, durationMs: res.durationMs, kind: res.kind, code: res.code, subCode: res.subCode, slowDown: Boolean(res.slowDown), key: row.key, attempt: turn.attempts });
     const attempt: AttemptRecord = {
-      runId, dataset: dataset.name, merchant: row.merchant, key: row.key, attempt: turn.attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
+      runId, dataset: dataset.name, merchant: row.merchant, key: row.key, attempt: turn.attempts, kind: res.kind, code: res.code, subCode: res.subCode,
+      durationMs: res.durationMs, traceId: res.traceId, snapshot: row.snapshot,
     };
-    const base = { rowid: row.rowid, runId, attempts: turn.attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason };
+    const base = { rowid: row.rowid, runId, attempts: turn.attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
+    const done = (outcome: 'uploaded' | 'failed' | 'pending', reason?: string) =>
+      c.watch.rowDone(outcome, { key: row.key, attempt: turn.attempts, ...(outcome === 'uploaded' ? {} : { code: res.code, subCode: res.subCode, reason: reason ?? res.reason }) });
     logger.debug(`${row.key}: attempt ${turn.attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
 
     // 20001: the merchant's token is invalid, expired or not granted this method. That merchant stops; the row
     // stays pending, as do its others.
     if (res.code === '20001' && lane.token !== undefined) {
       await c.record({ ...base, status: 'pending' }, attempt, row.run_id);
+      done('pending');
       return { kind: 'stop-merchant', outcome: res };
     }
     // 40005: Alipay's quota says wait. Not the row's trouble, so not one of its --max-attempts: it goes back to
@@ -119,22 +137,25 @@ export function attempter(c: AttemptContext) {
       return rate.daily ? { kind: 'quota-spent', rate } : { kind: 'retry' };
     }
     turn.here++;
-    const action = rowAction({ kind: res.kind, attemptsHere: turn.here, policy: retry, keepRetryablePayload: keepFailedPayload });
+    const action = rowAction({ kind: res.kind, attemptsHere: turn.here, policy: retry, keepRetryableBizContent: keepFailedBizContent });
     if (action.kind === 'uploaded') {
       // A sink keeps what it returns (made free of personal data); other datasets keep the answer's fields.
       const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
       // The attempts table is the history of trouble: a first-try success is told by the record itself.
       await c.record({ ...base, status: 'uploaded', result }, turn.attempts > 1 ? attempt : undefined, row.run_id);
+      done('uploaded');
       return { kind: 'uploaded', outcome: res };
     }
     if (action.kind === 'pending') {
       // Outcome unknown or credentials wrong: the row stays pending for the next run.
       await c.record({ ...base, status: 'pending' }, attempt, row.run_id);
+      done('pending');
       return { kind: 'stop-run', outcome: res };
     }
     if (action.kind === 'failed') {
       const reason = action.giveUp ? `gave up after ${turn.here} attempts: ${res.reason}` : res.reason;
-      await c.record({ ...base, status: 'failed', retryable: action.retryable, keepPayload: action.keepPayload, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
+      await c.record({ ...base, status: 'failed', retryable: action.retryable, keepBizContent: action.keepBizContent, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
+      done('failed', reason);
       return { kind: 'failed', outcome: res, giveUp: action.giveUp, reason };
     }
     ledger.recordAttempt(attempt);

@@ -2,18 +2,23 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskLookAlike } from '../../sources/mask.js';
-import { checkEncoding, readCsvHeader } from '../../sources/csv.js';
+import { checkEncoding, isRejectsHeader, readCsvHeader, REJECTS_COLUMNS } from '../../sources/csv.js';
 import { Ledger } from '../../state/ledger.js';
 import { EXIT, SyncError, exitCodeFor } from '../errors.js';
 import { formatCount } from '../progress.js';
 import { RejectsFile } from '../rejects-file.js';
 import { hasPersonalData } from '../redact.js';
+import { attachCertificates } from './certificates.js';
+import { observeAll } from './observe.js';
 import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
 import { MerchantBook, checkHeaderWithToken } from './merchants.js';
+import { TimingRecorder } from './timing-recorder.js';
 import type { UploadOptions, UploadResult } from './types.js';
+import type { FailedRevived } from '../../state/ledger.js';
+import type { Logger } from '../log.js';
 
 export type { UploadOptions, UploadResult, UploadSummary } from './types.js';
 
@@ -29,6 +34,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
   const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
   let tokenColumn = false;
+  // Rejects files of ours fed back (fixed): their first four columns are known, and masked cells are refused.
+  const rejectsFiles = new Set<string>();
   for (const file of o.files) {
     if (zeroBytes.has(file)) continue;
     const enc = await checkEncoding(file, encoding);
@@ -37,9 +44,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     // garbled. A stop, like the reverse case.
     if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
+    if (isRejectsHeader(columns)) rejectsFiles.add(file);
     // app_auth_token is no field of any dataset: it says which merchant a row is sent for (run/merchants.ts).
-    const { missing, unknown, hasToken } = checkHeaderWithToken(dataset, columns);
+    const { missing, unknown: named, hasToken } = checkHeaderWithToken(dataset, columns);
     tokenColumn ||= hasToken;
+    // (a rejects file of a run with merchants also names each row's merchant: known too)
+    const unknown = rejectsFiles.has(file) ? named.filter((c) => !(REJECTS_COLUMNS as readonly string[]).includes(c) && c !== 'merchant') : named;
     if (missing.length) {
       throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
@@ -65,6 +75,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   let sinkOpen = Boolean(o.sink);
   let runId = 0;
   let removeExitHook = () => {};
+  let watch = observeAll(o.observers ?? []);
   try {
     ledger = new Ledger(ledgerPath, { hashKey: o.hashKey, rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (ledger.secretSource === 'rebound') logger.warn('the ledger was written with another app private key: content is compared afresh, so every row counts as changed and is sent once more');
@@ -77,8 +88,19 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const bound = ledger.bindTarget(o.target, { rebind: Boolean(o.rebind), dryRun: Boolean(o.dryRun) });
     if (bound.state === 'moved') logger.info(`ledger moved from ${bound.previous} to this target: no row was ever confirmed uploaded there`);
     if (bound.state === 'rebound') logger.warn(`ledger rebound from ${bound.previous} to this target: ${formatCount(bound.rebound ?? 0)} row(s) it held as uploaded there are sent again when their files are read`);
+    if (!o.dryRun) attachCertificates(o.client, ledger, logger, clock());
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
-    if (!o.dryRun) runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false);
+    if (!o.dryRun) {
+      // The rate an earlier run learned, where this one starts (for the report): the one without a merchant, or the first.
+      const learned = ledger.learnedRates(o.target.appId, dataset.method);
+      const learnedRate = o.learnedRate !== undefined ? o.learnedRate : (learned.find((l) => l.merchant === '') ?? learned[0])?.rate;
+      runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false, {
+        qps: o.qps && Number.isFinite(o.qps) ? o.qps : null, concurrency: o.concurrency ?? 8, max_attempts: o.maxAttempts ?? 5,
+        ...(learnedRate !== undefined ? { learned_rate: learnedRate } : {}),
+      });
+      // How it sends, for its report (alipay-sync report): aggregates written about once a second.
+      watch = observeAll([new TimingRecorder(ledger, runId, logger, clock), ...(o.observers ?? [])]);
+    }
     // A second Ctrl-C quits at once (process.exit): the run is still recorded as interrupted, not left "running".
     // better-sqlite3 is synchronous, so an exit handler can write.
     const onExit = () => {
@@ -103,9 +125,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const defaultToken = o.appAuthToken ?? o.client?.appAuthToken;
     const merchants = new MerchantBook((text) => openLedger.hash(text), defaultToken);
     const columns = dataset.fields.map((f) => f.name);
-    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, tokenColumn || defaultToken ? [...columns, 'merchant'] : columns);
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, tokenColumn || defaultToken ? [...columns, 'merchant'] : columns, { bom: o.bom });
 
-    const staged = await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, zeroBytes, merchants);
+    // `retry` reads no file: it sends what the ledger kept
+    const staged = o.files.length
+      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, { zeroBytes, rejectsFiles, merchants })
+      : { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
     rejectsFile = null;
@@ -115,20 +140,27 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       else logger.warn(`${f}: no data rows (an empty export usually means the export broke; --allow-empty if it is expected)`);
     }
 
+    if (staged.refused) {
+      logger.warn(`${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
+    }
+
+    watch.staged({ read: staged.read, rejected: staged.rejected, unchanged: staged.unchanged });
     if (o.dryRun) {
       const { carried, ...plan } = staged.plan ?? { new: 0, changed: 0 };
       const summary = summarize({
-        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: 0, pending: plan.new + plan.changed },
+        runId: 0, dataset: dataset.name, staged, mine: { uploaded: 0, failed: staged.refused, pending: plan.new + plan.changed },
         carried: { uploaded: 0, failed: 0, pending: carried ?? ledger.countPending(dataset.name) }, retries: 0, durationMs: clock() - started, dryRun: true, plan,
       });
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
     let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, merchants: [] };
+    const revived = o.reviveFailed ? ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
+    if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
-      sendState = await sendPending(o, ledger, runId, merchants);
+      sendState = await sendPending(o, ledger, runId, watch, merchants);
     }
     if (sendState.stop?.kind === 'error') {
       const err = sendState.stop.error;
@@ -143,7 +175,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' | 'quota' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
-      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop,
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}),
       merchants: { counts: ledger.runOutcomesByMerchant(runId, dataset.name), reports: sendState.merchants },
       ...(sendState.quotaResetsAt !== undefined ? { quotaResetsAt: sendState.quotaResetsAt } : {}),
     });
@@ -163,6 +195,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     throw err;
   } finally {
     removeExitHook();
+    await watch.close();
     if (sinkOpen && ledger) await o.sink!.close({ complete: false, ledger, dataset: dataset.name, session: '' }).catch((err: unknown) => logger.error(`cannot finish the export: ${(err as Error).message}`));
     rejectsFile?.abandon();
     if (ledger) {
@@ -170,5 +203,14 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       ledger.close();
     }
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** What `retry` took from the ledger, and which files to read again for the rest (bodies with personal data are never kept). */
+function logRevived(r: FailedRevived, dataset: string, logger: Logger): void {
+  logger.info(`retrying ${formatCount(r.revived)} failed row(s) whose request the ledger kept`);
+  for (const f of r.withoutBody) {
+    const command = dataset.startsWith('agreement-') ? `agreements ${dataset === 'agreement-effects' ? 'effect' : 'query'}` : `upload ${dataset}`;
+    logger.warn(`${formatCount(f.rows)} failed row(s) of ${f.file ?? 'an unknown file'} have no request kept (personal data is not kept): read the file again with alipay-sync ${command} ${f.file ?? '<file>'} --retry-failed`);
   }
 }

@@ -193,6 +193,17 @@ export class Lanes {
     return Number.isFinite(soonest) ? { waitUntil: soonest } : { idle: true };
   }
 
+  /** The rate sending is allowed now: the sum of the lanes' rates that may send, under the global ceiling. */
+  currentRate(): number {
+    const sum = this.lanes.filter((l) => !l.stopped && l.spentUntil === null && l.hasWork).reduce((n, l) => n + l.rate(this.o.method).rate, 0);
+    return Math.min(this.global.rate, sum || this.global.rate);
+  }
+
+  /** Whether the gateway asked any lane to slow down. */
+  throttled(): boolean {
+    return this.lanes.some((l) => l.allRates().some((r) => r.throttled > 0));
+  }
+
   /** Lanes whose daily quota is spent while they still have rows. */
   spent(): Lane[] {
     return this.lanes.filter((l) => l.spentUntil !== null && !l.stopped && l.hasWork);

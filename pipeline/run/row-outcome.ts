@@ -7,7 +7,8 @@ import { shouldRetry, type RetryPolicy } from '../alipay/retry.js';
  *
  * | outcome                     | the row                                    | the run                          |
  * | success                     | uploaded                                   | streak of alike failures reset   |
- * | row-fatal                   | failed, not retried, body dropped          | counts towards a streak          |
+ * | row-fatal                   | failed, not retried ("still refused" while | counts towards a streak          |
+ * |                             | unchanged); body kept unless personal       |                                  |
  * | run-fatal                   | stays pending (outcome unknown)            | stops (exit 3)                   |
  * | transient, attempts left    | retried after a backoff                    | —                                |
  * | transient, none left        | failed, retryable by the next run          | counts towards "unreachable"     |
@@ -15,23 +16,24 @@ import { shouldRetry, type RetryPolicy } from '../alipay/retry.js';
  */
 export type RowAction =
   | { kind: 'uploaded' }
-  | { kind: 'failed'; retryable: boolean; keepPayload: boolean; giveUp: boolean }
+  | { kind: 'failed'; retryable: boolean; keepBizContent: boolean; giveUp: boolean }
   | { kind: 'pending'; stopRun: true }
   | { kind: 'retry' };
 
-export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: RetryPolicy; keepRetryablePayload: boolean }): RowAction {
+export function rowAction(o: { kind: OutcomeKind; attemptsHere: number; policy: RetryPolicy; keepRetryableBizContent: boolean }): RowAction {
   switch (o.kind) {
     case 'success':
       return { kind: 'uploaded' };
     // a reconcile that could not be read back is as good as a refusal: its state is unknown, its content was refused
+    // its body is kept (unless it holds personal data) so that `alipay-sync retry` can send it without the file
     case 'reconcile':
     case 'row-fatal':
-      return { kind: 'failed', retryable: false, keepPayload: false, giveUp: false };
+      return { kind: 'failed', retryable: false, keepBizContent: o.keepRetryableBizContent, giveUp: false };
     case 'run-fatal':
       return { kind: 'pending', stopRun: true };
     case 'transient':
       if (shouldRetry({ kind: o.kind }, o.attemptsHere, o.policy)) return { kind: 'retry' };
       // Only the gateway's trouble: the next run tries it again (with its body, unless it holds personal data).
-      return { kind: 'failed', retryable: true, keepPayload: o.keepRetryablePayload, giveUp: true };
+      return { kind: 'failed', retryable: true, keepBizContent: o.keepRetryableBizContent, giveUp: true };
   }
 }

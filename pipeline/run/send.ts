@@ -1,12 +1,14 @@
 import type { AttemptRecord, Ledger, ResultRecord } from '../../state/ledger.js';
 import { FailureStreak, type Outcome } from '../alipay/classify.js';
 import { retryPolicy, type RetryPolicy } from '../alipay/retry.js';
+import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
 import { sleep } from '../rate-limit.js';
 import { describeReset, describeWait, nextQuotaReset } from '../rate/daily.js';
 import { attempter, type AttemptEnd } from './attempt.js';
 import { Lanes, type Lane, type LaneStop } from './lanes.js';
 import type { MerchantBook } from './merchants.js';
+import type { RunObserver } from './observe.js';
 import { SHOW_FIRST, type UploadOptions } from './types.js';
 
 /**
@@ -43,7 +45,7 @@ const clock = () => performance.now();
 /** how often what the rates learned is saved while sending (a kill -9 loses at most this much) */
 const SAVE_EVERY_MS = 60_000;
 
-export async function sendPending(o: UploadOptions, ledger: Ledger, runId: number, merchants: MerchantBook): Promise<SendState> {
+export async function sendPending(o: UploadOptions, ledger: Ledger, runId: number, watch: Required<RunObserver>, merchants: MerchantBook): Promise<SendState> {
   const { dataset, logger } = o;
   const wall = o.clock ?? Date.now;
   const wait = o.sleep ?? sleep;
@@ -99,7 +101,16 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     stream: o.progressStream ?? process.stderr, label: `sending ${dataset.name}`, total,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream) && total > 0,
   });
-  const extra = () => `${formatCount(failed)} failed · ${formatCount(state.retries)} retries${lanes.anyMerchant ? ` · ${lanes.lanes.length} merchants` : ''}`;
+  let inFlight = 0;
+  watch.sending({ rate: () => lanes.currentRate(), inFlight: () => inFlight }, total);
+  const extra = () => {
+    const parts = [`${formatCount(failed)} failed`, `${formatCount(state.retries)} retries`];
+    if (lanes.anyMerchant) parts.push(`${lanes.lanes.length} merchants`);
+    // the rate the gateway lets us have, once it has asked us to slow down
+    if (lanes.throttled()) parts.push(`limit ${lanes.currentRate() === Infinity ? 'none' : formatRate(lanes.currentRate()) + '/s'}`);
+    return parts;
+  };
+  progress.update(0, extra);
 
   // One row's content fails the row; the same sub_code on many rows in a row is probably configuration.
   const streak = new FailureStreak(o.failureStreak ?? 20);
@@ -108,7 +119,10 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     if (stop) stopWith('abort', stop, { code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
   };
   const codes = (res: Outcome) => ({ code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
-  const attempt = attempter({ o, ledger, runId, lanes, retry, halt: halt.signal, record });
+  const attempt = attempter({
+    o, ledger, runId, lanes, retry, halt: halt.signal, record, watch,
+    inFlight: (d) => void (inFlight += d),
+  });
 
   /** What one attempt means for its merchant and for the run. */
   const settle = (lane: Lane, end: AttemptEnd, where: string) => {
@@ -152,7 +166,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
         break;
       }
     }
-    progress.update(done, extra);
+    progress.update(done);
   };
 
   /** Wait `ms`, or less when an answer comes first (it may have put a row back that is due sooner). */
@@ -237,7 +251,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     await Promise.all(running);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    progress.stop();
+    progress.finish(state.stop ? 'stopped' : 'done');
     try {
       lanes.saveLearned(runId);
       lanes.clearRecovered();

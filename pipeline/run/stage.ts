@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import type { Encoding } from '../../sources/csv.js';
 import { readCsvBatches } from '../../sources/csv.js';
 import type { Ledger, RejectRecord } from '../../state/ledger.js';
 import { BackgroundStager } from '../../state/stage-worker.js';
+import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
 import type { RejectsFile } from '../rejects-file.js';
 import { TOKEN_COLUMN, merchantLabel, type MerchantBook } from './merchants.js';
@@ -17,42 +19,56 @@ export interface StageTotals {
   emptyFiles: string[];
   rejected: number;
   unchanged: number;
+  /** refused by Alipay before, unchanged: not sent again (counted among the run's failed rows) */
+  refused: number;
   interrupted: boolean;
   /** dry run: what would be sent */
   plan: { new: number; changed: number; carried?: number } | null;
 }
 
+/** What the header check found: files of 0 bytes (counted as empty, not read), and rejects files fed back. */
+export interface FileKinds {
+  zeroBytes: ReadonlySet<string>;
+  rejectsFiles: ReadonlySet<string>;
+}
+
 export async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
-  zeroBytes: ReadonlySet<string>, merchants: MerchantBook,
+  kinds: FileKinds & { merchants: MerchantBook },
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, interrupted: false, plan: null };
+  const { zeroBytes, rejectsFiles, merchants } = kinds;
+  // A rejects file shows personal cells masked: fed back, such a row would send the stars.
+  const personal = dataset.fields.filter((f) => f.personal).map((f) => f.name);
+  const masked = (cells: Readonly<Record<string, string>>) => personal.find((name) => cells[name]?.includes('*'));
+  const totals: StageTotals = { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
+  // Progress by bytes read: the files' sizes are known before reading, their row counts are not.
+  const sizes = o.files.map((f) => (zeroBytes.has(f) ? 0 : statSync(f).size));
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `${o.dryRun ? 'checking' : 'staging'} ${dataset.name}`,
-    intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
+    total: sizes.reduce((a, b) => a + b, 0), unit: 'bytes', intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream),
   });
   // The ledger's upserts run on a worker thread (its own connection) while this thread reads and validates.
   // A dataset that asks again every run is staged by session (see sessionOf): its rows' snapshot is the session.
   const policy = session !== null ? 'snapshot' : dataset.sendPolicy ?? 'snapshot';
   const stager = new BackgroundStager({
-    ledgerPath, runId, dataset: dataset.name, policy, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
+    ledgerPath, runId, dataset: dataset.name, policy, retry: o.retryFailed ?? null, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
   // Each row's merchant (its app_auth_token column, or --app-auth-token); sent along only when one is not ''.
   let rowMerchants: string[] = [];
   let anyMerchant = false;
   let keys: string[] = [];
   let snapshots: string[] = [];
-  let payloads: string[] = [];
+  let bizContents: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, payloads, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects });
     rowMerchants = [];
     anyMerchant = false;
     keys = [];
     snapshots = [];
-    payloads = [];
+    bizContents = [];
     lines = [];
     rejects = [];
   };
@@ -68,19 +84,28 @@ export async function stageAll(
       await rejectsFile.write(file, line, field, reason, safe);
     }
   };
-  const progressText = () => `${formatCount(totals.rejected)} rejected`;
+  const progressText = () => {
+    const secs = progress.elapsedMs / 1000;
+    return [`${formatCount(totals.read)} rows${secs > 0 ? ` (${formatRate(totals.read / secs)}/s)` : ''}`, `${formatCount(totals.rejected)} rejected`];
+  };
+  progress.update(0, progressText);
+  let bytesBefore = 0;
   let finished = false;
   try {
-    outer: for (const file of o.files) {
+    outer: for (const [i, file] of o.files.entries()) {
       if (zeroBytes.has(file)) {
         totals.emptyFiles.push(file);
         continue;
       }
       const before = totals.read;
-      for await (const recs of readCsvBatches(file, { encoding })) for (const rec of recs) {
+      const onBytes = (n: number) => progress.update(bytesBefore + n);
+      for await (const recs of readCsvBatches(file, { encoding, onBytes })) for (const rec of recs) {
         totals.read++;
         if ('error' in rec) {
           await reject(file, rec.line, '', rec.error, null);
+        } else if (rejectsFiles.has(file) && personal.length && masked(rec.cells) !== undefined) {
+          const name = masked(rec.cells)!;
+          await reject(file, rec.line, name, 'is masked (a rejects file never holds personal data in clear): take this row from the original export, whose file and line the rejects file names', rec.cells);
         } else {
           const v = dataset.validate(rec.cells);
           const m = merchants.of(rec.cells[TOKEN_COLUMN], file, rec.line);
@@ -92,7 +117,7 @@ export async function stageAll(
             // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
             keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
             snapshots.push(session ?? v.row.snapshot);
-            payloads.push(v.row.bizContent);
+            bizContents.push(v.row.bizContent);
             lines.push(rec.line);
           } else {
             const fields = [...new Set(v.errors.map((e) => e.field))].join(' ');
@@ -102,7 +127,6 @@ export async function stageAll(
         }
         if (keys.length >= STAGE_BATCH || rejects.length >= STAGE_BATCH) {
           await flush(file);
-          progress.update(totals.read, progressText);
           if (o.signal?.aborted) {
             totals.interrupted = true;
             break outer;
@@ -110,15 +134,18 @@ export async function stageAll(
         }
       }
       await flush(file);
+      bytesBefore += sizes[i]!;
+      progress.update(bytesBefore);
       if (totals.read === before) totals.emptyFiles.push(file);
     }
     const done = await stager.finish();
     finished = true;
     totals.unchanged = done.unchanged;
+    totals.refused = done.refused;
     totals.plan = done.plan;
   } finally {
     if (!finished) await stager.abort();
-    progress.stop();
+    progress.finish(finished && !totals.interrupted ? 'done' : 'stopped');
   }
   if (totals.interrupted) logger.warn(`interrupted while staging: ${formatCount(totals.read)} rows read so far are in the ledger; run the same command again to continue`);
   return totals;

@@ -6,12 +6,12 @@ import type { MerchantSummary, UploadSummary } from './types.js';
 
 /**
  * The summary, computed in one place for real runs and dry runs: counts that add up
- * (read = rejected + superseded + skipped + uploaded + failed + pending) and the exit code they mean.
+ * (read = rejected + superseded + unchanged + uploaded + failed + pending) and the exit code they mean.
  */
 export interface SummaryParts {
   runId: number;
   dataset: string;
-  staged: { read: number; rejected: number; unchanged: number; interrupted: boolean; emptyFiles: string[] };
+  staged: { read: number; rejected: number; unchanged: number; refused: number; interrupted: boolean; emptyFiles: string[] };
   /** the final state of the rows this run staged (a dry run: what it would send, all pending) */
   mine: { uploaded: number; failed: number; pending: number };
   carried: { uploaded: number; failed: number; pending: number };
@@ -19,6 +19,8 @@ export interface SummaryParts {
   durationMs: number;
   dryRun: boolean;
   plan?: { new: number; changed: number };
+  /** `retry`: rows revived from the ledger, and the files of those it could not (no body kept) */
+  revived?: { revived: number; withoutBody: { file: string | null; rows: number }[] };
   stop?: { kind: 'abort' | 'interrupt' | 'quota'; reason: string; code?: string; subCode?: string } | null;
   /** quota: when the daily quota resets (ms) */
   quotaResetsAt?: number;
@@ -53,11 +55,12 @@ export function summarize(p: SummaryParts): UploadSummary {
   const stagedByMe = p.mine.pending + p.mine.uploaded + p.mine.failed;
   const s: UploadSummary = {
     run_id: p.runId, dataset: p.dataset, read: p.staged.read, rejected: p.staged.rejected,
-    superseded: p.staged.read - p.staged.rejected - p.staged.unchanged - stagedByMe, skipped: p.staged.unchanged,
+    superseded: p.staged.read - p.staged.rejected - p.staged.unchanged - stagedByMe, unchanged: p.staged.unchanged,
     uploaded: p.mine.uploaded, failed: p.mine.failed, pending: p.mine.pending, duration_ms: p.durationMs,
     status: interrupted ? 'interrupted' : aborted ? 'aborted' : quota ? 'quota-spent' : p.dryRun ? 'dry-run' : 'done', dry_run: p.dryRun,
     ...(p.plan ? { plan: p.plan } : {}),
-    carried_over: p.carried, retries: p.retries, empty_files: p.staged.emptyFiles,
+    still_refused: p.staged.refused, carried_over: p.carried, retries: p.retries, empty_files: p.staged.emptyFiles,
+    ...(p.revived ? { retried: p.revived.revived, read_again: p.revived.withoutBody } : {}),
   };
   if ((aborted || quota) && p.stop) {
     if (aborted) s.abort_reason = p.stop.reason;
@@ -82,6 +85,7 @@ export function exitCodeOf(s: UploadSummary, allowEmpty: boolean): number {
   if (s.status === 'quota-spent') return EXIT.QUOTA;
   if (s.status === 'aborted') return EXIT.GATEWAY;
   const c = s.carried_over;
-  const trouble = s.rejected + s.failed + c.failed + (s.dry_run ? 0 : s.pending + c.pending);
+  const readAgain = (s.read_again ?? []).reduce((n, f) => n + f.rows, 0);
+  const trouble = s.rejected + s.failed + c.failed + readAgain + (s.dry_run ? 0 : s.pending + c.pending);
   return trouble > 0 || (!allowEmpty && s.empty_files.length > 0) ? EXIT.ROWS : EXIT.OK;
 }

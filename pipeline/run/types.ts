@@ -1,10 +1,11 @@
 import type { Dataset } from '../../sources/dataset.js';
 import type { Encoding } from '../../sources/csv.js';
-import type { LedgerTarget } from '../../state/ledger.js';
+import type { LedgerTarget, RetryRefused } from '../../state/ledger.js';
 import type { AlipayClient } from '../alipay/client.js';
 import type { ResultSink } from '../agreements.js';
 import type { Logger } from '../log.js';
 import type { ControlParams } from '../rate/controller.js';
+import type { RunObserver } from './observe.js';
 
 /** What a run of one dataset takes and gives back (runUpload, in run/index.ts). */
 
@@ -23,10 +24,22 @@ export interface UploadOptions {
   encoding?: Encoding;
   dryRun?: boolean;
   rejectsPath?: string;
+  /** files for spreadsheets (rejects) start with a UTF-8 BOM unless false */
+  bom?: boolean;
   /** a file with no data rows is fine (otherwise: a warning, and exit 1) */
   allowEmpty?: boolean;
   /** datasets that ask again every run (queries): ask everyone, not only those an interrupted run left */
   fresh?: boolean;
+  /**
+   * `--retry-failed [--sub-code X]`: rows of the files that Alipay refused for their content and that are
+   * unchanged are sent again (by default they are not: "still refused")
+   */
+  retryFailed?: RetryRefused | null;
+  /**
+   * `alipay-sync retry`: before sending, failed rows whose request body the ledger kept (all, or of one sub_code
+   * or key) become pending again; with no files, nothing is read
+   */
+  reviveFailed?: { subCode?: string; key?: string } | null;
   /** the global ceiling, requests per second (0: none); each merchant and method also has its own rate, learned */
   qps?: number;
   /** the app_auth_token of rows whose file has no app_auth_token column, or an empty cell in it (default: the client's) */
@@ -56,6 +69,10 @@ export interface UploadOptions {
   giveUpStreak?: number;
   /** how many rows in a row may fail with one sub_code before the run stops as "probably configuration" */
   failureStreak?: number;
+  /** who watches the run while it sends (metrics); the run's own timing recorder is always there */
+  observers?: RunObserver[];
+  /** the rate learned for this target by earlier runs, where sending starts (kept with the run for its report) */
+  learnedRate?: number | null;
 }
 
 export interface UploadSummary {
@@ -64,7 +81,7 @@ export interface UploadSummary {
   read: number;
   rejected: number;
   superseded: number;
-  skipped: number;
+  unchanged: number;
   uploaded: number;
   failed: number;
   pending: number;
@@ -73,8 +90,17 @@ export interface UploadSummary {
   dry_run: boolean;
   /** dry run only: of the rows that would be sent, how many keys are new to Alipay and how many change */
   plan?: { new: number; changed: number };
+  /**
+   * of `failed`: rows Alipay refused for their content in an earlier run, read again unchanged, and not sent
+   * again (`--retry-failed` sends them)
+   */
+  still_refused: number;
   /** rows staged by earlier runs (left pending by a crash, abort or gateway trouble) that this run sent */
   carried_over: { uploaded: number; failed: number; pending: number };
+  /** `alipay-sync retry`: failed rows taken from the ledger to send again (their outcomes are in carried_over) */
+  retried?: number;
+  /** `alipay-sync retry`: failed rows without a kept body (personal data), by file: read those files again */
+  read_again?: { file: string | null; rows: number }[];
   retries: number;
   /** input files that held no data row (an empty export usually means the export broke) */
   empty_files: string[];

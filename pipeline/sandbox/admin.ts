@@ -1,10 +1,11 @@
 /**
  * The admin endpoints under /_sandbox/: the state of every method, the request log, the notifications sent,
- * reset, faults, behaviours, and POST /_sandbox/notify (README.md, "Notifications").
+ * reset, faults, behaviours, POST /_sandbox/rotate (certificate mode) and POST /_sandbox/notify (README.md).
  */
 import type { ServerResponse } from 'node:http';
 import { beijingTimestamp } from '../alipay/sign.js';
 import { BEHAVIOUR_NAMES, type BehaviourName, type Behaviours } from './behaviours.js';
+import type { SandboxCertMode } from './cert-mode.js';
 import type { FaultOptions, FaultPlan } from './faults.js';
 import type { AgreementRecord, AgreementStore } from './methods/agreements.js';
 import type { SandboxMethod } from './methods/types.js';
@@ -23,6 +24,7 @@ export interface AdminTarget {
   readonly notifier: Notifier;
   readonly clock: () => number;
   readonly quota: CallQuota;
+  readonly certMode: SandboxCertMode | undefined;
   reset(): void;
 }
 
@@ -73,6 +75,13 @@ export function adminRequest(gw: AdminTarget, path: string, method: string, body
     } catch (err) {
       return json({ error: (err as Error).message }, 400);
     }
+  }
+  if (path === '/_sandbox/rotate' && method === 'POST') {
+    // certificate mode: {"to": "next"} (a new certificate under the root) or {"to": "untrusted"} (one outside it)
+    const to = (JSON.parse(body || '{}') as { to?: unknown }).to ?? 'next';
+    if (!gw.certMode) return json({ error: 'not in certificate mode (start it with --cert-mode)' }, 400);
+    if (to !== 'next' && to !== 'untrusted') return json({ error: 'expected {"to": "next" | "untrusted"}' }, 400);
+    return json({ ok: true, alipay_cert_sn: gw.certMode.rotate(to) });
   }
   if (path === '/_sandbox/reset' && method === 'POST') {
     gw.reset();

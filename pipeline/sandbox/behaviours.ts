@@ -9,9 +9,20 @@ export type BehaviourName =
   /** a second sign.effect on a NORMAL agreement answers success (the default is USER_AGREEMENT_PERIOD_CONFILICT) */
   | 'effectAgainSucceeds'
   /** the body escapes '/' as '\/' but the signature covers the text with plain '/' */
-  | 'unescapedSlash';
+  | 'unescapedSlash'
+  /**
+   * the app is on OpenID (Alipay's default for apps created since 2023): answers and notifications name users by
+   * open id (principal_open_id, alipay_open_id) instead of user id, and a user named by alipay_user_id is unknown
+   * (USER_NOT_EXIST_ERROR, as alipay.trade.* answer ACQ.BUYER_NOT_EXIST to buyer_id from such apps); without it, the
+   * reverse: a user named by alipay_open_id is unknown
+   */
+  | 'openId'
+  /** content encryption is required: a request without encrypt_type=AES is refused (needs the app's AES key) */
+  | 'requireEncryption'
+  /** every answer of a method is encrypted, also to a request sent in clear (needs the app's AES key) */
+  | 'encryptAllAnswers';
 
-export const BEHAVIOUR_NAMES: readonly BehaviourName[] = ['noBizSuccess', 'effectAgainSucceeds', 'unescapedSlash'];
+export const BEHAVIOUR_NAMES: readonly BehaviourName[] = ['noBizSuccess', 'effectAgainSucceeds', 'unescapedSlash', 'openId', 'requireEncryption', 'encryptAllAnswers'];
 
 export type Behaviours = Partial<Record<BehaviourName, boolean>>;
 

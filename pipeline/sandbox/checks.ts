@@ -131,9 +131,21 @@ export function fileList(v: string): string | null {
   return null;
 }
 
-/** 001/002 alipay_user_id: "以2088开头的16位纯数字组成". */
+/**
+ * 001/002 alipay_user_id: "以2088开头的16位纯数字组成", in a field of 最大长度 32. Alipay has announced longer user ids
+ * ("系统内部标识 userid 会进行升位扩展"), so 2088 and digits, at least the 16 of today and at most the field's 32.
+ */
 export function alipayUserId(v: string): string | null {
-  return v.length === 16 && v.startsWith('2088') && allDigits(v) ? null : 'must be 2088 followed by 12 digits';
+  return v.length >= 16 && v.length <= 32 && v.startsWith('2088') && allDigits(v) ? null : 'must be 2088 followed by digits, 16 to 32 in all';
+}
+
+/**
+ * alipay_open_id (the SDK models of 001/002 and agreement.query; no seed carries it): the user's id within one app.
+ * No page states its form; the SDK's example (074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5) is letters and digits,
+ * so the sandbox refuses only what no id holds: whitespace and other invisible characters.
+ */
+export function openId(v: string): string | null {
+  return /^[\x21-\x7e]+$/.test(v) ? null : 'not visible ASCII characters';
 }
 
 /** 001/002 alipay_logon_id: "支持邮箱或手机号码格式". */

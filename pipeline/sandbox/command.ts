@@ -9,6 +9,7 @@ import { DEFAULT_SANDBOX_APP_ID, SandboxGateway } from './server.js';
 import { parseAgreementSeed, type SeedAgreement } from './methods/agreements.js';
 import { readFileSync } from 'node:fs';
 import { listenError, untilStopped } from '../serve.js';
+import { prepareExtras } from './command-extras.js';
 
 export interface SandboxArgs {
   port: number;
@@ -30,6 +31,11 @@ export interface SandboxArgs {
   expiredTokens?: string[];
   /** behaviours to switch on (`--behave NAME`, repeatable) */
   behave?: string[];
+  /** certificate mode: certificates in keysDir (made when absent) */
+  certMode?: boolean;
+  rotateAfter?: number;
+  /** content encryption: an AES key in keysDir (made when absent) */
+  contentEncryption?: boolean;
 }
 
 export function parseFaults(specs: readonly string[] | undefined): FaultOptions['rates'] {
@@ -73,6 +79,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
   // Keys of a folder are reused (a restarted sandbox keeps working with the flags it printed before); fresh ones
   // are written only after the port is bound, so a second sandbox on a busy port changes nothing.
   let fresh: KeyPairs | null = null;
+  let pairs: KeyPairs | null = null;
   const keysDir = resolve(a.keysDir);
   if (a.appPublicKey || a.alipayPrivateKey) {
     if (!a.appPublicKey || !a.alipayPrivateKey) {
@@ -88,7 +95,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
     } catch (err) {
       throw new SyncError('SYNC_KEY_INVALID', `--keys-dir ${keysDir}: its key files cannot be read (${err instanceof SyncError ? 'not keys' : (err as NodeJS.ErrnoException).code ?? 'not keys'}); remove them or name another folder`);
     }
-    const keys = existing?.keys ?? (fresh = generateKeyPairs());
+    const keys = (pairs = existing?.keys ?? (fresh = generateKeyPairs()));
     appPublicKey = keys.appPublicKey;
     alipayPrivateKey = keys.alipayPrivateKey;
     const files = keyFilesIn(keysDir);
@@ -98,6 +105,14 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       `    --alipay-public-key ${files.alipayPublicKey}`,
     ];
   }
+  if (a.rotateAfter !== undefined && (!a.certMode || !Number.isInteger(a.rotateAfter) || a.rotateAfter < 1)) {
+    throw new SyncError('SYNC_CONFIG_INVALID', '--rotate-after goes with --cert-mode and is a whole number of requests, 1 or more');
+  }
+  if ((a.certMode || a.contentEncryption) && (a.appPublicKey || a.alipayPrivateKey)) {
+    throw new SyncError('SYNC_CONFIG_INVALID', '--cert-mode and --content-encryption keep their files in --keys-dir: leave out --app-public-key and --alipay-private-key');
+  }
+  const extras = a.certMode || a.contentEncryption ? prepareExtras(keysDir, pairs!, a) : null;
+  if (extras) keyNote = [keyNote[0]!, `    --private-key ${keyFilesIn(keysDir).appPrivateKey}`, ...extras.flags];
   let agreements: SeedAgreement[] = [];
   if (a.agreements) {
     try {
@@ -115,7 +130,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
     ...(a.tokens?.length ? { appAuthTokens: a.tokens } : {}), ...(a.expiredTokens?.length ? { expiredAppAuthTokens: a.expiredTokens } : {}),
     port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
     faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
-    behaviours,
+    behaviours, ...extras?.options,
   });
   let url: string;
   try {
@@ -123,9 +138,10 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
   } catch (err) {
     throw listenError(err, 'sandbox', '127.0.0.1', a.port);
   }
-  if (fresh) {
+  if (fresh || extras?.write) {
     try {
-      writeKeyFiles(keysDir, fresh);
+      if (fresh) writeKeyFiles(keysDir, fresh);
+      extras?.write?.();
     } catch (err) {
       await gateway.stop();
       const code = (err as NodeJS.ErrnoException).code;
@@ -149,6 +165,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       `  behaviours: ${Object.keys(behaviours).join(', ') || `none (known: ${BEHAVIOUR_NAMES.join(', ')})`}`,
       `  agreements: ${agreements.length}${quotaText(a)}`,
       ...(a.tokens?.length || a.expiredTokens?.length ? [`  merchants: ${a.tokens?.length ?? 0} token(s) accepted, ${a.expiredTokens?.length ?? 0} expired (any other token is ${a.tokens?.length ? 'refused' : 'accepted'})`] : []),
+      ...(extras?.notes ?? []),
       `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
       '',
       `try: alipay-sync upload borrow-entities examples/borrow-entities.csv --gateway ${url} --app-id ${appId} ${keyNote.length > 1 ? keyNote.slice(1).map((l) => l.trim()).join(' ') : '--private-key … --alipay-public-key …'}`,

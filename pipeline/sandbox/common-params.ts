@@ -4,17 +4,24 @@
  * and last that biz_content is a JSON object. Each refusal is the gateway's own error answer (4000x, 20001).
  */
 import { parseBeijingTimestamp, signString, verifyText, isSignType, type SignType } from '../alipay/sign.js';
+import type { Behaviours } from './behaviours.js';
+import { openContent } from './content-crypto.js';
 import type { MethodAnswer } from './methods/types.js';
+import { ALIPAYCERT_DOWNLOAD } from './pages/index.js';
 import type { SandboxOptions } from './options.js';
 
 export interface CommonCheckSetup {
   /** the app this gateway knows */
   appId: string;
-  options: Pick<SandboxOptions, 'appPublicKey' | 'appAuthTokens' | 'expiredAppAuthTokens' | 'timestampToleranceMs' | 'forbiddenMethods'>;
+  options: Pick<SandboxOptions, 'appPublicKey' | 'appAuthTokens' | 'expiredAppAuthTokens' | 'timestampToleranceMs' | 'forbiddenMethods' | 'certMode' | 'contentKey'>;
+  behaviours?: Behaviours;
 }
 
-/** The parsed biz_content of a request that passed, or the answer that refuses it (signed unless `signed` is false). */
-export type CommonCheck = { biz: Record<string, unknown> } | { refusal: MethodAnswer; signed: boolean };
+/**
+ * The parsed biz_content of a request that passed (`encrypted`: it came encrypted), or the answer that refuses it
+ * (signed unless `signed` is false).
+ */
+export type CommonCheck = { biz: Record<string, unknown>; encrypted: boolean } | { refusal: MethodAnswer; signed: boolean };
 
 /**
  * Check `params` arriving at `at` for a method the gateway has (`known`) or not; `signType` is the algorithm the
@@ -47,6 +54,14 @@ export function checkCommonParams(setup: CommonCheckSetup, params: Record<string
   if (Number.isNaN(sent) || Math.abs(sent - at) > tolerance) {
     return invalid('isv.invalid-timestamp', `非法的时间戳参数 (请求时间 ${timestamp}，网关为北京时间)`);
   }
+  // Certificate mode: the request names the app certificate and the root bundle the app holds.
+  const certs = options.certMode;
+  if (certs) {
+    if (!params.app_cert_sn) return invalid('isv.missing-app-cert-sn', '缺少应用公钥证书序列号');
+    if (!params.alipay_root_cert_sn) return invalid('isv.missing-alipay-root-cert-sn', '缺少支付宝根证书序列号');
+    if (params.app_cert_sn !== certs.appCertSn) return invalid('isv.app-cert-not-exist', '应用公钥证书不存在');
+    if (params.alipay_root_cert_sn !== certs.rootCertSn) return invalid('isv.invalid-alipay-root-cert-sn', '无效的支付宝根证书序列号');
+  }
   if (!verifyText(signString(params), sign, options.appPublicKey, signType)) {
     return invalid('isv.invalid-signature', `验签出错，网关生成的验签字符串为：${signString(params)}`);
   }
@@ -60,10 +75,24 @@ export function checkCommonParams(setup: CommonCheckSetup, params: Record<string
   if (options.forbiddenMethods?.includes(method)) {
     return refuse({ code: '40006', msg: 'Insufficient Permissions', sub_code: 'isv.insufficient-isv-permissions', sub_msg: 'ISV权限不足' });
   }
+  // Content encryption: the signature covered the ciphertext; the content is read once opened.
+  let content = params.biz_content ?? '';
+  const key = options.contentKey;
+  if (params.encrypt_type) {
+    if (params.encrypt_type !== 'AES') return invalid('isv.invalid-encrypt-type', '无效的加密类型');
+    if (!key) return invalid('isv.decryption-error-not-valid-encrypt-key', '解密出错, 未配置加密密钥或加密密钥格式错误');
+    const opened = openContent(content, key);
+    // what the real gateway answers a biz_content sealed with another key (captured in the Node SDK's tests)
+    if (opened === null) return refuse({ code: '40003', msg: 'Insufficient Conditions', sub_code: 'isv.decryption-error-unknown', sub_msg: '解密出错, 未知错误' });
+    content = opened;
+  } else if (key && setup.behaviours?.requireEncryption && method !== ALIPAYCERT_DOWNLOAD.method) {
+    // (the certificate download is outside content encryption: the SDKs always send it in clear)
+    return refuse({ code: '40001', msg: 'Missing Required Arguments', sub_code: 'isv.decryption-error-missing-encrypt-type', sub_msg: '解密出错, 未指定加密算法' });
+  }
   try {
-    const parsed = JSON.parse(params.biz_content ?? '') as unknown;
+    const parsed = JSON.parse(content) as unknown;
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return { biz: parsed as Record<string, unknown> };
+    return { biz: parsed as Record<string, unknown>, encrypted: Boolean(params.encrypt_type) };
   } catch {
     return invalid('isv.invalid-biz-content', 'biz_content 不是合法的JSON对象');
   }

@@ -31,6 +31,8 @@ export interface GatewayCallSetup {
   timers: Timers;
   /** the quotas (per second, per day; of the app and of each merchant) */
   quota: CallQuota;
+  /** gateway calls so far (certificate mode rotates after options.rotateAfter of them) */
+  calls: { count: number };
 }
 
 export function gatewayCall(setup: GatewayCallSetup, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): void {
@@ -39,6 +41,9 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const merchant = merchantOf(params);
   const log: LoggedRequest = { at, method, code: '', ...(merchant ? { merchant } : {}) };
   setup.requests.push(log);
+  // Alipay rotates its certificate now and then: here once, after rotateAfter calls (this one is signed anew).
+  const { certMode, rotateAfter } = setup.options;
+  if (certMode && rotateAfter && ++setup.calls.count === rotateAfter + 1) certMode.rotate('next');
   const handler = setup.methods.get(method);
   const node = handler ? responseKey(method) : 'error_response';
   // Answers are signed with the algorithm the request was signed with (RSA: SHA1withRSA, RSA2: SHA256withRSA);
@@ -47,13 +52,18 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const reply = (fields: MethodAnswer, opts: { signed?: boolean } = {}) => {
     log.code = fields.code;
     if (typeof fields.sub_code === 'string') log.subCode = fields.sub_code;
-    setup.answers.write(res, node, fields, opts.signed ?? true, undefined, signType);
+    log.traceId = setup.answers.write(res, node, fields, opts.signed ?? true, undefined, signType);
   };
 
   const checked = checkCommonParams(setup, params, at, handler !== undefined, signType);
   if ('refusal' in checked) return reply(checked.refusal, { signed: checked.signed });
   const { biz } = checked;
   if (!handler) return; // a method the gateway lacks was refused above
+  if (checked.encrypted) log.encrypted = true;
+  // Encrypted requests get encrypted answers; with encryptAllAnswers, every request of a method does.
+  const contentKey = setup.options.contentKey;
+  const sealWith = contentKey && !handler.unsigned && (checked.encrypted || setup.behaviours.encryptAllAnswers) ? contentKey : undefined;
+  if (sealWith) log.answeredEncrypted = true;
   const key = handler.keyOf(biz);
   if (key !== undefined) log.key = key;
 
@@ -74,7 +84,8 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
     case 'gbk_error':
       log.code = '20000';
       log.subCode = 'isp.unknow-error';
-      return setup.answers.write(res, node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' }, true, fault, signType);
+      log.traceId = setup.answers.write(res, node, { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: '系统繁忙' }, true, fault, signType);
+      return;
     case 'invalid_parameter': {
       // A field of this request, by name: the first one that carries a value.
       const named = Object.keys(biz).find((k) => biz[k] !== undefined && biz[k] !== null && biz[k] !== '') ?? 'biz_content';
@@ -102,11 +113,12 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const fields = handler.handle({ appId: setup.appId, merchant, biz, params, now: at, behaviours: setup.behaviours });
   log.code = fields.code;
   if (typeof fields.sub_code === 'string') log.subCode = fields.sub_code;
+  const signed = !handler.unsigned;
   if (fault === 'slow') {
     setup.timers.after(setup.faults.slowMs, () => {
-      if (!res.destroyed) setup.answers.write(res, node, fields, true, undefined, signType);
+      if (!res.destroyed) log.traceId = setup.answers.write(res, node, fields, signed, undefined, signType, sealWith);
     });
     return;
   }
-  setup.answers.write(res, node, fields, true, fault ?? undefined, signType);
+  log.traceId = setup.answers.write(res, node, fields, signed, fault ?? undefined, signType, sealWith);
 }

@@ -4,6 +4,7 @@
  * notify-sender.ts's.
  */
 import { beijingTimestamp } from '../alipay/sign.js';
+import type { Behaviours } from './behaviours.js';
 import { DEFAULT_INVALID_TIME, type AgreementRecord } from './methods/agreements.js';
 import { notificationFields, sendNotification, signNotification, type NoticeType } from './notify-sender.js';
 import type { SandboxOptions } from './options.js';
@@ -26,6 +27,8 @@ export interface NotifierSetup {
   timers: Timers;
   /** whether the gateway is still listening: nothing is sent once it has stopped */
   live: () => boolean;
+  /** the gateway's behaviours, read when a notice is built (openId: it names the user by open id) */
+  behaviours?: Behaviours;
 }
 
 export class Notifier {
@@ -49,7 +52,8 @@ export class Notifier {
       ? { ...agreement, status: 'NORMAL' as const, invalid_time: agreement.signed_invalid_time ?? DEFAULT_INVALID_TIME }
       : agreement;
     const notifyTime = opts.notifyTime ?? beijingTimestamp(this.setup.clock());
-    const form = signNotification(notificationFields(type, subject, this.setup.appId, notifyTime), options.alipayPrivateKey);
+    const openIdApp = this.setup.behaviours?.openId === true;
+    const form = signNotification(notificationFields(type, subject, this.setup.appId, notifyTime, openIdApp), options.alipayPrivateKey);
     const attempts = options.notifyAttempts ?? 3;
     const p = (async () => {
       await new Promise((r) => setImmediate(r));

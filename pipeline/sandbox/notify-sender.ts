@@ -59,12 +59,20 @@ export async function sendNotification(
   return { status: res.statusCode, body: await res.body.text() };
 }
 
+/** How a notification names the user: by user id, or by open id for an app on OpenID (behaviour openId). */
+export interface NoticeOptions {
+  authAppId?: string;
+  openIdApp?: boolean;
+}
+
 /**
  * The fields of a dut_user_sign notification (seed 001, 触发通知字段) for an agreement that became NORMAL, in
  * the seed's order. The logon id is masked, as Alipay sends it. `authAppId` is the merchant's app, which differs
- * from `appId` only when a third-party (ISV) app acts for the merchant.
+ * from `appId` only when a third-party (ISV) app acts for the merchant. An app on OpenID is told alipay_open_id
+ * where the page has alipay_user_id (pages/sign-effect.ts, SIGN_NOTIFY_FIELDS).
  */
-export function dutUserSignNotification(agreement: AgreementRecord, appId: string, authAppId: string = appId): Record<string, string> {
+export function dutUserSignNotification(agreement: AgreementRecord, appId: string, o: NoticeOptions = {}): Record<string, string> {
+  const authAppId = o.authAppId ?? appId;
   const fields: Record<string, string> = { notify_type: 'dut_user_sign', app_id: appId, auth_app_id: authAppId };
   if (agreement.external_agreement_no) fields['external_agreement_no'] = agreement.external_agreement_no;
   fields['agreement_no'] = agreement.agreement_no;
@@ -74,9 +82,10 @@ export function dutUserSignNotification(agreement: AgreementRecord, appId: strin
   if (agreement.alipay_logon_id) fields['alipay_logon_id'] = maskLogonId(agreement.alipay_logon_id);
   fields['sign_scene'] = agreement.sign_scene;
   fields['sign_time'] = agreement.sign_time;
-  fields['alipay_user_id'] = agreement.alipay_user_id;
+  if (!o.openIdApp && agreement.alipay_user_id) fields['alipay_user_id'] = agreement.alipay_user_id;
   fields['status'] = agreement.status;
   if (agreement.external_logon_id) fields['external_logon_id'] = agreement.external_logon_id;
+  if (o.openIdApp && agreement.alipay_open_id) fields['alipay_open_id'] = agreement.alipay_open_id;
   return fields;
 }
 
@@ -84,8 +93,8 @@ export function dutUserSignNotification(agreement: AgreementRecord, appId: strin
  * A dut_user_unsign notification: the user cancelled the agreement (解约). The same fields as dut_user_sign, with
  * status UNSIGN, invalid_time the moment of the cancellation and unsign_time beside it.
  */
-export function dutUserUnsignNotification(agreement: AgreementRecord, appId: string, authAppId: string = appId): Record<string, string> {
-  const fields = dutUserSignNotification({ ...agreement, status: 'UNSIGN' }, appId, authAppId);
+export function dutUserUnsignNotification(agreement: AgreementRecord, appId: string, o: NoticeOptions = {}): Record<string, string> {
+  const fields = dutUserSignNotification({ ...agreement, status: 'UNSIGN' }, appId, o);
   fields['notify_type'] = 'dut_user_unsign';
   if (agreement.unsign_time) fields['unsign_time'] = agreement.unsign_time;
   return fields;
@@ -98,8 +107,11 @@ export type NoticeType = 'sign' | 'unsign';
  * notification fields Alipay adds (charset, version; notify_id, notify_time, sign_type and sign come from
  * signNotification). `notifyTime` dates the notice: an older notice sent after a newer one carries its own, older time.
  */
-export function notificationFields(type: NoticeType, agreement: AgreementRecord, appId: string, notifyTime?: string): Record<string, string> {
-  const fields = type === 'sign' ? dutUserSignNotification(agreement, appId) : dutUserUnsignNotification(agreement, appId);
+export function notificationFields(
+  type: NoticeType, agreement: AgreementRecord, appId: string, notifyTime?: string, openIdApp = false,
+): Record<string, string> {
+  const o = { openIdApp };
+  const fields = type === 'sign' ? dutUserSignNotification(agreement, appId, o) : dutUserUnsignNotification(agreement, appId, o);
   const form: Record<string, string> = { ...fields, charset: 'utf-8', version: '1.0' };
   if (notifyTime) form['notify_time'] = notifyTime;
   return form;

@@ -1,6 +1,7 @@
 /** How a SandboxGateway is set up, and what it logs of each request. */
 import type { KeyObject } from 'node:crypto';
 import type { Behaviours } from './behaviours.js';
+import type { SandboxCertMode } from './cert-mode.js';
 import type { FaultKind, FaultOptions } from './faults.js';
 import type { SeedAgreement } from './methods/agreements.js';
 
@@ -32,8 +33,17 @@ export interface SandboxOptions {
   merchantDailyQuota?: number;
   /** methods this app has no permission for: they get 40006 */
   forbiddenMethods?: string[];
-  /** when set, answers carry alipay_cert_sn like certificate mode */
+  /** when set, answers carry alipay_cert_sn like certificate mode (signed with alipayPrivateKey all the same) */
   certSn?: string;
+  /**
+   * certificate mode (公钥证书): requests must name the app certificate and the root bundle (app_cert_sn,
+   * alipay_root_cert_sn); answers are signed with its current Alipay certificate and name it (cert-mode.ts)
+   */
+  certMode?: SandboxCertMode;
+  /** certificate mode: rotate the Alipay certificate once, after this many requests */
+  rotateAfter?: number;
+  /** content encryption (接口内容加密): the app's AES key; encrypted requests are decrypted and answered encrypted */
+  contentKey?: Buffer;
   faults?: FaultOptions;
   /** behaviours of the real gateway that are off unless switched on here (see behaviours.ts) */
   behaviours?: Behaviours;
@@ -52,6 +62,12 @@ export interface LoggedRequest {
   code: string;
   subCode?: string;
   fault?: FaultKind;
+  /** the trace_id header of the answer (none when a proxy answered, or the connection was dropped) */
+  traceId?: string;
+  /** the request's biz_content came encrypted (encrypt_type=AES) */
+  encrypted?: boolean;
+  /** the answer's node was encrypted */
+  answeredEncrypted?: boolean;
 }
 
 export const DEFAULT_SANDBOX_APP_ID = '2021000000000001';

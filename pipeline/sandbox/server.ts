@@ -15,6 +15,7 @@ import { AnswerWriter } from './answers.js';
 import type { Behaviours } from './behaviours.js';
 import { FaultPlan } from './faults.js';
 import { gatewayCall, type GatewayCallSetup } from './gateway-call.js';
+import { AlipayCertDownloadMethod } from './methods/alipaycert-download.js';
 import { BorrowEntityMethod } from './methods/borrow-entity.js';
 import { WorkerContractMethod } from './methods/worker-contract.js';
 import { AgreementBatchQueryMethod, AgreementEffectMethod, AgreementQueryMethod, AgreementStore, type AgreementRecord } from './methods/agreements.js';
@@ -59,7 +60,7 @@ export class SandboxGateway {
     this.behaviours = { ...options.behaviours };
     this.clock = options.clock ?? Date.now;
     const live = () => this.server !== null;
-    this.notifier = new Notifier({ appId: this.appId, options, clock: this.clock, timers: this.timers, live });
+    this.notifier = new Notifier({ appId: this.appId, options, clock: this.clock, timers: this.timers, live, behaviours: this.behaviours });
     this.notifications = this.notifier.sent;
     this.borrowEntities = new BorrowEntityMethod(options.sensitiveWord);
     this.addMethod(this.borrowEntities);
@@ -71,15 +72,17 @@ export class SandboxGateway {
     }));
     this.addMethod(new AgreementBatchQueryMethod(this.agreements));
     this.addMethod(new AgreementQueryMethod(this.agreements));
+    this.addMethod(new AlipayCertDownloadMethod(options.certMode));
     const answers = new AnswerWriter({ options, faults: this.faults, behaviours: this.behaviours, timers: this.timers, live });
     this.quota = new CallQuota({ perSecond: options.quota, perDay: options.dailyQuota, merchantPerSecond: options.merchantQuota, merchantPerDay: options.merchantDailyQuota });
     this.calls = {
       appId: this.appId, options, clock: this.clock, methods: this.methods, requests: this.requests, faults: this.faults,
       behaviours: this.behaviours, answers, timers: this.timers, quota: this.quota,
+      calls: { count: 0 },
     };
     this.admin = {
       methods: this.methods, requests: this.requests, faults: this.faults, behaviours: this.behaviours, agreements: this.agreements,
-      notifier: this.notifier, clock: this.clock, reset: () => this.reset(), quota: this.quota,
+      notifier: this.notifier, clock: this.clock, reset: () => this.reset(), quota: this.quota, certMode: options.certMode,
     };
   }
 

@@ -14,6 +14,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import type { Info } from 'csv-parse';
 import { SourceError } from '../errors.js';
 import { Broken, cellName, describeFailure, isRunaway, TOO_LONG, type Failure } from './failures.js';
+import { isRejectsHeader, unguardFormula } from './formula-guard.js';
 import { headerNames } from './header.js';
 import { breakIn, breaksInCells } from './line-breaks.js';
 import { Engine, MAX_RECORD_CHARS, PARSE_OPTIONS } from './parser.js';
@@ -50,6 +51,8 @@ const MAX_REREADS = 1000;
 export class CsvRecords extends Transform {
   header: string[] | undefined;
   private width = 0;
+  /** a rejects file of ours: its cells were formula-guarded when written (formula-guard.ts) */
+  private unguard = false;
   private readonly tape = new Tape();
   private engine!: Engine;
   private base = 0;       // offset where the current parser's input starts
@@ -106,7 +109,7 @@ export class CsvRecords extends Transform {
           bad = i;
           break;
         }
-        cells[header[i] as string] = v;
+        cells[header[i] as string] = this.unguard ? unguardFormula(v) : v;
       }
       this.push(bad === -1
         ? { file, line, cells } satisfies CsvRecord
@@ -119,6 +122,7 @@ export class CsvRecords extends Transform {
   private setHeader(record: string[], line: number): void {
     this.header = headerNames(this.file, record, line);
     this.width = this.header.length;
+    this.unguard = isRejectsHeader(this.header);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {

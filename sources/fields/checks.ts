@@ -74,6 +74,7 @@ export function isDateTime(value: string): string | null {
   if (second > 59) return 'not a real date-time: the second must be 00-59';
   return null;
 }
+isDateTime.rule = 'a real date-time, yyyy-MM-dd HH:mm:ss';
 
 /** True for plain decimal text: optional '-', digits, optionally '.' and more digits. */
 function isDecimalText(value: string): boolean {
@@ -94,18 +95,19 @@ function isDecimalText(value: string): boolean {
  */
 export function numberInRange(min: number, max: number): (value: string) => string | null {
   const reason = `must be a decimal number from ${min} to ${max}`;
-  return (value) => {
+  const check = (value: string) => {
     if (!isDecimalText(value)) return reason;
     const n = Number(value);
     return n >= min && n <= max ? null : reason;
   };
+  return Object.assign(check, { rule: `a decimal number from ${min} to ${max} (no exponent, no +)` });
 }
 
 /** One of a fixed set of values, compared exactly (the gateway is case-sensitive). */
 export function oneOf(allowed: readonly string[]): (value: string) => string | null {
   const set = new Set(allowed);
   const reason = `must be one of: ${allowed.join(', ')}`;
-  return (value) => (set.has(value) ? null : reason);
+  return Object.assign((value: string) => (set.has(value) ? null : reason), { rule: `one of: ${allowed.join(', ')}` });
 }
 
 /** Whole number of 0 or more, digits only (no sign, no decimal point, no grouping). */
@@ -115,6 +117,7 @@ export function isNonNegativeInteger(value: string): string | null {
   }
   return value.length > 0 ? null : 'must be a whole number of 0 or more (digits only)';
 }
+isNonNegativeInteger.rule = 'a whole number, 0 or more (digits only)';
 
 /** Beijing is UTC+8 all year (no daylight saving): a fixed offset is exact whatever the host's time zone. */
 const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
@@ -135,7 +138,8 @@ export function notAheadOfBeijing(now: () => number, slackMs: number): (value: s
   const reason = `is more than ${minutes} minute${minutes === 1 ? '' : 's'} ahead of the time in Beijing now: Alipay keeps the newest snapshot, so a future one would hide every later update`;
   let second = NaN;
   let limit = '';
-  return (value) => {
+  const rule = `a real date-time, yyyy-MM-dd HH:mm:ss in Beijing time, at most ${minutes} minute${minutes === 1 ? '' : 's'} ahead of now`;
+  return Object.assign((value: string) => {
     const wrong = isDateTime(value);
     if (wrong !== null) return wrong;
     const ms = now();
@@ -146,5 +150,5 @@ export function notAheadOfBeijing(now: () => number, slackMs: number): (value: s
     }
     // Same fixed-width format, four-digit years: the text sorts as the time does.
     return value > limit ? reason : null;
-  };
+  }, { rule });
 }

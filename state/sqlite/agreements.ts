@@ -41,16 +41,19 @@ export class SqliteAgreements implements LedgerAgreements {
   private writeAgreement(a: AgreementInput, source: string, key: OrderKey, now: string): void {
     this.conn.db
       .prepare(
-        `INSERT INTO agreements (agreement_no, status, alipay_user_id, personal_product_code, sign_scene, fields, source, first_seen, updated_at, state_since, state_told)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO agreements (agreement_no, status, alipay_user_id, alipay_open_id, principal_open_id, personal_product_code, sign_scene, fields, source, first_seen, updated_at, state_since, state_told)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (agreement_no) DO UPDATE SET status = excluded.status,
            alipay_user_id = COALESCE(excluded.alipay_user_id, alipay_user_id),
+           alipay_open_id = COALESCE(excluded.alipay_open_id, alipay_open_id),
+           principal_open_id = COALESCE(excluded.principal_open_id, principal_open_id),
            personal_product_code = COALESCE(excluded.personal_product_code, personal_product_code),
            sign_scene = COALESCE(excluded.sign_scene, sign_scene), fields = excluded.fields, source = excluded.source,
            updated_at = excluded.updated_at, state_since = excluded.state_since, state_told = excluded.state_told`,
       )
       .run(
-        a.agreement_no, a.status, a.alipay_user_id ?? null, a.personal_product_code ?? null, a.sign_scene ?? null,
+        a.agreement_no, a.status, a.alipay_user_id ?? null, a.alipay_open_id ?? null, a.principal_open_id ?? null,
+        a.personal_product_code ?? null, a.sign_scene ?? null,
         JSON.stringify(a.fields), source, now, now, key.since, key.told,
       );
   }
@@ -96,6 +99,7 @@ export class SqliteAgreements implements LedgerAgreements {
     const history = rows.map((h) => ({ ...h, applied: h.applied === 1 }));
     return {
       agreement_no: r.agreement_no as string, status: r.status as string, alipay_user_id: (r.alipay_user_id as string | null) ?? null,
+      alipay_open_id: (r.alipay_open_id as string | null) ?? null, principal_open_id: (r.principal_open_id as string | null) ?? null,
       personal_product_code: (r.personal_product_code as string | null) ?? null, sign_scene: (r.sign_scene as string | null) ?? null,
       fields: JSON.parse(r.fields as string) as Record<string, unknown>, source: r.source as string, history,
       since: (r.state_since as string | null) ?? null, told: (r.state_told as string | null) ?? null,

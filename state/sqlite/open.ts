@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { closeSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { migrate } from './schema.js';
 
@@ -74,6 +75,24 @@ function createPrivate(path: string): void {
 }
 
 /**
+ * Whether a reader (status, report) may open the file writable, with `query_only`: in WAL mode any connection
+ * creates -wal and -shm beside the database, and only a writable one removes them when it is the last to close;
+ * a read-only one left two empty files behind each time. So: writable where we could write anyway (the file and
+ * its folder), unless -wal or -shm are already there (a run is on, or was killed): then they are someone else's,
+ * and a read-only connection leaves them as they are.
+ */
+function leavesNoTrace(path: string): boolean {
+  if (existsSync(path + '-wal') || existsSync(path + '-shm')) return false;
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Open (creating it private when writable) the ledger file, set the pragmas, apply the migrations, then run
  * `init` (finding the hash secret) with BUSY retried; on any failure the database is closed again and the error
  * is a LedgerError naming the ledger.
@@ -82,11 +101,13 @@ export function openDatabase<T>(path: string, readonly: boolean, init: (db: Data
   if (!readonly) createPrivate(path);
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly, fileMustExist: readonly });
+    db = new Database(path, { readonly: readonly && !leavesNoTrace(path), fileMustExist: readonly });
   } catch (err) {
     throw new LedgerError('SYNC_LEDGER', `cannot open ledger ${path}: ${(err as Error).message}`);
   }
   try {
+    // Read-only by SQLite's own guard where the file was opened writable (see leavesNoTrace).
+    if (readonly && !db.readonly) db.pragma('query_only = 1');
     db.pragma('busy_timeout = 5000');
     if (!readonly) {
       // Only the first connection to a new file really switches it; a concurrent creator may be told BUSY.
@@ -109,7 +130,7 @@ export function openDatabase<T>(path: string, readonly: boolean, init: (db: Data
 /**
  * One open ledger database and what every concept of the adapter shares: its path (for messages), the clock,
  * the dry-run transaction and the close that folds the WAL. WAL mode, writes batched in transactions,
- * secure_delete so that a payload cleared after upload (it may hold personal data) does not linger in free
+ * secure_delete so that a biz_content cleared after upload (it may hold personal data) does not linger in free
  * pages, and a checkpoint at close so it does not linger in the WAL either.
  */
 export class SqliteConnection {
@@ -123,11 +144,9 @@ export class SqliteConnection {
     readonly path: string,
     readonly db: Database.Database,
     readonly clock: () => number,
+    /** opened for reading (SQLite's readonly, or query_only): no write statements, no checkpoint at close */
+    readonly readonly: boolean = db.readonly,
   ) {}
-
-  get readonly(): boolean {
-    return this.db.readonly;
-  }
 
   /** ISO time of the clock; the text is reused within the same millisecond (it is written with every row). */
   now(): string {
@@ -172,8 +191,8 @@ export class SqliteConnection {
     this.onClose?.();
     if (!this.db.open) return;
     this.rollbackDryRun();
-    if (!this.db.readonly) {
-      // Fold the WAL into the database and truncate it, so that cleared payloads leave no copy behind.
+    if (!this.readonly) {
+      // Fold the WAL into the database and truncate it, so that cleared request bodies leave no copy behind.
       try {
         this.db.pragma('wal_checkpoint(TRUNCATE)');
       } catch {

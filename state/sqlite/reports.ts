@@ -1,8 +1,16 @@
-import type { FailureGroup, LedgerReports, MerchantCount, RecordStatus, StatusTotal } from '../port.js';
+import type { AgreementCount, FailureGroup, LedgerReports, MerchantCount, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
 import type { SqliteConnection } from './open.js';
 
+/**
+ * How a failed row is grouped: by the gateway's sub_code, else its code; a row refused although the answer was
+ * 10000 (the dataset's own success test said no: worker contracts' `biz_success: false`) is not a "10000"
+ * failure, and is named for what refused it.
+ */
+const FAILURE_GROUP = `CASE WHEN last_sub_code IS NOT NULL AND last_sub_code <> '' THEN last_sub_code
+  WHEN last_code = '10000' THEN 'biz_success:false' ELSE COALESCE(last_code, 'unknown') END`;
+
 /** What `status`, run summaries and exports read from the records table (runs: runs.ts). */
-export class SqliteReports implements Omit<LedgerReports, 'recentRuns'> {
+export class SqliteReports implements Omit<LedgerReports, 'recentRuns' | 'runInfo'> {
   /** the merchant of a row as SQL: its column, or none in a read-only ledger of an older version */
   private readonly m: string;
 
@@ -30,7 +38,7 @@ export class SqliteReports implements Omit<LedgerReports, 'recentRuns'> {
   /** Rows currently failed, grouped by the gateway's sub_code (or local code), most frequent first. */
   failuresBySubCode(dataset?: string): FailureGroup[] {
     const db = this.conn.db;
-    const sql = `SELECT dataset, ${this.m} AS merchant, COALESCE(last_sub_code, last_code, 'unknown') AS sub, COUNT(*) AS n, MIN(last_reason) AS example
+    const sql = `SELECT dataset, ${this.m} AS merchant, ${FAILURE_GROUP} AS sub, COUNT(*) AS n, MIN(last_reason) AS example
        FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = ?' : ''} GROUP BY dataset, 2, sub ORDER BY n DESC`;
     const rows = (dataset ? db.prepare(sql).all(dataset) : db.prepare(sql).all()) as {
       dataset: string; merchant: string; sub: string; n: number; example: string | null;
@@ -42,6 +50,25 @@ export class SqliteReports implements Omit<LedgerReports, 'recentRuns'> {
     return this.conn.db
       .prepare(`SELECT dataset, ${this.m} AS merchant, status, COUNT(*) AS count FROM records GROUP BY dataset, 2, status ORDER BY dataset, 2, status`)
       .all() as StatusTotal[];
+  }
+
+  agreementCounts(): AgreementCount[] {
+    return this.conn.db.prepare('SELECT status, COUNT(*) AS count FROM agreements GROUP BY status ORDER BY count DESC, status').all() as AgreementCount[];
+  }
+
+  notificationCounts(): NotificationCounts {
+    const db = this.conn.db;
+    const dayAgo = new Date(this.conn.clock() - 24 * 3600_000).toISOString();
+    const n = db.prepare('SELECT COUNT(*) AS received, MAX(received_at) AS last, SUM(received_at >= ?) AS lastDay FROM notifications').get(dayAgo) as {
+      received: number; last: string | null; lastDay: number | null;
+    };
+    let stale = 0;
+    try {
+      stale = db.prepare("SELECT COUNT(*) FROM agreement_history WHERE source = 'notify' AND applied = 0").pluck().get() as number;
+    } catch {
+      // a ledger of an older version, read without migrating: every notice it kept was applied
+    }
+    return { received: n.received, lastDay: n.lastDay ?? 0, stale, lastReceivedAt: n.last };
   }
 
   /**

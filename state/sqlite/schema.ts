@@ -11,8 +11,12 @@ type Migration = string | ((db: Database.Database) => void);
  * ALTER TABLE … ADD COLUMN for each column `table` does not have yet (SQLite has no ADD COLUMN IF NOT EXISTS):
  * a ledger turned back to an older version by hand (tests do) may still have them.
  */
+function columnsOf(db: Database.Database, table: string): Set<string> {
+  return new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+}
+
 function addColumns(db: Database.Database, table: string, columns: readonly string[]): void {
-  const have = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+  const have = columnsOf(db, table);
   for (const column of columns) {
     const name = column.split(' ')[0]!;
     if (!have.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
@@ -47,6 +51,7 @@ function merchantsMigration(db: Database.Database): void {
   db.exec('DROP INDEX IF EXISTS records_pending');
   db.exec("CREATE INDEX records_pending ON records (dataset, merchant) WHERE status = 'pending'");
   addColumns(db, 'attempts', ["merchant TEXT NOT NULL DEFAULT ''"]);
+  addColumns(db, 'superseded', ["merchant TEXT NOT NULL DEFAULT ''"]);
   db.exec(`
   -- Where the next run starts, per app, merchant and method: what the rate controller learned (plain numbers).
   CREATE TABLE IF NOT EXISTS learned_rates (
@@ -201,6 +206,93 @@ const MIGRATIONS: readonly Migration[] = [
     // Every notice is history, applied or not: whether it was applied (0: older than the state held), its
     // notify_id and notify_time, and the time its status began by the notice's own fields.
     addColumns(db, 'agreement_history', ['applied INTEGER NOT NULL DEFAULT 1', 'notify_id TEXT', 'notify_time TEXT', 'since TEXT']);
+  },
+  (db) => {
+    // One word per concept: the request body kept while a row still has to be sent is the biz_content it is
+    // sent as (worker contracts also have a business field called payload, which made "payload" ambiguous).
+    if (columnsOf(db, 'records').has('payload')) db.exec('ALTER TABLE records RENAME COLUMN payload TO biz_content');
+  },
+  (db) => {
+    // Apps on OpenID name users by open id, not 2088 user id: the user's open id and the answer's principal_open_id,
+    // beside alipay_user_id. NULL for agreements stored before, and for apps that are not on OpenID.
+    addColumns(db, 'agreements', ['alipay_open_id TEXT', 'principal_open_id TEXT']);
+  },
+  (db) => {
+    // How a run sent, for its report and for status (state/sqlite/timing.ts): the settings it ran with (qps,
+    // concurrency, a learned rate), and aggregates written about once a second while it sends. Aggregates, not a
+    // row per request: a million-row migration adds a few thousand rows here, not a million inserts.
+    addColumns(db, 'runs', ['settings TEXT']);
+    db.exec(`
+      -- Per second of the run (unix time): requests started, their outcomes, 40005/429 slow-downs, the rate the
+      -- limiter allowed at that second (NULL: no ceiling), answer latency summed (mean = sum / answered).
+      CREATE TABLE IF NOT EXISTS run_seconds (
+        run_id INTEGER NOT NULL,
+        second INTEGER NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0,
+        ok INTEGER NOT NULL DEFAULT 0,
+        retried INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        fatal INTEGER NOT NULL DEFAULT 0,
+        slow_downs INTEGER NOT NULL DEFAULT 0,
+        rate REAL,
+        latency_ms REAL NOT NULL DEFAULT 0,
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, second)
+      ) WITHOUT ROWID;
+      -- Answer latency histogram: bucket i holds durations in (1.1^(i-1), 1.1^i] ms (bucket 0: at most 1 ms).
+      CREATE TABLE IF NOT EXISTS run_latency (
+        run_id INTEGER NOT NULL,
+        bucket INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (run_id, bucket)
+      ) WITHOUT ROWID;
+      -- Answers by outcome kind, code and sub_code ('' when none).
+      CREATE TABLE IF NOT EXISTS run_codes (
+        run_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        sub_code TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (run_id, kind, code, sub_code)
+      ) WITHOUT ROWID;
+      -- The slowest requests and the first failed rows of a run (keys as the ledger holds them, reasons masked).
+      CREATE TABLE IF NOT EXISTS run_keys (
+        run_id INTEGER NOT NULL,
+        list TEXT NOT NULL CHECK (list IN ('slowest', 'failed')),
+        key TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        duration_ms INTEGER,
+        code TEXT,
+        sub_code TEXT,
+        reason TEXT,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS run_keys_run ON run_keys (run_id, list);
+    `);
+  },
+  (db) => {
+    // `alipay-sync rows`: one key's story (its attempts, with the snapshot sent and Alipay's trace id; the trace id
+    // of its last answer on the record itself, first-try successes included), and the rows a run read but did not
+    // send because a newer snapshot of their key was held or read (superseded: listed, never sent).
+    addColumns(db, 'attempts', ['trace_id TEXT', 'snapshot TEXT']);
+    addColumns(db, 'records', ['last_trace_id TEXT']);
+    db.exec(`
+      CREATE INDEX IF NOT EXISTS attempts_key ON attempts (dataset, key);
+      CREATE INDEX IF NOT EXISTS records_failed ON records (dataset) WHERE status = 'failed';
+      CREATE TABLE IF NOT EXISTS superseded (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        dataset TEXT NOT NULL,
+        key TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        file TEXT,
+        line INTEGER,
+        -- the snapshot that won: held by Alipay, still to send, or read later in the same run
+        kept_snapshot TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS superseded_key ON superseded (dataset, key);
+      CREATE INDEX IF NOT EXISTS superseded_run ON superseded (run_id);
+    `);
   },
   merchantsMigration,
 ];

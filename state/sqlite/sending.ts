@@ -11,25 +11,26 @@ export class SqliteSending implements LedgerSending {
   constructor(private readonly conn: SqliteConnection) {
     this.s = conn.statements((db) => ({
       claim: db.prepare(
-        `SELECT rowid, run_id, merchant, key, snapshot, payload, attempts, file, line FROM records
+        `SELECT rowid, run_id, merchant, key, snapshot, biz_content, attempts, file, line FROM records
          WHERE dataset = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
       ),
       claimOf: db.prepare(
-        `SELECT rowid, run_id, merchant, key, snapshot, payload, attempts, file, line FROM records
+        `SELECT rowid, run_id, merchant, key, snapshot, biz_content, attempts, file, line FROM records
          WHERE dataset = ? AND merchant = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
       ),
       uploaded: db.prepare(
-        `UPDATE records SET status = 'uploaded', payload = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
+        `UPDATE records SET status = 'uploaded', biz_content = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
            last_sub_msg = ?, last_reason = ?, last_run_id = ?, uploaded_snapshot = snapshot, uploaded_hash = hash,
-           uploaded_at = ?, result = ?, updated_at = ? WHERE rowid = ?`,
+           uploaded_at = ?, result = ?, last_trace_id = ?, updated_at = ? WHERE rowid = ?`,
       ),
       outcome: db.prepare(
-        `UPDATE records SET status = ?, payload = CASE WHEN ? THEN payload ELSE NULL END, attempts = ?, retryable = ?, last_code = ?,
-           last_sub_code = ?, last_sub_msg = ?, last_reason = ?, last_run_id = ?, result = COALESCE(?, result), updated_at = ?
-         WHERE rowid = ?`,
+        `UPDATE records SET status = ?, biz_content = CASE WHEN ? THEN biz_content ELSE NULL END, attempts = ?, retryable = ?, last_code = ?,
+           last_sub_code = ?, last_sub_msg = ?, last_reason = ?, last_run_id = ?, result = COALESCE(?, result), last_trace_id = ?,
+           updated_at = ? WHERE rowid = ?`,
       ),
       attempt: db.prepare(
-        'INSERT INTO attempts (run_id, dataset, merchant, key, attempt, at, kind, code, sub_code, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO attempts (run_id, dataset, merchant, key, attempt, at, kind, code, sub_code, duration_ms, trace_id, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     }));
   }
@@ -44,7 +45,10 @@ export class SqliteSending implements LedgerSending {
   }
 
   recordAttempt(a: AttemptRecord): void {
-    this.s().attempt.run(a.runId, a.dataset, a.merchant ?? '', a.key, a.attempt, this.conn.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null);
+    this.s().attempt.run(
+      a.runId, a.dataset, a.merchant ?? '', a.key, a.attempt, this.conn.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null,
+      a.traceId ?? null, a.snapshot ?? null,
+    );
   }
 
   /** Record several outcomes in one transaction (group commit: one WAL append for all of them). */
@@ -64,13 +68,15 @@ export class SqliteSending implements LedgerSending {
     const now = this.conn.now();
     if (attempt) this.recordAttempt(attempt);
     if (r.status === 'uploaded') {
-      s.uploaded.run(r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, now, r.rowid);
+      s.uploaded.run(
+        r.attempts, r.code ?? null, r.subCode ?? null, r.subMsg ?? null, r.reason ?? null, r.runId, now, r.result ?? null, r.traceId ?? null, now, r.rowid,
+      );
     } else {
-      // The payload is kept only where the row will be sent again without re-reading its file.
-      const keep = r.status === 'pending' || (r.keepPayload ?? Boolean(r.retryable)) ? 1 : 0;
+      // The biz_content is kept only where the row will be sent again without re-reading its file.
+      const keep = r.status === 'pending' || (r.keepBizContent ?? Boolean(r.retryable)) ? 1 : 0;
       s.outcome.run(
         r.status, keep, r.attempts, r.retryable ? 1 : 0, r.code ?? null, r.subCode ?? null, r.subMsg ?? null,
-        r.reason ?? null, r.runId, r.result ?? null, now, r.rowid,
+        r.reason ?? null, r.runId, r.result ?? null, r.traceId ?? null, now, r.rowid,
       );
     }
   }

@@ -1,5 +1,5 @@
 /** The messages between BackgroundStager (stage-worker.ts) and the staging thread (stage-thread.ts). */
-import type { RejectRecord, StagePolicy } from '../port.js';
+import type { RejectRecord, RetryRefused, SendPolicy } from '../port.js';
 
 export interface StageThreadInit {
   ledgerPath: string;
@@ -8,7 +8,9 @@ export interface StageThreadInit {
   /** 0 for a dry run: it has no run row, and what it stages is rolled back */
   runId: number;
   dataset: string;
-  policy: StagePolicy;
+  policy: SendPolicy;
+  /** `--retry-failed`: rows Alipay refused, unchanged, are staged again (all, or those of one sub_code) */
+  retry?: RetryRefused | null;
   dryRun: boolean;
 }
 
@@ -23,14 +25,14 @@ export interface StageBatchMessage {
   merchants?: string[];
   keys: string[];
   snapshots: string[];
-  payloads: string[];
+  bizContents: string[];
   lines: number[];
   rejects: RejectRecord[];
 }
 
 export type StageThreadReply =
   | { type: 'ready' }
-  | { type: 'staged'; unchanged: number }
+  | { type: 'staged'; unchanged: number; refused: number }
   | { type: 'done'; plan: { new: number; changed: number; carried?: number } | null }
   | { type: 'error'; message: string };
 

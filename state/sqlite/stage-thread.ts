@@ -32,11 +32,11 @@ port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
       const rows: StageRow[] = new Array(n);
       const merchants = msg.merchants;
       for (let i = 0; i < n; i++) {
-        rows[i] = { merchant: merchants ? merchants[i]! : '', key: msg.keys[i]!, snapshot: msg.snapshots[i]!, payload: msg.payloads[i]!, file: msg.file, line: msg.lines[i]! };
+        rows[i] = { merchant: merchants ? merchants[i]! : '', key: msg.keys[i]!, snapshot: msg.snapshots[i]!, bizContent: msg.bizContents[i]!, file: msg.file, line: msg.lines[i]! };
       }
-      const counts = ledger.stage(init.runId, init.dataset, rows, init.policy);
+      const counts = ledger.stage(init.runId, init.dataset, rows, init.policy, init.retry ?? null);
       if (msg.rejects.length) ledger.addRejects(init.runId, init.dataset, msg.rejects);
-      port.postMessage({ type: 'staged', unchanged: counts.unchanged } satisfies StageThreadReply);
+      port.postMessage({ type: 'staged', unchanged: counts.unchanged, refused: counts.refused } satisfies StageThreadReply);
     } else {
       // A dry run's plan, and the rows pending from earlier runs that it did not take over (seen inside its own
       // transaction: the main connection cannot see which ones this run restaged).

@@ -11,6 +11,7 @@ export class BackgroundStager {
   private readonly window: number;
   private inFlight = 0;
   private unchanged = 0;
+  private refused = 0;
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
   /** terminate() makes the thread exit with code 1: that is us ending it, not a failure */
@@ -31,6 +32,7 @@ export class BackgroundStager {
       if (m.type === 'ready') readyResolve();
       else if (m.type === 'staged') {
         this.unchanged += m.unchanged;
+        this.refused += m.refused;
         this.inFlight--;
         this.wake();
       } else if (m.type === 'done') this.onDone?.(m.plan);
@@ -77,7 +79,7 @@ export class BackgroundStager {
   }
 
   /** Wait for every batch, close the worker's connection (a dry run is rolled back there) and end the thread. */
-  async finish(): Promise<{ unchanged: number; plan: { new: number; changed: number; carried?: number } | null }> {
+  async finish(): Promise<{ unchanged: number; refused: number; plan: { new: number; changed: number; carried?: number } | null }> {
     if (!this.finished) {
       this.finished = (async () => {
         await this.ready;
@@ -94,7 +96,7 @@ export class BackgroundStager {
       })();
     }
     const plan = await this.finished;
-    return { unchanged: this.unchanged, plan };
+    return { unchanged: this.unchanged, refused: this.refused, plan };
   }
 
   /** Stop without finishing (an error elsewhere): the thread ends; committed batches stay, a dry run is dropped. */

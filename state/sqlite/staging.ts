@@ -1,9 +1,12 @@
-import type { LedgerStaging, RejectRecord, StageCounts, StagePolicy, StageRow } from '../port.js';
-import { addCounts, decideStage, type HeldRecord } from '../staging-rule.js';
+import type { FailedRevived, LedgerStaging, RejectRecord, RetryRefused, StageCounts, SendPolicy, StageRow } from '../port.js';
+import { addCounts, decideStage, type HeldRecord, type StageDecision } from '../staging-rule.js';
 import type { SqliteConnection } from './open.js';
+import { recordsWhere } from './rows.js';
 
 interface ExistingRow extends HeldRecord {
   rowid: number;
+  file: string | null;
+  line: number | null;
 }
 
 /** Staging rows read from files: the newest snapshot per key (state/staging-rule.ts), rejects, the plan. */
@@ -18,17 +21,21 @@ export class SqliteStaging implements LedgerStaging {
   ) {
     this.s = conn.statements((db) => ({
       existing: db.prepare(
-        'SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash FROM records WHERE dataset = ? AND merchant = ? AND key = ?',
+        `SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash, retryable,
+           COALESCE(last_sub_code, last_code) AS failure_code, file, line FROM records WHERE dataset = ? AND merchant = ? AND key = ?`,
       ),
       insert: db.prepare(
-        `INSERT INTO records (dataset, merchant, key, status, snapshot, hash, payload, run_id, file, line, updated_at)
+        `INSERT INTO records (dataset, merchant, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, merchant, key) DO NOTHING`,
       ),
       restage: db.prepare(
-        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, payload = ?, run_id = ?, file = ?, line = ?,
+        `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, biz_content = ?, run_id = ?, file = ?, line = ?,
            attempts = 0, retryable = 0, updated_at = ? WHERE rowid = ?`,
       ),
+      // still refused: the row stays failed as it is, now this run's (where it was read this time)
+      refused: db.prepare('UPDATE records SET run_id = ?, file = ?, line = ?, updated_at = ? WHERE rowid = ?'),
       reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
+      superseded: db.prepare('INSERT INTO superseded (run_id, dataset, merchant, key, snapshot, file, line, kept_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     }));
   }
 
@@ -36,21 +43,21 @@ export class SqliteStaging implements LedgerStaging {
     this.newShare = this.newShare * 0.99 + (isNew ? 0.01 : 0);
   }
 
-  /** Stage a batch in one transaction, each row as decideStage says. */
-  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: StagePolicy = 'snapshot'): StageCounts {
+  /** Stage a batch in one transaction, each row as decideStage says; the rows that lose are listed as superseded. */
+  stage(runId: number, dataset: string, rows: readonly StageRow[], policy: SendPolicy = 'snapshot', retry: RetryRefused | null = null): StageCounts {
     const s = this.s();
-    const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0 };
+    const counts: StageCounts = { superseded: 0, unchanged: 0, staged: 0, refused: 0 };
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
-        const hash = this.hash(r.payload);
+        const hash = this.hash(r.bizContent);
         const merchant = r.merchant ?? '';
         const incoming = { snapshot: r.snapshot, hash };
         // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
         // almost all known keys: look first. Which way goes by what the previous rows were.
         let held: ExistingRow | undefined;
         if (this.newShare > 0.5) {
-          if (s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now).changes === 1) {
+          if (s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now).changes === 1) {
             addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
             this.noteNew(true);
             continue;
@@ -60,13 +67,23 @@ export class SqliteStaging implements LedgerStaging {
           held = s.existing.get(dataset, merchant, r.key) as ExistingRow | undefined;
         }
         this.noteNew(held === undefined);
-        const d = decideStage(held, incoming, runId, policy);
-        if (d.action === 'insert') s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.payload, runId, r.file, r.line, now);
-        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.payload, runId, r.file, r.line, now, held!.rowid);
+        const d = decideStage(held, incoming, runId, policy, retry);
+        if (d.loser) this.noteSuperseded(runId, dataset, r, held!, d);
+        if (d.action === 'insert') s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
+        else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.bizContent, runId, r.file, r.line, now, held!.rowid);
+        else if (d.action === 'refused') s.refused.run(runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
       }
     })();
     return counts;
+  }
+
+  /** The row that lost (the incoming one, or the held row this run had staged), with the snapshot that won. */
+  private noteSuperseded(runId: number, dataset: string, incoming: StageRow, held: ExistingRow, d: StageDecision): void {
+    const kept = d.branch === 'older-than-alipay' ? held.uploaded_snapshot ?? held.snapshot : held.snapshot;
+    const merchant = incoming.merchant ?? '';
+    if (d.loser === 'held') this.s().superseded.run(runId, dataset, merchant, incoming.key, held.snapshot, held.file, held.line, incoming.snapshot);
+    else this.s().superseded.run(runId, dataset, merchant, incoming.key, incoming.snapshot, incoming.file, incoming.line, kept);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -82,8 +99,26 @@ export class SqliteStaging implements LedgerStaging {
    */
   reviveRetryable(dataset: string): number {
     return this.conn.db
-      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND payload IS NOT NULL")
+      .prepare("UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE dataset = ? AND status = 'failed' AND retryable = 1 AND biz_content IS NOT NULL")
       .run(this.conn.now(), dataset).changes;
+  }
+
+  /**
+   * `alipay-sync retry`: failed rows (refused or given up on) whose request body the ledger kept become pending
+   * again; the files of those without one (personal data: never kept) are named, to be read again.
+   */
+  reviveFailed(dataset: string, o: { subCode?: string; key?: string } = {}): FailedRevived {
+    const { sql, params } = recordsWhere({ dataset, statuses: ['failed'], ...o });
+    const db = this.conn.db;
+    return db.transaction(() => {
+      const revived = db
+        .prepare(`UPDATE records SET status = 'pending', retryable = 0, attempts = 0, updated_at = ? WHERE ${sql} AND biz_content IS NOT NULL`)
+        .run(this.conn.now(), ...params).changes;
+      const withoutBody = db
+        .prepare(`SELECT file, COUNT(*) AS rows FROM records WHERE ${sql} AND biz_content IS NULL GROUP BY file ORDER BY file`)
+        .all(...params) as { file: string | null; rows: number }[];
+      return { revived, withoutBody };
+    })();
   }
 
   stagedPlan(runId: number, dataset: string): { new: number; changed: number } {

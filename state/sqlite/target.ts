@@ -1,5 +1,6 @@
 import { LedgerError } from '../errors.js';
 import type { BindResult, LedgerTarget, LedgerTargetBinding } from '../port.js';
+import { REBOUND_CODE } from '../staging-rule.js';
 import { getMeta, setMeta } from './meta.js';
 import type { SqliteConnection } from './open.js';
 
@@ -60,13 +61,13 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
       const rebound = db
         .prepare(
           `UPDATE records SET status = 'failed', retryable = 0, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
-             last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
+             last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
         )
         .run(`not sent to ${next} yet (ledger rebound from ${previous}): read its file again to send it`, now).changes;
       // Rows still pending (or waiting for a retry) were staged for the old target — another app's data: they
       // must not go to the new one unless a file names them again. Their bodies go too.
       db.prepare(
-        `UPDATE records SET status = 'failed', retryable = 0, payload = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
            last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
       ).run(`staged for ${previous}, not sent to ${next} (ledger rebound): read its file again to send it`, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.

@@ -3,7 +3,7 @@ import { beijingTimestamp } from '../../alipay/sign.js';
 import { SIGN_EFFECT } from '../pages/index.js';
 import { DEFAULT_SIGN_SCENE } from '../pages/sign-effect.js';
 import { effectAnswerFields } from './agreement-fields.js';
-import { fail, NO_USER, NOT_EXIST, str, tableProblem, UNKNOWN_USER_PREFIX } from './agreement-requests.js';
+import { fail, NO_USER, NOT_EXIST, str, tableProblem, userOf } from './agreement-requests.js';
 import type { AgreementRecord, AgreementStore } from './agreement-store.js';
 import { businessError, success, type MethodAnswer, type MethodContext, type SandboxMethod } from './types.js';
 
@@ -37,9 +37,10 @@ export class AgreementEffectMethod implements SandboxMethod {
 
   handle(ctx: MethodContext): MethodAnswer {
     const { biz } = ctx;
-    const found = this.find(biz);
+    const found = this.find(biz, ctx);
     if ('code' in found) return found;
     const r = found.record;
+    const openIdApp = ctx.behaviours?.openId === true;
     switch (r.status) {
       case 'STOP':
       case 'UNSIGN':
@@ -55,18 +56,18 @@ export class AgreementEffectMethod implements SandboxMethod {
           return fail(SIGN_EFFECT, 'USER_AGREEMENT_PERIOD_CONFILICT');
         }
         // behaviour effectAgainSucceeds: answered as it is, and nobody is told twice
-        return success(effectAnswerFields(r));
+        return success(effectAnswerFields(r, openIdApp));
       case 'TEMP': {
         const now = this.clock ? this.clock() : ctx.now;
         const live = this.store.update(r.agreement_no, { status: 'NORMAL', valid_time: beijingTimestamp(now) });
         this.onEffective?.(live, ctx);
-        return success(effectAnswerFields(live));
+        return success(effectAnswerFields(live, openIdApp));
       }
     }
   }
 
   /** The agreement a request names, or the business error Alipay would answer instead. */
-  private find(biz: Record<string, unknown>): { record: AgreementRecord } | MethodAnswer {
+  private find(biz: Record<string, unknown>, ctx: MethodContext): { record: AgreementRecord } | MethodAnswer {
     // "如果传了该参数,其他参数会被忽略": with agreement_no nothing else is looked at, not even the table's rules.
     const no = str(biz.agreement_no);
     if (no) {
@@ -81,13 +82,12 @@ export class AgreementEffectMethod implements SandboxMethod {
     if (!scene || scene === DEFAULT_SIGN_SCENE) {
       return businessError('INVALID_PARAMETER', `参数有误: 传入 external_agreement_no 时 sign_scene 不能为空或 ${DEFAULT_SIGN_SCENE}`);
     }
-    const userId = str(biz.alipay_user_id);
-    const logonId = str(biz.alipay_logon_id);
-    if (!userId && !logonId) return businessError('INVALID_PARAMETER', '参数有误: alipay_user_id 与 alipay_logon_id 不可同时为空');
-    if (userId?.startsWith(UNKNOWN_USER_PREFIX)) return NO_USER();
-    // The user id wins when both are given; a logon id nobody in the store has is a user Alipay does not know.
-    const user = userId ? { userId } : { logonId: logonId as string };
-    if (!userId && this.store.forUser(user).length === 0) return NO_USER();
+    const who = userOf(SIGN_EFFECT, biz, ctx.behaviours);
+    if (who === 'none') return businessError('INVALID_PARAMETER', '参数有误: alipay_user_id、alipay_open_id 与 alipay_logon_id 不可同时为空');
+    if ('code' in who) return who;
+    // The user id or open id wins over the logon id; a logon id nobody in the store has is a user Alipay does not know.
+    const user = who.user;
+    if ('logonId' in user && this.store.forUser(user).length === 0) return NO_USER();
     const r = this.store.findExternal(ext, scene, user);
     if (!r) return NOT_EXIST();
     const product = str(biz.personal_product_code);

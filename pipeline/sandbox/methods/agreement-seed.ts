@@ -2,15 +2,20 @@
  * Seed agreements: what a test or `sandbox --agreements <json>` hands the store (agreement-store.ts), checked
  * entry by entry, since the sandbox has no page.sign to create TEMP agreements with.
  */
-import { alipayUserId as checkAlipayUserId, dateTime as isDateTime } from '../checks.js';
+import { alipayUserId as checkAlipayUserId, dateTime as isDateTime, openId as checkOpenId } from '../checks.js';
 import { DEFAULT_SIGN_SCENE } from '../pages/sign-effect.js';
 
 /** The page's statuses (TEMP, NORMAL, STOP); UNSIGN only for an agreement the user cancelled (never seeded). */
 export type AgreementStatus = 'TEMP' | 'NORMAL' | 'STOP' | 'UNSIGN';
 
+/**
+ * One agreement. Its user is named by alipay_user_id (2088…), alipay_open_id (the user's id within the sandbox's
+ * app, for an app on OpenID) or both, as a real user has both; alipay_logon_id optionally.
+ */
 export interface SeedAgreement {
   agreement_no: string;
-  alipay_user_id: string;
+  alipay_user_id?: string;
+  alipay_open_id?: string;
   alipay_logon_id?: string;
   personal_product_code: string;
   sign_scene: string;
@@ -26,15 +31,16 @@ export interface SeedAgreement {
 
 const STATUSES: readonly string[] = ['TEMP', 'NORMAL', 'STOP'];
 const SEED_KEYS = new Set([
-  'agreement_no', 'alipay_user_id', 'alipay_logon_id', 'personal_product_code', 'sign_scene', 'status',
+  'agreement_no', 'alipay_user_id', 'alipay_open_id', 'alipay_logon_id', 'personal_product_code', 'sign_scene', 'status',
   'external_agreement_no', 'external_logon_id', 'third_party_type', 'sign_time', 'valid_time', 'invalid_time',
 ]);
-const REQUIRED_KEYS = ['agreement_no', 'alipay_user_id', 'personal_product_code', 'sign_scene', 'status'] as const;
+const REQUIRED_KEYS = ['agreement_no', 'personal_product_code', 'sign_scene', 'status'] as const;
 const TIME_KEYS = ['sign_time', 'valid_time', 'invalid_time'] as const;
 
 /** The external number is unique per merchant within a scene, for a user: that triple finds one agreement. */
-function externalId(r: { external_agreement_no?: string; sign_scene: string; alipay_user_id: string }): string | undefined {
-  return r.external_agreement_no ? `${r.alipay_user_id}\u0000${r.sign_scene}\u0000${r.external_agreement_no}` : undefined;
+function externalId(r: SeedAgreement): string | undefined {
+  const user = r.alipay_user_id ?? `open:${r.alipay_open_id ?? ''}`;
+  return r.external_agreement_no ? `${user}\u0000${r.sign_scene}\u0000${r.external_agreement_no}` : undefined;
 }
 
 /**
@@ -57,8 +63,11 @@ export function checkSeed(items: readonly unknown[]): SeedAgreement[] {
     const a = o as unknown as SeedAgreement;
     const named = `${at} (agreement_no ${a.agreement_no})`;
     if (!STATUSES.includes(a.status)) throw new Error(`${named}: status must be one of ${STATUSES.join(', ')}`);
-    const badUser = checkAlipayUserId(a.alipay_user_id);
+    if (!a.alipay_user_id && !a.alipay_open_id) throw new Error(`${named}: alipay_user_id or alipay_open_id is required`);
+    const badUser = a.alipay_user_id ? checkAlipayUserId(a.alipay_user_id) : null;
     if (badUser) throw new Error(`${named}: alipay_user_id ${badUser}`);
+    const badOpen = a.alipay_open_id ? checkOpenId(a.alipay_open_id) : null;
+    if (badOpen || (a.alipay_open_id?.length ?? 0) > 128) throw new Error(`${named}: alipay_open_id ${badOpen ?? 'longer than 128'}`);
     if (a.sign_scene === DEFAULT_SIGN_SCENE && a.external_agreement_no) {
       throw new Error(`${named}: an agreement with external_agreement_no needs a sign_scene other than ${DEFAULT_SIGN_SCENE}`);
     }

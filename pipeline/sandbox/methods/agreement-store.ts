@@ -26,10 +26,28 @@ export interface AgreementRecord extends SeedAgreement {
 /** Alipay's agreements run "forever": a far-future end, as in its own examples. */
 export const DEFAULT_INVALID_TIME = '2115-02-01 00:00:00';
 
+/**
+ * How a request names a user, once the method has settled which of its fields counts (agreement-requests.ts):
+ * exactly one of the three.
+ */
+export type UserRef = { userId: string } | { openId: string } | { logonId: string };
+
+/** Whether a record belongs to the user a user id or open id names (a logon id is resolved by forUser). */
+function named(r: AgreementRecord, user: UserRef): boolean {
+  if ('userId' in user) return r.alipay_user_id === user.userId;
+  if ('openId' in user) return r.alipay_open_id === user.openId;
+  return r.alipay_logon_id === user.logonId;
+}
+
+/** Two records of one user: the same user id, or the same open id (a user has one per app). */
+function sameUser(a: AgreementRecord, b: AgreementRecord): boolean {
+  return (a.alipay_user_id !== undefined && a.alipay_user_id === b.alipay_user_id)
+    || (a.alipay_open_id !== undefined && a.alipay_open_id === b.alipay_open_id);
+}
+
 function toRecord(a: SeedAgreement, now: number): AgreementRecord {
   const r: AgreementRecord = {
     agreement_no: a.agreement_no,
-    alipay_user_id: a.alipay_user_id,
     personal_product_code: a.personal_product_code,
     sign_scene: a.sign_scene,
     status: a.status,
@@ -39,6 +57,8 @@ function toRecord(a: SeedAgreement, now: number): AgreementRecord {
     valid_time: a.valid_time || (a.status === 'TEMP' ? '' : a.sign_time || beijingTimestamp(now)),
     invalid_time: a.invalid_time || DEFAULT_INVALID_TIME,
   };
+  if (a.alipay_user_id) r.alipay_user_id = a.alipay_user_id;
+  if (a.alipay_open_id) r.alipay_open_id = a.alipay_open_id;
   if (a.alipay_logon_id) r.alipay_logon_id = a.alipay_logon_id;
   if (a.external_agreement_no) r.external_agreement_no = a.external_agreement_no;
   if (a.external_logon_id) r.external_logon_id = a.external_logon_id;
@@ -64,24 +84,25 @@ export class AgreementStore {
     return r && { ...r };
   }
 
-  /** By the merchant's number within a scene, for a user (given by id, else by logon id). */
-  findExternal(externalNo: string, signScene: string, user: { userId?: string; logonId?: string }): AgreementRecord | undefined {
+  /** By the merchant's number within a scene, for a user (by user id, open id or logon id). */
+  findExternal(externalNo: string, signScene: string, user: UserRef): AgreementRecord | undefined {
     for (const r of this.records.values()) {
       if (r.status === 'UNSIGN') continue;
       if (r.external_agreement_no !== externalNo || r.sign_scene !== signScene) continue;
-      if (user.userId !== undefined ? r.alipay_user_id === user.userId : r.alipay_logon_id === user.logonId) return { ...r };
+      if (named(r, user)) return { ...r };
     }
     return undefined;
   }
 
   /**
-   * A user's agreements. A logon id names the user (like Alipay, which resolves it to the account): every
-   * agreement of the user id that any agreement with this logon id belongs to.
+   * A user's agreements, by user id or open id. A logon id names the user (like Alipay, which resolves it to the
+   * account): every agreement of the user that any agreement with this logon id belongs to.
    */
-  forUser(user: { userId?: string; logonId?: string }): AgreementRecord[] {
+  forUser(user: UserRef): AgreementRecord[] {
     const all = this.all().filter((r) => r.status !== 'UNSIGN');
-    const userId = user.userId ?? all.find((r) => r.alipay_logon_id !== undefined && r.alipay_logon_id === user.logonId)?.alipay_user_id;
-    return userId === undefined ? [] : all.filter((r) => r.alipay_user_id === userId);
+    if (!('logonId' in user)) return all.filter((r) => named(r, user));
+    const anchor = all.find((r) => named(r, user));
+    return anchor === undefined ? [] : all.filter((r) => sameUser(anchor, r));
   }
 
   /** Add or replace one agreement (tests stage situations with it). */

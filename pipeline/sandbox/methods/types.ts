@@ -21,6 +21,8 @@ export interface SandboxMethod {
   /** a stable identity of the business object, for request logs and per-key counting */
   keyOf(biz: Record<string, unknown>): string | undefined;
   handle(ctx: MethodContext): MethodAnswer;
+  /** its answers come unsigned and never encrypted (alipay.open.app.alipaycert.download: the certificate's chain is its proof) */
+  readonly unsigned?: boolean;
   /** everything the method holds, as plain JSON (for tests and the admin endpoint) */
   snapshot(): unknown;
   reset(): void;

@@ -1,5 +1,5 @@
 /** alipay.user.agreement.sign.effect (支付宝个人协议签约生效接口), seed 001, transcribed. */
-import { alipayUserId, letterDigits, logonId } from '../checks.js';
+import { alipayUserId, letterDigits, logonId, openId } from '../checks.js';
 import type { ApiPage } from './types.js';
 
 export const THIRD_PARTY_TYPES = ['PARTNER', 'MERCHANT'] as const;
@@ -12,6 +12,9 @@ export const SIGN_EFFECT: ApiPage = {
   request: [
     { name: 'personal_product_code', type: 'String', required: false, maxLength: 64, format: '协议产品码' },
     { name: 'alipay_user_id', type: 'String', required: false, maxLength: 32, format: '以2088开头的16位纯数字组成; 本参数与alipay_logon_id不可同时为空', check: alipayUserId },
+    // Not on the seed page: the official SDK model (alipay-sdk-java-all AlipayUserAgreementSignEffectModel) has it, worded like alipay_user_id.
+    // No length is given there; 128 is what Alipay's pages give open ids elsewhere (buyer_open_id and the like).
+    { name: 'alipay_open_id', type: 'String', required: false, maxLength: 128, format: '本参数与alipay_logon_id不可同时为空,若都填写,则以本参数为准', check: openId },
     { name: 'alipay_logon_id', type: 'String', required: false, maxLength: 100, format: '支持邮箱或手机号码格式', check: logonId },
     { name: 'sign_scene', type: 'String', required: false, maxLength: 64, format: '当传入商户签约号external_sign_no时,场景不能为空或默认值DEFAULT|DEFAULT' },
     { name: 'external_agreement_no', type: 'String', required: false, maxLength: 32, format: '支持大写小写字母和数字,最长32位', check: letterDigits },
@@ -21,6 +24,8 @@ export const SIGN_EFFECT: ApiPage = {
   response: [
     'alipay_logon_id', 'valid_time', 'invalid_time', 'pricipal_type', 'principal_id', 'sign_time', 'sign_scene', 'agreement_no',
     'third_party_type', 'status', 'personal_product_code', 'external_agreement_no', 'external_logon_id', 'zm_open_id', 'device_id',
+    // not on the seed page: AlipayUserAgreementSignEffectResponse of the official SDKs, for apps on OpenID
+    'principal_open_id',
   ],
   errors: [
     { code: 'USER_AGREEMENT_NOT_EXIST', text: '用户协议不存在' },
@@ -37,9 +42,13 @@ export const SIGN_EFFECT: ApiPage = {
   ],
 };
 
-/** 触发通知字段 of dut_user_sign (seed 001), in the page's order. */
+/**
+ * 触发通知字段 of dut_user_sign (seed 001), in the page's order, then alipay_open_id: not on the page, it is how the
+ * sandbox names the user to an app on OpenID (in place of alipay_user_id, as its answers put principal_open_id in
+ * place of principal_id).
+ */
 export const SIGN_NOTIFY_FIELDS = [
   'app_id', 'auth_app_id', 'external_agreement_no', 'agreement_no', 'personal_product_code', 'valid_time', 'invalid_time',
   'alipay_logon_id', 'notify_type', 'sign_scene', 'sign_time', 'alipay_user_id', 'status', 'external_logon_id', 'device_id',
-  'forex_eligible', 'zm_open_id',
+  'forex_eligible', 'zm_open_id', 'alipay_open_id',
 ] as const;

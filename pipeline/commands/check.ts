@@ -1,0 +1,69 @@
+import { EXIT, SyncError } from '../errors.js';
+import { writeOut, use, type CommandSpec } from './context.js';
+import { examples } from './help.js';
+import { rawSettings, SENDING } from './run-dataset.js';
+
+/**
+ * `alipay-sync check`: are the settings right, before a night's run? Offline (pipeline/check/offline.ts): the
+ * gateway URL, the app id's form, the keys parse, the Alipay public key is not your own, the clock is sane. With
+ * --online, one harmless signed call (pipeline/check/online.ts). Exit 0 (warnings allowed), 2 when an offline
+ * check fails (what upload would stop on), 3 when the gateway call fails.
+ */
+export const checkCommand: CommandSpec = {
+  command: 'check',
+  describe: 'check the settings before a run: keys parse and are not a pair, app id, gateway, clock; --online makes one harmless signed call',
+  uses: [
+    // the settings a call needs, not the ones that tune a run
+    ...SENDING.filter((u) => !['qps', 'concurrency', 'max-attempts', 'backoff-ms'].includes(u.name)),
+    use('online'), use('dataset', { describe: '--online: prove permission for this dataset\'s method (borrow-entities, worker-contracts: an empty upload, refused before anything is stored); default: an agreement query' }),
+    use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('config'),
+  ],
+  fromEnv: true,
+  build: (y) =>
+    y.epilog(examples([
+      ['$0 check --app-id 2021… --private-key app_private_key.txt --alipay-public-key alipay_public_key.txt', 'offline: nothing is sent'],
+      ['$0 check --online --dataset borrow-entities', 'and one signed call proving app id, keys and the permission to upload borrow points'],
+    ])),
+  async run({ values: v, origins, state }) {
+    const { installedAt, runOfflineChecks } = await import('../check/offline.js');
+    const raw = rawSettings(v);
+    const dataset = typeof v.dataset === 'string' ? v.dataset : undefined;
+    if (dataset !== undefined && !['borrow-entities', 'worker-contracts', 'agreement-effects', 'agreement-queries'].includes(dataset)) {
+      throw new SyncError('SYNC_CONFIG_INVALID', `--dataset ${dataset}: one of borrow-entities, worker-contracts, agreement-effects, agreement-queries`);
+    }
+    const { results } = runOfflineChecks({ raw, origins, now: Date.now(), ledgerPath: String(v.ledger), installedAt: installedAt() });
+    const offlineFailed = results.some((r) => r.status === 'fail');
+    let onlineFailed = false;
+    if (v.online === true) {
+      if (offlineFailed) {
+        results.push({ check: 'gateway-call', status: 'fail', message: 'not made: fix what failed above first (nothing was sent)' });
+      } else {
+        const [{ resolveSendSettings }, { AlipayClient }, { onlineChecks }] = await Promise.all([
+          import('../config.js'), import('../alipay/client.js'), import('../check/online.js'),
+        ]);
+        const settings = resolveSendSettings(raw, origins);
+        const client = new AlipayClient({ ...settings, connections: 1 });
+        try {
+          const verifiedWith = settings.certificates ? 'the Alipay certificate (--alipay-cert, chained to --alipay-root-cert)' : '--alipay-public-key';
+          const online = await onlineChecks(client, settings.appId, dataset, Date.now, verifiedWith);
+          onlineFailed = online.some((r) => r.status === 'fail');
+          results.push(...online);
+        } finally {
+          await client.close();
+        }
+      }
+    }
+    const exitCode = offlineFailed ? EXIT.USAGE : onlineFailed ? EXIT.GATEWAY : EXIT.OK;
+    const width = Math.max(...results.map((r) => r.check.length));
+    const text = results.map((r) => `${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.message}`).join('\n');
+    if (state.json) {
+      process.stderr.write(text + '\n');
+      const { VERSION } = await import('../version.js');
+      writeOut(JSON.stringify({ status: exitCode === 0 ? 'ok' : 'failed', checks: results, online: v.online === true, exit_code: exitCode, version: VERSION }) + '\n');
+      state.printedJson = true;
+    } else {
+      writeOut(text + '\n' + (v.online === true ? '' : 'offline checks only: --online proves the app id, keys and permission with one harmless call\n'));
+    }
+    return exitCode;
+  },
+};
