@@ -71,7 +71,7 @@ test('a ledger bound to one merchant by an older version is migrated: its rows b
   assert.equal(migrated.record(D, 'a'), undefined, 'not a row of no merchant');
   assert.equal(migrated.record(D, 'a', merchant)!.status, 'uploaded');
   const run = migrated.startRun(D, 't', [], false);
-  assert.deepEqual(migrated.stage(run, D, [{ ...row('a', '1'), merchant }, row('a', '1')]), { superseded: 0, unchanged: 1, staged: 1 });
+  assert.deepEqual(migrated.stage(run, D, [{ ...row('a', '1'), merchant }, row('a', '1')]), { superseded: 0, unchanged: 1, staged: 1, refused: 0 });
   assert.deepEqual(migrated.pendingByMerchant(D), [{ merchant: '', count: 1 }]);
   migrated.close();
 });

@@ -48,14 +48,14 @@ test('two merchants with the same entity codes: both uploaded and kept apart, in
   // a rerun sends nothing: each merchant's rows are known as its own
   const again = await upload(sb, dir, [csv], ['--app-auth-token', TOKEN_B]);
   assert.equal(again.code, 0, again.stderr);
-  assert.deepEqual([lastJson(again.stdout).skipped, sb.gateway.requests.length], [8, 8]);
+  assert.deepEqual([lastJson(again.stdout).unchanged, sb.gateway.requests.length], [8, 8]);
   // status: per merchant
   const status = await runCli(['status', '--ledger', join(dir, 'ledger.db')]);
   assert.equal(status.code, 0, status.stderr);
-  assert.match(status.stdout, /dataset\s+merchant\s+status\s+rows/);
-  for (const m of merchants) assert.match(status.stdout, new RegExp(`borrow-entities\\s+${m.merchant}\\s+uploaded\\s+4`));
+  assert.match(status.stdout, /^merchant_dataset\tmerchant\tstatus\trows$/m);
+  for (const m of merchants) assert.match(status.stdout, new RegExp(`^borrow-entities\\t${m.merchant}\\tuploaded\\t4$`, 'm'));
   const json = lastJson((await runCli(['status', '--ledger', join(dir, 'ledger.db'), '--json'])).stdout);
-  assert.deepEqual((json.totals as { merchant: string; count: number }[]).map((t) => [t.merchant, t.count]).sort(), merchants.map((m) => [m.id, 4]).sort());
+  assert.deepEqual((json.totals as { merchant: string; rows: number }[]).map((t) => [t.merchant, t.rows]).sort(), merchants.map((m) => [m.id, 4]).sort());
   // a token is a secret: never in any output, nor in the ledger's bytes
   const ledgerBytes = readFileSync(join(dir, 'ledger.db')).toString('latin1') + readFileSync(join(dir, 'ledger.db-wal'), { flag: 'a+' }).toString('latin1');
   for (const text of [r.stdout, r.stderr, again.stdout, again.stderr, status.stdout, ledgerBytes]) {
@@ -84,7 +84,7 @@ test('a merchant whose token is refused stops alone (rows pending, reported); wh
   assert.match(r.stdout + r.stderr, new RegExp(`merchant ${c.merchant} \\(${csv}:12\\): uploaded 0, failed 0, pending 5 · stopped: its app_auth_token was refused \\(aop\\.invalid-app-auth-token\\)`));
   // one request each for the refused merchants (the rest of their rows never went out)
   assert.ok(sb.gateway.requests.filter((q) => q.code === '20001').length <= 2 * 8);
-  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true }) as Record<string, string>[];
+  const rej = parse(readFileSync(rejects, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   assert.deepEqual(rej.map((x) => [x.field, x.line]), [['app_auth_token', '17']]);
   assert.ok(!r.stderr.includes('not a token') && !readFileSync(rejects, 'utf8').includes('not a token'));
 

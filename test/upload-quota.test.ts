@@ -31,8 +31,10 @@ test('a spent daily quota: exit 4, rows pending, the summary and status say when
   assert.match(quota.resume, /run the same command again after \d{4}-\d\d-\d\d 00:00 Beijing time \(16:00 UTC\), or now with --wait-for-quota/);
   assert.match(r.stderr, /the daily quota of zhima\.merchant\.borrow\.entity\.upload is spent \(Alipay says the day's quota is spent/);
   const status = await runCli(['status', '--ledger', ledger]);
-  assert.match(status.stdout, /quota-spent\s+4\s+15\s+0\s+0\s+0\s+6\s+0\s+9/);
-  assert.match(status.stdout, /Daily quota spent .*\n.*\nno merchant\s+zhima\.merchant\.borrow\.entity\.upload\s+\d{4}-\d\d-\d\d 00:00 Beijing time/);
+  assert.match(status.stdout, /\tquota-spent(\t[^\t]*){3}\t4\t15\t0\t0\t0\t6\t0\t9\t/);
+  assert.match(status.stdout, /^quota_merchant\tmethod\tresets_at\treason\nno merchant\tzhima\.merchant\.borrow\.entity\.upload\t\d{4}-\d\d-\d\dT\d\d:00:00/m);
+  const json = lastJson((await runCli(['status', '--ledger', ledger, '--json'])).stdout);
+  assert.match((json.quota_spent as { resets_at_beijing: string }[])[0]!.resets_at_beijing, /^\d{4}-\d\d-\d\d 00:00 Beijing time \(16:00 UTC\)$/);
 
   // Before the reset, a rerun asks once and stops again (no minute of 40005s to find it out).
   const before = sb.gateway.requests.length;
@@ -47,7 +49,7 @@ test('a spent daily quota: exit 4, rows pending, the summary and status say when
   const after = await runCli(args);
   assert.equal(after.code, 0, after.stderr);
   const done = lastJson(after.stdout);
-  assert.deepEqual([done.skipped, done.uploaded, done.pending], [6, 9, 0]);
+  assert.deepEqual([done.unchanged, done.uploaded, done.pending], [6, 9, 0]);
   const cleared = lastJson((await runCli(['status', '--ledger', ledger, '--json'])).stdout);
   assert.deepEqual(cleared.quota_spent, [], 'the stop is forgotten once the quota answered again');
 });

@@ -171,8 +171,12 @@ function judge(s: ControlState, now: number, span: Span, p: ControlParams): Cont
   if (w.answered < p.testMinAnswers && now < from + 5 * p.windowMs) return s;
   if (w.answered === 0) return { ...s, test: null };
   const share = w.limited / w.answered;
+  // The share before: of every request sent until the decrease took hold (all answered by now), not only of those
+  // answered when the first rejection came: sending far over a quota, nearly all the rest were refused too.
+  const b = span(t.at - p.windowMs, from);
+  const before = Math.max(t.share, b.limited / Math.max(1, b.answered));
   // (A share under 5% after the decrease is a quota found too: one late request bunched with the next can be refused.)
-  if (share < Math.max(t.share / 2, 0.05)) {
+  if (share < Math.max(before / 2, 0.05)) {
     // It was the quota: the rate that stopped the rejections is what it admits.
     return { ...s, test: null, anchor: null, quota: t.measured, step: 0.01 };
   }
