@@ -60,7 +60,7 @@ export async function quotaBench(keys: KeyFiles): Promise<Row[]> {
   const rows: Row[] = [];
   const cli = ['--app-id', APP, '--private-key', keys.appPrivateKey, '--alipay-public-key', keys.alipayPublicKey, '--no-progress'];
 
-  // 7 and 8: one app's per-second quota, not told, --qps 20 times above it; then the same ledger's next run.
+  // 8 and 9: one app's per-second quota, not told, --qps 20 times above it; then the same ledger's next run.
   const quotaFirst = join(OUT, 'quota-first.csv');
   const quotaNext = join(OUT, 'quota-next.csv');
   await writeEntities(quotaFirst, QUOTA * (WARM_S + MEASURE_S + 20), { seed: 4, repeatShare: 0, keyOffset: 30_000_000 });
@@ -75,7 +75,7 @@ export async function quotaBench(keys: KeyFiles): Promise<Row[]> {
     const ratio = m.admitted / MEASURE_S / QUOTA;
     const share = m.limited / Math.max(1, m.all);
     rows.push([
-      `7. a per-second quota of ${QUOTA} the client is not told, --qps ${f(CEILING)}: admitted/s over ${MEASURE_S} s after a ${WARM_S} s warm-up`,
+      `8. a per-second quota of ${QUOTA} the client is not told, --qps ${f(CEILING)}: admitted/s over ${MEASURE_S} s after a ${WARM_S} s warm-up`,
       `${f(m.admitted / MEASURE_S, 2)} (${f(share * 100, 2)}% of ${f(m.all)} requests answered 40005)`, `${QUOTA} (the quota)`, ratio,
       '≥ 0.95 of the quota, ≤ 2% 40005', ratio >= 0.95 && share <= 0.02,
       'the controller sets the rate to what the quota admitted in the second before a 40005, then probes 1%, 2%, 4%… up every 5 s',
@@ -87,14 +87,14 @@ export async function quotaBench(keys: KeyFiles): Promise<Row[]> {
     const n = since(next, 0, 10_000);
     const nextRatio = n.admitted / 10 / QUOTA;
     rows.push([
-      '8. the same ledger\'s next run, its first 10 s: admitted/s', `${f(n.admitted / 10, 2)} (${n.limited} answered 40005)`, `${QUOTA} (the quota)`, nextRatio,
+      '9. the same ledger\'s next run, its first 10 s: admitted/s', `${f(n.admitted / 10, 2)} (${n.limited} answered 40005)`, `${QUOTA} (the quota)`, nextRatio,
       '≥ 0.95 from the start', nextRatio >= 0.95, 'it starts at the rate the first run learned (kept in the ledger), not at --qps',
     ]);
   } finally {
     sb.stop();
   }
 
-  // 9: three merchants, one with 100 times the rows of the others, each with its own per-second quota.
+  // 10: three merchants, one with 100 times the rows of the others, each with its own per-second quota.
   const big = join(OUT, 'merchant-big.csv');
   const smallB = join(OUT, 'merchant-b.csv');
   const smallC = join(OUT, 'merchant-c.csv');
@@ -117,9 +117,9 @@ export async function quotaBench(keys: KeyFiles): Promise<Row[]> {
       const mixed = doneAfter(await run([big, smallB, smallC]), small);
       const ratio = mixed / alone;
       rows.push(shared
-        ? [`9. the same, the three sharing --qps 30 (no quota per merchant)`, `${f(mixed, 1)} s`, `${f(alone, 1)} s (alone: two merchants share the 30/s)`, ratio,
+        ? [`10. the same, the three sharing --qps 30 (no quota per merchant)`, `${f(mixed, 1)} s`, `${f(alone, 1)} s (alone: two merchants share the 30/s)`, ratio,
           '≤ 1.6 (a fair share: a third of 30/s instead of half)', ratio <= 1.6, 'round-robin turns under the global ceiling']
-        : [`9. three merchants, one with 100× the rows (${f(SMALL_ROWS * 100)} before the others' ${SMALL_ROWS} each in the files), a quota of ${MERCHANT_QUOTA}/s each: seconds until the small ones are done`,
+        : [`10. three merchants, one with 100× the rows (${f(SMALL_ROWS * 100)} before the others' ${SMALL_ROWS} each in the files), a quota of ${MERCHANT_QUOTA}/s each: seconds until the small ones are done`,
           `${f(mixed, 1)} s`, `${f(alone, 1)} s (the two small ones alone)`, ratio, '≤ 1.2 (in file order they would wait ~1,000 s)', ratio <= 1.2,
           'fair turns: each merchant\'s rows are interleaved, each under its own rate']);
     } finally {

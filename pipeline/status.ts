@@ -74,13 +74,13 @@ export interface StatusReport {
   totals: { dataset: string; status: string; rows: number; merchant: string }[];
   /** failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason, per merchant */
   failures: { dataset: string; sub_code: string; rows: number; example: string | null; merchant: string }[];
+  agreements: { status: string; count: number }[];
+  notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
+  certificates: CertificateExpiry[];
   /** daily quotas found spent that have not reset yet: until when (ISO, and in Beijing time), why */
   quota_spent: { merchant: string; merchant_id: string; method: string; until: string; resets_at_beijing: string; since: string; reason: string }[];
   /** what the rate controller learned per (app, merchant, method): where the next run starts */
   learned_rates: { merchant: string; merchant_id: string; method: string; rate: number; quota: number | null; noise: number; learned_at: string | null }[];
-  agreements: { status: string; count: number }[];
-  notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
-  certificates: CertificateExpiry[];
   exit_code: number;
 }
 
@@ -148,6 +148,9 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
     runs,
     totals: ledger.totals().map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count, merchant: t.merchant })),
     failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, merchant: f.merchant })),
+    agreements: ledger.agreementCounts(),
+    notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
+    certificates: certificatesOf(ledger, o.now),
     quota_spent: ledger.quotaStops().filter((q) => Date.parse(q.until) > o.now).map((q) => ({
       merchant: merchantLabel(q.merchant), merchant_id: q.merchant, method: q.method, until: q.until, resets_at_beijing: describeReset(Date.parse(q.until)),
       since: q.since, reason: q.reason,
@@ -155,9 +158,6 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
     learned_rates: ledger.learnedRates().map((l) => ({
       merchant: merchantLabel(l.merchant), merchant_id: l.merchant, method: l.method, rate: l.rate, quota: l.quota, noise: l.noise, learned_at: l.updatedAt ?? null,
     })),
-    agreements: ledger.agreementCounts(),
-    notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
-    certificates: certificatesOf(ledger, o.now),
     exit_code: 0,
   };
 }

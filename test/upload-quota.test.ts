@@ -83,27 +83,28 @@ test('--wait-for-quota sleeps until the reset with a progress line and goes on (
 });
 
 test('the rate learned from 40005 is kept in the ledger and is where the next run starts', async () => {
-  const sb = await startSandbox({ quota: 10 });
+  // A quota far below --qps: even a client slowed by a busy machine overshoots it by far in its first second.
+  const sb = await startSandbox({ quota: 5 });
   const dir = tempDir();
   const ledger = join(dir, 'ledger.db');
-  const run = (file: string) => runCli(['upload', 'borrow-entities', file, ...sb.flags, '--ledger', ledger, '--json', '--qps', '200', '--backoff-ms', '5']);
-  const first = await run(writeFile(dir, 'a.csv', toCsv(entities(40))));
+  const run = (file: string) => runCli(['upload', 'borrow-entities', file, ...sb.flags, '--ledger', ledger, '--json', '--qps', '500', '--backoff-ms', '5']);
+  const first = await run(writeFile(dir, 'a.csv', toCsv(entities(20))));
   assert.equal(first.code, 0, first.stderr);
   const rate1 = (lastJson(first.stdout).merchants as { rates: { quota: number | null; throttled: number }[] }[])[0]!.rates[0]!;
-  assert.ok(rate1.throttled >= 1, 'the first run, starting at --qps 200, met the quota of 10');
+  assert.ok(rate1.throttled >= 1, 'the first run, starting at --qps 500, met the quota of 5');
   const l = new Ledger(ledger, { readonly: true });
   const learned = l.learnedRates(sb.gateway.appId, METHOD);
   l.close();
   assert.equal(learned.length, 1);
-  assert.ok(learned[0]!.rate >= 8 && learned[0]!.rate <= 11, `learned ${JSON.stringify(learned[0])}`);
+  assert.ok(learned[0]!.rate >= 4 && learned[0]!.rate <= 5.5 && learned[0]!.quota !== null, `learned ${JSON.stringify(learned[0])}`);
 
   const before = sb.gateway.requests.length;
-  const second = await run(writeFile(dir, 'b.csv', toCsv(entities(25, 100))));
+  const second = await run(writeFile(dir, 'b.csv', toCsv(entities(12, 100))));
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, new RegExp(`${METHOD}: starting at ${(learned[0]!.quota! * 0.99).toFixed(1)}/s, as an earlier run learned \\(its quota measured at ${learned[0]!.quota}/s\\)`));
-  // paced at the learned rate from its first request (not at --qps 200): its first 11 requests span about a second
+  // paced at the learned rate from its first request (not at --qps 500): its first 11 requests span about 2 s
   const at = sb.gateway.requests.slice(before).map((q) => q.at);
-  assert.ok(at[10]! - at[0]! >= 800, `the second run's first 11 requests came within ${at[10]! - at[0]!} ms`);
+  assert.ok(at[10]! - at[0]! >= 1500, `the second run's first 11 requests came within ${at[10]! - at[0]!} ms`);
   const rate2 = (lastJson(second.stdout).merchants as { rates: { throttled: number }[] }[])[0]!.rates[0]!;
   assert.ok(rate2.throttled <= 2, `the second run met the quota ${rate2.throttled} time(s)`);
 });

@@ -191,6 +191,8 @@ function judge(s: ControlState, now: number, span: Span, p: ControlParams): Cont
 
 /** What to keep in the ledger for the next run (null: nothing was learned, it starts at the ceiling again). */
 export function learned(s: ControlState, ceiling: number): { rate: number; quota: number | null; noise: number } | null {
-  if (s.quota === null && s.noise === 0 && s.rate >= ceiling) return null;
-  return { rate: s.quota ?? s.rate, quota: s.quota, noise: s.noise };
+  // A decrease still under test when the run ends: what it measured is the best guess of the quota (the common case).
+  const quota = s.quota ?? s.test?.measured ?? null;
+  if (quota === null && s.noise === 0 && s.rate >= ceiling) return null;
+  return { rate: quota ?? s.rate, quota, noise: s.noise };
 }
