@@ -12,9 +12,8 @@ import { lastJson, runCli } from './helpers/cli.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, toCsv } from './helpers/borrow.js';
+import { findChromium } from './helpers/browser.js';
 
-/** Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it when missing), or CHROMIUM_PATH. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 test('percentiles from the histogram are within its 10% buckets; steps fill gaps and stay few for long runs', () => {
@@ -95,11 +94,10 @@ test('report --html after a real run with 40005s and failures: one self-containe
   assert.equal((await runCli(['report', '--ledger', ledger])).code, 2, '--html is required');
   assert.equal((await runCli(['report', '--ledger', ledger, '--html', join(dir, 'x.html'), '--run', '99'])).code, 2, 'a run that does not exist');
 
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`no Chromium at ${CHROMIUM}: the report's charts cannot be checked in a real browser. Install Debian's: apt-get install -y chromium (.ci/run does so when it is missing), or set CHROMIUM_PATH.`);
-  }
+  const browser = findChromium();
+  if ('missing' in browser) assert.fail(`the report's charts cannot be checked in a real browser: ${browser.missing}`);
   const { chromium } = await import('playwright-core');
-  const context = await chromium.launchPersistentContext(tempDir('alipay-sync-chromium-'), { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 60_000 });
+  const context = await chromium.launchPersistentContext(tempDir('alipay-sync-chromium-'), { executablePath: browser.path, headless: true, args: FLAGS, timeout: 60_000 });
   t.after(() => context.close());
   const page = await context.newPage();
   const requested: string[] = [];
