@@ -13,11 +13,11 @@ import { borrowEntities } from '../sources/borrow-entities.js';
 import { readCsv } from '../sources/csv.js';
 import { Ledger, type StageRow } from '../state/ledger.js';
 import { loadPrivateKey } from '../pipeline/alipay/keys.js';
-import { generateKeyPairs, readKeyFiles, writeKeyFiles } from '../pipeline/sandbox/keys.js';
+import { generateKeyPairs, readKeyFiles, writeKeyFiles, type KeyFiles } from '../pipeline/sandbox/keys.js';
 import { beijingTimestamp, signString } from '../pipeline/alipay/sign.js';
 import { writeEntities } from './data.js';
-import { CLI, DIST, OUT, arrivalRate, lastJson, log, runNode, startSandbox, type Ran } from './procs.js';
-import { maxInWindow } from '../test/helpers/windows.js';
+import { CLI, DIST, OUT, arrivalRate, f, lastJson, log, maxInWindow, runNode, startSandbox, type Ran } from './harness.js';
+import { quotaBench } from './quota.js';
 import { benchWorkers } from './workers.js';
 
 const BIG = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -52,11 +52,10 @@ async function uploadedLedger(file: string, path: string, privateKeyFile: string
   db.close();
 }
 
-const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+type Add = (what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string) => void;
 
-async function main() {
-  const t0 = performance.now();
-  mkdirSync(OUT, { recursive: true });
+/** Measures 1-6: staging, rerun, CPU per request, the official SDK, memory, rate accuracy. */
+async function throughput(keys: KeyFiles, add: Add) {
   const big = join(OUT, `entities-${BIG}.csv`);
   const small = join(OUT, `entities-${SMALL}.csv`);
   const send = join(OUT, `send-${SEND}.csv`);
@@ -68,14 +67,9 @@ async function main() {
   if (!existsSync(small)) await writeEntities(small, SMALL, { seed: 1 });
   if (!existsSync(send)) await writeEntities(send, SEND, { seed: 2, repeatShare: 0, keyOffset: 10_000_000 });
   if (!existsSync(rate)) await writeEntities(rate, QPS * QPS_SECONDS, { seed: 3, repeatShare: 0, keyOffset: 20_000_000 });
-  const keys = readKeyFiles(join(OUT, 'keys'))?.files ?? writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
   const cliKeys = ['--private-key', keys.appPrivateKey, '--alipay-public-key', keys.alipayPublicKey];
   // A dry run checks every setting the real run would: it needs the app id and keys too.
   const dryKeys = ['--app-id', '2021000000000001', ...cliKeys];
-  const rows: string[][] = [];
-  const add = (what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string) =>
-    rows.push([what, ours, base, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', target, met === null ? '' : met ? 'yes' : '**no**', bound]);
-
   // 1. staging vs a bare read. This machine's speed wanders (the same read can take twice as long a minute
   // later), so the two are measured in alternation, REPS times, and each keeps its best.
   // Each ratio comes from a pair measured back to back (bare read, then ours), REPS pairs, keeping the best
@@ -204,8 +198,22 @@ async function main() {
     sandbox.stop();
   }
 
-  // 7, 8. many workers on one PostgreSQL ledger (bench/workers.ts)
-  for (const r of await benchWorkers({ sendRows: SEND, quota: 20, quotaSeconds: 15 })) add(...r);
+}
+
+async function main() {
+  const t0 = performance.now();
+  mkdirSync(OUT, { recursive: true });
+  const keys = readKeyFiles(join(OUT, 'keys'))?.files ?? writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
+  const rows: string[][] = [];
+  const add: Add = (what, ours, base, ratio, target, met, bound) =>
+    void rows.push([what, ours, base, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', target, met === null ? '' : met ? 'yes' : '**no**', bound]);
+
+  // BENCH_ONLY=quota (or throughput) runs one part: the quota measures alone take about three minutes.
+  const only = process.env.BENCH_ONLY;
+  if (only !== 'quota' && only !== 'workers') await throughput(keys, add);
+  if (only !== 'throughput' && only !== 'workers') for (const r of await quotaBench(keys)) add(...r);
+  // Many workers on one PostgreSQL ledger (bench/workers.ts); BENCH_ONLY=workers runs it alone.
+  if (only === undefined || only === 'workers') for (const r of await benchWorkers({ sendRows: SEND, quota: 20, quotaSeconds: 15 })) add(...r);
 
   const head = ['measure', 'alipay-sync', 'baseline (same run)', 'ratio', 'target', 'met', 'what bounds it'];
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');

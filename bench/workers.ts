@@ -1,26 +1,23 @@
 /**
- * `npm run bench`, sections 7 and 8: many workers on one PostgreSQL ledger (a real server started for the
+ * `npm run bench`, sections 11 and 12: many workers on one PostgreSQL ledger (a real server started for the
  * benchmark, as the tests start theirs), each worker the CLI as a user runs it, against the sandbox on loopback.
  *
- * 7. 1, 2 and 4 workers uploading one file to a sandbox without a quota: their combined requests/s and CPU per
+ * 11. 1, 2 and 4 workers uploading one file to a sandbox without a quota: their combined requests/s and CPU per
  *    request, as ratios to one worker on SQLite (the same file, the same sandbox, measured in the same run).
- * 8. 3 workers under a sandbox quota (and --qps at it): the rate they reach together / the quota, and the most
+ * 12. 3 workers under a sandbox quota (and --qps at it): the rate they reach together / the quota, and the most
  *    requests in any one-second window.
  *
- * Run alone: `node dist/bench/workers.js` (after the build); `npm run bench` runs it after sections 1-6.
+ * Run alone: `BENCH_ONLY=workers npm run bench`, or `node dist/bench/workers.js` after the build.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateKeyPairs, readKeyFiles, writeKeyFiles } from '../pipeline/sandbox/keys.js';
 import { startPostgres } from '../test/helpers/pg-server.js';
-import { maxInWindow } from '../test/helpers/windows.js';
 import { writeEntities } from './data.js';
-import { CLI, OUT, arrivalRate, lastJson, log, runNode, startSandbox, type Ran } from './procs.js';
+import { CLI, OUT, arrivalRate, f, lastJson, log, maxInWindow, runNode, startSandbox, type Ran } from './harness.js';
 
 export type Row = [what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string];
-
-const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
 
 export async function benchWorkers(o: { sendRows: number; quota: number; quotaSeconds: number }): Promise<Row[]> {
   const rows: Row[] = [];
@@ -54,7 +51,7 @@ export async function benchWorkers(o: { sendRows: number; quota: number; quotaSe
       const cpu = ran.reduce((t, r) => t + r.usage.cpuMs, 0) / o.sendRows;
       const uploaded = ran.reduce((t, r) => t + (lastJson(r.stdout).uploaded ?? 0), 0);
       rows.push([
-        `7. ${n} worker${n > 1 ? 's' : ''} on one PostgreSQL ledger, no quota: requests/s (CPU ms per request)`,
+        `11. ${n} worker${n > 1 ? 's' : ''} on one PostgreSQL ledger, no quota: requests/s (CPU ms per request)`,
         `${f(rate)} (${f(cpu, 3)} ms; ${f(got.length)} requests for ${f(uploaded)} rows)`, `${f(liteRate)} (1 on SQLite; ${f(liteCpu, 3)} ms)`,
         rate / liteRate, 'informative; CPU ratio ' + (cpu / liteCpu).toFixed(2), null,
         'two cores for the workers, the sandbox and PostgreSQL: more workers add processes, not cores; each worker also stages the file',
@@ -72,7 +69,7 @@ export async function benchWorkers(o: { sendRows: number; quota: number; quotaSe
       const most = maxInWindow(at, 1000);
       const refused = got.filter((q) => q.code === '40005').length;
       rows.push([
-        `8. 3 workers on one PostgreSQL ledger under a quota of ${o.quota}/s (--qps ${o.quota}): achieved req/s`,
+        `12. 3 workers on one PostgreSQL ledger under a quota of ${o.quota}/s (--qps ${o.quota}): achieved req/s`,
         `${f(achieved, 2)} (most in any 1 s: ${most}; ${refused} answered 40005)`, String(o.quota), achieved / o.quota, `≥ 0.9; ≤ ${o.quota} in any second`,
         achieved / o.quota >= 0.9 && most <= o.quota, 'the shared slots: 1/rate apart plus 5% spare for several processes\' jitter',
       ]);

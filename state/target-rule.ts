@@ -1,42 +1,39 @@
 import { LedgerError } from './errors.js';
-import type { BindResult, SecretSource } from './port.js';
+import type { BindResult } from './port.js';
 
 /**
  * The target rule (LedgerTargetBinding.bindTarget), pure so that every adapter binds the same way: a ledger's
- * "uploaded" means "Alipay holds it" for one gateway, app and merchant only; the same ledger pointed at another
- * app would skip every row as already there. The adapter reads what is stored, asks `decideBind`, and carries
- * the answer out in one transaction; only where the answer depends on whether any row was ever confirmed
- * uploaded (a question that may scan the table) does it ask that, and then `decideMove`.
+ * "uploaded" means "Alipay holds it" for one gateway and app only; the same ledger pointed at another app would
+ * skip every row as already there. (Merchants are not part of the target: each row's key holds its merchant.)
+ * The adapter reads what is stored, asks `decideBind`, and carries the answer out in one transaction; only where
+ * the answer depends on whether any row was ever confirmed uploaded (a question that may scan the table) does it
+ * ask that, and then `decideMove`.
  */
 
 /** A merchant hash made with a secret that has since been replaced: it can no longer be compared. */
 export const MERCHANT_UNKNOWN = '*';
 
-export function describeTarget(gateway: string, appId: string, merchant: string): string {
-  const who = merchant === '' ? 'no app_auth_token'
-    : merchant === MERCHANT_UNKNOWN ? 'a merchant hashed under a replaced key'
-    : `merchant #${merchant.slice(0, 8)}`;
-  return `${gateway} (app ${appId}, ${who})`;
+/** A rebound key makes merchants' ids (keyed hashes of their tokens) incomparable: their rows still to send are marked so. */
+export const MERCHANT_REBOUND_REASON = 'staged for a merchant under the replaced app private key: read its file again to send it';
+
+export function describeTarget(gateway: string, appId: string): string {
+  return `${gateway} (app ${appId})`;
 }
 
-/** The meta values target_gateway, target_app_id, target_merchant as stored (undefined: never bound). */
+/** The meta values target_gateway, target_app_id as stored (undefined: never bound). */
 export interface StoredTarget {
   gateway: string | undefined;
   appId: string | undefined;
-  merchant: string;
 }
 
 export interface WantedTarget {
   gateway: string;
   appId: string;
-  /** the keyed hash of the app_auth_token ('' without one) */
-  merchant: string;
 }
 
 export interface BindOptions {
   rebind?: boolean;
   dryRun?: boolean;
-  secretSource: SecretSource;
   /** the ledger's name in messages (a path, or a redacted URL and schema) */
   where: string;
 }
@@ -44,29 +41,24 @@ export interface BindOptions {
 /** done: store (when `store`) and return `result`; ask: the answer depends on whether any row was confirmed there. */
 export type BindStep =
   | { kind: 'done'; result: BindResult; store: boolean }
-  | { kind: 'ask-confirmed'; previous: string; next: string; held: string };
+  | { kind: 'ask-confirmed'; previous: string; next: string };
 
 export function decideBind(s: StoredTarget, t: WantedTarget, hasRuns: boolean, o: BindOptions): BindStep {
-  // A dry run that rebinds the key hashes with a secret it keeps in memory: the stored merchant cannot be compared.
-  const held = o.secretSource === 'rebound-in-memory' && s.merchant !== '' ? MERCHANT_UNKNOWN : s.merchant;
   if (s.gateway === undefined || s.appId === undefined) {
     return { kind: 'done', result: { state: hasRuns ? 'adopted' : 'new' }, store: !o.dryRun };
   }
-  const sameApp = s.gateway === t.gateway && s.appId === t.appId;
-  if (sameApp && held === t.merchant) return { kind: 'done', result: { state: 'same' }, store: false };
-  // The secret was replaced (a rebound key): every row counts as changed anyway, nothing to mark.
-  if (sameApp && held === MERCHANT_UNKNOWN) return { kind: 'done', result: { state: 'adopted' }, store: !o.dryRun };
-  return { kind: 'ask-confirmed', previous: describeTarget(s.gateway, s.appId, held), next: describeTarget(t.gateway, t.appId, t.merchant), held };
+  if (s.gateway === t.gateway && s.appId === t.appId) return { kind: 'done', result: { state: 'same' }, store: false };
+  return { kind: 'ask-confirmed', previous: describeTarget(s.gateway, s.appId), next: describeTarget(t.gateway, t.appId) };
 }
 
 /**
  * After `ask-confirmed`. Nothing was ever confirmed uploaded there (say, a first run with a mistyped app id that
  * the gateway refused): the ledger holds nothing another target lacks, so it follows the new gateway or app id by
- * itself, its pending rows kept (`moved`). Not across merchants: pending rows hold one merchant's data. Otherwise
- * only `rebind` moves it (`rebind`: the adapter marks what it holds as not sent to the new target); else refused.
+ * itself, its pending rows kept (`moved`). Otherwise only `rebind` moves it (`rebind`: the adapter marks what it
+ * holds as not sent to the new target); else refused.
  */
-export function decideMove(step: Extract<BindStep, { kind: 'ask-confirmed' }>, t: WantedTarget, confirmed: boolean, o: BindOptions): 'moved' | 'rebind' {
-  if (!confirmed && step.held === t.merchant && !o.dryRun) return 'moved';
+export function decideMove(step: Extract<BindStep, { kind: 'ask-confirmed' }>, confirmed: boolean, o: BindOptions): 'moved' | 'rebind' {
+  if (!confirmed && !o.dryRun) return 'moved';
   if (!o.rebind || o.dryRun) {
     throw new LedgerError(
       'SYNC_LEDGER_TARGET',

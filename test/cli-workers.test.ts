@@ -6,7 +6,7 @@ import { freshSchema, pgUrl } from './helpers/postgres.js';
 import { startSandbox, type TestSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { waitUntil } from './helpers/wait.js';
-import { maxInWindow } from './helpers/windows.js';
+import { maxInWindow } from '../bench/harness.js';
 import { addsUp } from './helpers/summary.js';
 
 /**

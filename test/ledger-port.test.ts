@@ -131,13 +131,13 @@ for (const a of ADAPTERS) {
       assert.equal((await l.record(D, 'c'))?.biz_content, '{"k":"c","s":"s"}');
       assert.deepEqual(await l.runOutcomes(run, D), { pending: 1, uploaded: 0, failed: 2 });
       assert.deepEqual(await l.failuresBySubCode(), [
-        { dataset: D, subCode: '20000', count: 1, example: 'gave up' },
-        { dataset: D, subCode: 'INVALID_PARAMETER', count: 1, example: 'bad' },
+        { dataset: D, merchant: '', subCode: '20000', count: 1, example: 'gave up' },
+        { dataset: D, merchant: '', subCode: 'INVALID_PARAMETER', count: 1, example: 'bad' },
       ].sort((x, y) => y.count - x.count || (x.subCode < y.subCode ? -1 : 1)));
       assert.equal(await l.reviveRetryable(D), 1);
       assert.equal(await l.reviveRetryable(D), 0);
       assert.equal(await l.countPending(D), 2);
-      assert.deepEqual(await l.totals(), [{ dataset: D, status: 'failed', count: 1 }, { dataset: D, status: 'pending', count: 2 }]);
+      assert.deepEqual(await l.totals(), [{ dataset: D, merchant: '', status: 'failed', count: 1 }, { dataset: D, merchant: '', status: 'pending', count: 2 }]);
       assert.deepEqual(await l.outstanding(D, run), { pending: 2, staging: 0 });
     }));
 
@@ -271,6 +271,31 @@ for (const a of ADAPTERS) {
       const n = await l.notificationCounts();
       assert.deepEqual([n.received, n.stale], [3, 1]);
       assert.ok(n.lastReceivedAt !== null);
+    }));
+
+    test('merchants: one key under two merchants is two rows, claimed per merchant; counts by merchant; learned rates and quota stops kept', () => withLedger(a, async (l) => {
+      const run = await l.startRun(D, 't', [], false);
+      const m = (merchant: string, key: string) => ({ ...row(key, 's1'), merchant });
+      assert.deepEqual(await l.stage(run, D, [m('mA', 'k'), m('mB', 'k'), m('', 'k'), m('mA', 'k2')]), { staged: 4, superseded: 0, unchanged: 0, refused: 0 });
+      assert.deepEqual(await l.pendingByMerchant(D), [{ merchant: '', count: 1 }, { merchant: 'mA', count: 2 }, { merchant: 'mB', count: 1 }]);
+      const a1 = await l.claimPending(D, 0, 10, 'mA');
+      assert.deepEqual(a1.map((r) => [r.merchant, r.key]), [['mA', 'k'], ['mA', 'k2']]);
+      await l.recordResults(a1.map((r) => ({ result: { rowid: r.rowid, runId: run, status: 'uploaded' as const, attempts: 1 }, attempt: { runId: run, dataset: D, merchant: 'mA', key: r.key, attempt: 1, kind: 'success' } })));
+      assert.deepEqual(await l.runOutcomesByMerchant(run, D), [
+        { merchant: '', status: 'pending', count: 1 }, { merchant: 'mA', status: 'uploaded', count: 2 }, { merchant: 'mB', status: 'pending', count: 1 },
+      ]);
+      assert.equal((await l.record(D, 'k', 'mA'))?.status, 'uploaded');
+      assert.equal((await l.record(D, 'k', 'mB'))?.status, 'pending');
+      assert.equal((await l.record(D, 'k'))?.status, 'pending', 'no merchant: its own row');
+      const key = { appId: 'app', merchant: 'mA', method: 'zhima.merchant.borrow.entity.upload' };
+      await l.saveLearnedRates([{ ...key, rate: 12.5, quota: 13, noise: 0 }], run);
+      const [learned] = await l.learnedRates('app', key.method);
+      assert.deepEqual([learned?.merchant, learned?.rate, learned?.quota], ['mA', 12.5, 13]);
+      assert.ok(learned?.updatedAt);
+      await l.saveQuotaStop({ ...key, until: '2026-01-02T16:00:00.000Z', since: '2026-01-02T10:00:00.000Z', reason: 'daily' });
+      assert.deepEqual((await l.quotaStops('app')).map((q) => [q.merchant, q.until]), [['mA', '2026-01-02T16:00:00.000Z']]);
+      await l.clearQuotaStop(key);
+      assert.deepEqual(await l.quotaStops(), []);
     }));
 
     test('certificates kept after a rotation, and when the ones in use end', () => withLedger(a, async (l, again) => {

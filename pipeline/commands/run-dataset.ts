@@ -19,7 +19,7 @@ export const SENDING: OptionUse[] = [
   use('gateway', { describe: `gateway URL, or "production" / "sandbox" (Alipay's own); production = ${GATEWAYS.production}` }),
   use('app-id'), use('private-key'), use('alipay-public-key'), use('app-cert'), use('alipay-cert'), use('alipay-root-cert'), use('encrypt-key'),
   use('sign-type'), use('app-auth-token'),
-  use('qps'), use('global-qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
+  use('qps'), use('wait-for-quota'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
 /** what every run has (retry reads no file: no encoding, rejects, dry run or empty files) */
 export const OUTPUT: OptionUse[] = [
@@ -97,8 +97,7 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
     schema: ledger.ledgerSchema,
     ...(extras.revive ? { dryRun: false, mustExist: 'retry sends failed rows the ledger holds: check --ledger' } : { dryRun }),
   });
-  const globalQps = v['global-qps'] as number | undefined;
-  if (globalQps !== undefined && !(globalQps >= 0)) throw new SyncError('SYNC_CONFIG_INVALID', `--global-qps must be 0 or more (got ${globalQps})`);
+
   // The offline checks of `alipay-sync check` (keys, the key pair, the clock…): a fail stops here, nothing sent.
   const { results } = runOfflineChecks({ raw: rawSettings(v), origins, now: Date.now(), ledgerPath, installedAt: installedAt() });
   for (const r of results) {
@@ -131,10 +130,11 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
   const client = dryRun ? null : new AlipayClient({ ...settings, requestTimeoutMs: settings.requestTimeoutMs, connections: settings.concurrency });
   try {
     const { summary, exitCode } = await runUpload({
-      dataset, files, ledgerPath, ...ledger, globalQps: globalQps || undefined, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
+      dataset, files, ledgerPath, ...ledger, client, target: settings.target, hashKey: settings.hashKey, rebind: v['rebind-ledger'] === true,
       encoding, dryRun, rejectsPath: rejects, bom: v.bom !== false, allowEmpty: v['allow-empty'] === true, fresh: v.fresh === true,
       retryFailed: v['retry-failed'] === true ? (subCode !== undefined ? { subCode } : {}) : null, reviveFailed: extras.revive ?? null,
       qps: settings.qps, concurrency: settings.concurrency, maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs,
+      ...(settings.appAuthToken ? { appAuthToken: settings.appAuthToken } : {}), waitForQuota: v['wait-for-quota'] === true,
       logger, progressStream: v.progress === false || quiet ? undefined : process.stderr, progressIntervalMs: process.stderr.isTTY ? undefined : interval * 1000,
       signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),

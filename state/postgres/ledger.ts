@@ -1,4 +1,5 @@
 import type {
+  LearnedRate, MerchantCount, QuotaStop, RateKey,
   AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LedgerPort,
   LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord, ResultRecord,
   RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow,
@@ -9,6 +10,7 @@ import { PgAgreements } from './agreements.js';
 import { PgCertificates } from './certificates.js';
 import { PgConnection, type PgLedgerOptions } from './connection.js';
 import { PgPacing } from './pacing.js';
+import { PgRates } from './rates.js';
 import { PgReports } from './reports.js';
 import { PgRows } from './rows.js';
 import { PgRuns } from './runs.js';
@@ -42,6 +44,7 @@ export class PgLedger implements LedgerPort<'async'> {
   private readonly reports: PgReports;
   private readonly certificates: PgCertificates;
   private readonly timing: PgTiming;
+  private readonly rates: PgRates;
   private readonly listing: PgRows;
 
   private constructor(
@@ -54,7 +57,7 @@ export class PgLedger implements LedgerPort<'async'> {
     const hash = (text: string) => hasher.hash(text);
     this.workers = new PgWorkers(c, o.host);
     c.onClose = async () => this.workers.stopRenewing();
-    this.target = new PgTargetBinding(c, hash, secretSource);
+    this.target = new PgTargetBinding(c);
     this.runs = new PgRuns(c);
     this.staging = new PgStaging(c, hash);
     this.sending = new PgSending(c);
@@ -63,6 +66,7 @@ export class PgLedger implements LedgerPort<'async'> {
     this.pacing = new PgPacing(c);
     this.certificates = new PgCertificates(c);
     this.timing = new PgTiming(c);
+    this.rates = new PgRates(c);
     this.listing = new PgRows(c);
   }
 
@@ -158,8 +162,12 @@ export class PgLedger implements LedgerPort<'async'> {
     return this.runs.stagingDone(runId);
   }
 
-  claimPending(dataset: string, afterRowid: number, limit: number): Promise<PendingRecord[]> {
-    return this.sending.claimPending(dataset, afterRowid, limit);
+  claimPending(dataset: string, afterRowid: number, limit: number, merchant?: string): Promise<PendingRecord[]> {
+    return this.sending.claimPending(dataset, afterRowid, limit, merchant);
+  }
+
+  pendingByMerchant(dataset: string): Promise<{ merchant: string; count: number }[]> {
+    return this.staging.pendingByMerchant(dataset);
   }
 
   recordAttempt(a: AttemptRecord): Promise<void> {
@@ -238,8 +246,32 @@ export class PgLedger implements LedgerPort<'async'> {
     return this.reports.sessionResults(dataset, snapshot);
   }
 
-  record(dataset: string, key: string): Promise<Record<string, unknown> | undefined> {
-    return this.reports.record(dataset, key);
+  record(dataset: string, key: string, merchant?: string): Promise<Record<string, unknown> | undefined> {
+    return this.reports.record(dataset, key, merchant);
+  }
+
+  runOutcomesByMerchant(runId: number, dataset: string): Promise<MerchantCount[]> {
+    return this.reports.runOutcomesByMerchant(runId, dataset);
+  }
+
+  learnedRates(appId?: string, method?: string): Promise<LearnedRate[]> {
+    return this.rates.learnedRates(appId, method);
+  }
+
+  saveLearnedRates(rates: readonly LearnedRate[], runId?: number): Promise<void> {
+    return this.rates.saveLearnedRates(rates, runId);
+  }
+
+  quotaStops(appId?: string): Promise<QuotaStop[]> {
+    return this.rates.quotaStops(appId);
+  }
+
+  saveQuotaStop(stop: QuotaStop): Promise<void> {
+    return this.rates.saveQuotaStop(stop);
+  }
+
+  clearQuotaStop(key: RateKey): Promise<void> {
+    return this.rates.clearQuotaStop(key);
   }
 
   keptCertificates(): Promise<string[]> {

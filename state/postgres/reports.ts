@@ -1,5 +1,9 @@
-import type { AgreementCount, FailureGroup, LedgerReports, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
+import type { AgreementCount, FailureGroup, LedgerReports, MerchantCount, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
 import type { PgConnection } from './connection.js';
+
+/** How a failed row is grouped, as the SQLite ledger does: its sub_code, else a dataset's own refusal of a 10000, else its code. */
+const FAILURE_GROUP = `CASE WHEN last_sub_code IS NOT NULL AND last_sub_code <> '' THEN last_sub_code
+  WHEN last_code = '10000' THEN 'biz_success:false' ELSE COALESCE(last_code, 'unknown') END`;
 
 /** What `status`, run summaries and exports read from the records table (runs: runs.ts). */
 export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns' | 'runInfo'> {
@@ -27,17 +31,25 @@ export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns' | 'r
     return out;
   }
 
+  /** Final state of the rows this run staged, by merchant and status. */
+  runOutcomesByMerchant(runId: number, dataset: string): Promise<MerchantCount[]> {
+    return this.c.query<MerchantCount>(
+      'SELECT merchant, status, count(*) AS count FROM records WHERE run_id = $1 AND dataset = $2 GROUP BY merchant, status ORDER BY merchant, status',
+      [runId, dataset],
+    );
+  }
+
   async failuresBySubCode(dataset?: string): Promise<FailureGroup[]> {
-    const rows = await this.c.query<{ dataset: string; sub: string; n: number; example: string | null }>(
-      `SELECT dataset, COALESCE(last_sub_code, last_code, 'unknown') AS sub, count(*) AS n, MIN(last_reason) AS example
-       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = $1' : ''} GROUP BY dataset, sub ORDER BY n DESC, sub`,
+    const rows = await this.c.query<{ dataset: string; merchant: string; sub: string; n: number; example: string | null }>(
+      `SELECT dataset, merchant, ${FAILURE_GROUP} AS sub, count(*) AS n, MIN(last_reason) AS example
+       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = $1' : ''} GROUP BY dataset, merchant, sub ORDER BY n DESC, sub`,
       dataset ? [dataset] : [],
     );
-    return rows.map((r) => ({ dataset: r.dataset, subCode: r.sub, count: r.n, example: r.example }));
+    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example }));
   }
 
   totals(): Promise<StatusTotal[]> {
-    return this.c.query<StatusTotal>('SELECT dataset, status, count(*) AS count FROM records GROUP BY dataset, status ORDER BY dataset, status');
+    return this.c.query<StatusTotal>('SELECT dataset, merchant, status, count(*) AS count FROM records GROUP BY dataset, merchant, status ORDER BY dataset, merchant, status');
   }
 
   /** The kept results of the rows uploaded with one snapshot, in staging order, read in pages (an export can be large). */
@@ -54,9 +66,9 @@ export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns' | 'r
   }
 
   /** One record's stored columns by name (rowid: its id; retryable as 0/1, as the SQLite adapter gives it). */
-  async record(dataset: string, key: string): Promise<Record<string, unknown> | undefined> {
+  async record(dataset: string, key: string, merchant = ''): Promise<Record<string, unknown> | undefined> {
     const [r] = await this.c.query<Record<string, unknown>>(
-      'SELECT id AS rowid, *, retryable::int AS retryable FROM records WHERE dataset = $1 AND key = $2', [dataset, key],
+      'SELECT id AS rowid, *, retryable::int AS retryable FROM records WHERE dataset = $1 AND merchant = $3 AND key = $2', [dataset, key, merchant],
     );
     return r;
   }

@@ -47,6 +47,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE records (
     id bigserial PRIMARY KEY,
     dataset text NOT NULL,
+    -- the merchant a row is sent for: a keyed hash of its app_auth_token ('' for none); part of its key
+    merchant text NOT NULL DEFAULT '',
     key text NOT NULL,
     status text NOT NULL CHECK (status IN ('pending', 'uploaded', 'failed')),
     snapshot text NOT NULL,
@@ -70,10 +72,12 @@ const MIGRATIONS: readonly string[] = [
     claimed_by text,
     claim_expires_at timestamptz,
     last_trace_id text,
-    UNIQUE (dataset, key)
+    UNIQUE (dataset, merchant, key)
   );
-  -- Only pending rows are in this index, so claiming stays cheap when millions are uploaded.
-  CREATE INDEX records_pending ON records (dataset, id) WHERE status = 'pending';
+  -- Only pending rows are in these indexes, so claiming stays cheap when millions are uploaded (a merchant's own
+  -- rows, for fair turns, or any).
+  CREATE INDEX records_pending ON records (dataset, merchant, id) WHERE status = 'pending';
+  CREATE INDEX records_pending_any ON records (dataset, id) WHERE status = 'pending';
   CREATE INDEX records_run ON records (run_id);
   CREATE INDEX records_retry ON records (dataset) WHERE status = 'failed' AND retryable;
   CREATE INDEX records_claimed ON records (claimed_by) WHERE claimed_by IS NOT NULL;
@@ -83,6 +87,7 @@ const MIGRATIONS: readonly string[] = [
     id bigserial PRIMARY KEY,
     run_id bigint NOT NULL,
     dataset text NOT NULL,
+    merchant text NOT NULL DEFAULT '',
     key text NOT NULL,
     attempt integer NOT NULL,
     at timestamptz NOT NULL DEFAULT now(),
@@ -101,6 +106,7 @@ const MIGRATIONS: readonly string[] = [
     id bigserial PRIMARY KEY,
     run_id bigint NOT NULL,
     dataset text NOT NULL,
+    merchant text NOT NULL DEFAULT '',
     key text NOT NULL,
     snapshot text NOT NULL,
     file text,
@@ -144,6 +150,30 @@ const MIGRATIONS: readonly string[] = [
     at text NOT NULL
   );
   CREATE INDEX run_keys_run ON run_keys (run_id, list);
+
+  -- Where the next run starts, per app, merchant and method: what the rate controllers learned (plain numbers;
+  -- the newest observation wins, whichever worker made it).
+  CREATE TABLE learned_rates (
+    app_id text NOT NULL,
+    merchant text NOT NULL,
+    method text NOT NULL,
+    rate double precision NOT NULL,
+    quota double precision,
+    noise double precision NOT NULL DEFAULT 0,
+    run_id bigint,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (app_id, merchant, method)
+  );
+  -- Daily quotas found spent, until when (00:00 Beijing time): every worker stops sending for the key until then.
+  CREATE TABLE quota_stops (
+    app_id text NOT NULL,
+    merchant text NOT NULL,
+    method text NOT NULL,
+    until text NOT NULL,
+    since text NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (app_id, merchant, method)
+  );
 
   CREATE TABLE rejects (
     id bigserial PRIMARY KEY,

@@ -14,14 +14,14 @@ export class PgSending implements LedgerSending<'async'> {
   constructor(private readonly c: PgConnection) {}
 
   /** The cursor is the SQLite adapter's: here a claim is what keeps a row from being handed out twice. */
-  async claimPending(dataset: string, _afterRowid: number, limit: number): Promise<PendingRecord[]> {
+  async claimPending(dataset: string, _afterRowid: number, limit: number, merchant?: string): Promise<PendingRecord[]> {
     const rows = await this.c.query<PendingRecord>(
       `UPDATE records r SET claimed_by = $2, claim_expires_at = now() + $4 * interval '1 millisecond'
        FROM (SELECT id FROM records WHERE dataset = $1 AND status = 'pending' AND (claimed_by IS NULL OR claim_expires_at < now())
-             ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
+             ${merchant === undefined ? '' : 'AND merchant = $5'} ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
        WHERE r.id = c.id
-       RETURNING r.id AS rowid, r.run_id, r.key, r.snapshot, r.biz_content, r.attempts, r.file, r.line`,
-      [dataset, this.c.worker, limit, this.c.leaseMs],
+       RETURNING r.id AS rowid, r.run_id, r.merchant, r.key, r.snapshot, r.biz_content, r.attempts, r.file, r.line`,
+      merchant === undefined ? [dataset, this.c.worker, limit, this.c.leaseMs] : [dataset, this.c.worker, limit, this.c.leaseMs, merchant],
     );
     return rows.sort((a, b) => a.rowid - b.rowid);
   }
@@ -48,8 +48,8 @@ export class PgSending implements LedgerSending<'async'> {
     const keep = (r: ResultRecord) => r.status === 'pending' || (r.keepBizContent ?? Boolean(r.retryable));
     await this.c.query(
       `WITH att AS (
-         INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot)
-         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[])
+         INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot, merchant)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $33::text[])
        ), up AS (
          UPDATE records r SET status = 'uploaded', biz_content = NULL, attempts = u.attempts, retryable = false, last_code = u.code,
            last_sub_code = u.sub_code, last_sub_msg = u.sub_msg, last_reason = u.reason, last_run_id = u.run_id,
@@ -75,6 +75,7 @@ export class PgSending implements LedgerSending<'async'> {
         col(other, (r) => r.rowid), col(other, (r) => r.status), other.map(keep), col(other, (r) => r.attempts), other.map((r) => Boolean(r.retryable)),
         col(other, (r) => r.code), col(other, (r) => r.subCode), col(other, (r) => r.subMsg), col(other, (r) => r.reason), col(other, (r) => r.runId),
         col(other, (r) => r.result), col(other, (r) => r.traceId),
+        as.map((a) => a.merchant ?? ''),
       ],
     );
   }
@@ -105,8 +106,8 @@ function attemptColumns(as: readonly AttemptRecord[]): unknown[][] {
 async function insertAttempts(q: Query, as: readonly AttemptRecord[]): Promise<void> {
   if (!as.length) return;
   await q(
-    `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[])`,
-    attemptColumns(as),
+    `INSERT INTO attempts (run_id, dataset, key, attempt, kind, code, sub_code, duration_ms, trace_id, snapshot, merchant)
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::text[])`,
+    [...attemptColumns(as), as.map((a) => a.merchant ?? '')],
   );
 }

@@ -1,5 +1,6 @@
 import { LedgerError } from '../errors.js';
-import type { BindResult, LedgerTarget, LedgerTargetBinding, SecretSource } from '../port.js';
+import type { BindResult, LedgerTarget, LedgerTargetBinding } from '../port.js';
+import { REBOUND_CODE } from '../staging-rule.js';
 import { decideBind, decideMove, reboundReasons } from '../target-rule.js';
 import type { PgConnection } from './connection.js';
 import { getMeta, holdSetupLock, setMeta } from './meta.js';
@@ -10,32 +11,26 @@ import { getMeta, holdSetupLock, setMeta } from './meta.js';
  * it would pull their rows away under them.
  */
 export class PgTargetBinding implements LedgerTargetBinding<'async'> {
-  constructor(
-    private readonly c: PgConnection,
-    private readonly hash: (text: string) => string,
-    private readonly secretSource: SecretSource,
-  ) {}
+  constructor(private readonly c: PgConnection) {}
 
   bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): Promise<BindResult> {
     const c = this.c;
-    const wanted = { gateway: t.gateway, appId: t.appId, merchant: t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '' };
-    const opts = { ...o, secretSource: this.secretSource, where: c.where };
+    const opts = { ...o, where: c.where };
     return c.tx(async (q): Promise<BindResult> => {
       await holdSetupLock(q, c.schema, 'target');
       const store = async () => {
-        await setMeta(q, 'target_gateway', wanted.gateway);
-        await setMeta(q, 'target_app_id', wanted.appId);
-        await setMeta(q, 'target_merchant', wanted.merchant);
+        await setMeta(q, 'target_gateway', t.gateway);
+        await setMeta(q, 'target_app_id', t.appId);
       };
-      const stored = { gateway: await getMeta(q, 'target_gateway'), appId: await getMeta(q, 'target_app_id'), merchant: (await getMeta(q, 'target_merchant')) ?? '' };
+      const stored = { gateway: await getMeta(q, 'target_gateway'), appId: await getMeta(q, 'target_app_id') };
       const hasRuns = (await q('SELECT 1 FROM runs LIMIT 1')).length > 0;
-      const step = decideBind(stored, wanted, hasRuns, opts);
+      const step = decideBind(stored, t, hasRuns, opts);
       if (step.kind === 'done') {
         if (step.store) await store();
         return step.result;
       }
       const confirmed = (await q("SELECT 1 FROM records WHERE status = 'uploaded' OR uploaded_snapshot IS NOT NULL LIMIT 1")).length > 0;
-      const move = decideMove(step, wanted, confirmed, opts);
+      const move = decideMove(step, confirmed, opts);
       if (move === 'rebind') {
         const [others] = await q<{ n: number }>('SELECT count(*) AS n FROM workers WHERE id <> $1 AND expires_at > now()', [c.worker]);
         if (others && others.n > 0) {
@@ -47,17 +42,19 @@ export class PgTargetBinding implements LedgerTargetBinding<'async'> {
       const why = reboundReasons(step.previous, step.next);
       const [rebound] = await q<{ n: number }>(
         `WITH u AS (UPDATE records SET status = 'failed', retryable = false, uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL,
-           last_code = 'REBOUND', last_sub_code = 'REBOUND', last_reason = $1, updated_at = now() WHERE status = 'uploaded' RETURNING 1)
+           last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}', last_reason = $1, updated_at = now() WHERE status = 'uploaded' RETURNING 1)
          SELECT count(*) AS n FROM u`,
         [why.uploaded],
       );
       await q(
-        `UPDATE records SET status = 'failed', retryable = false, biz_content = NULL, last_code = 'REBOUND', last_sub_code = 'REBOUND',
+        `UPDATE records SET status = 'failed', retryable = false, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
            last_reason = $1, updated_at = now(), claimed_by = NULL, claim_expires_at = NULL
          WHERE status = 'pending' OR (status = 'failed' AND retryable)`,
         [why.pending],
       );
       await q('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL');
+      // Nor does what was learned of its quotas.
+      await q('DELETE FROM quota_stops');
       return { state: 'rebound', previous: step.previous, rebound: rebound?.n ?? 0 };
     });
   }

@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3';
 import { LedgerError } from '../errors.js';
 import { MIN_HASH_KEY_BYTES, SECRET_BYTES, decideSecret, wrapSecret } from '../hash-secret.js';
 import type { SecretSource } from '../port.js';
-import { MERCHANT_UNKNOWN, deleteMeta, getMeta, setMeta } from './meta.js';
+import { REBOUND_CODE } from '../staging-rule.js';
+import { MERCHANT_REBOUND_REASON, MERCHANT_UNKNOWN } from '../target-rule.js';
+import { deleteMeta, getMeta, setMeta } from './meta.js';
 import type { LedgerOptions } from './open.js';
 
 export interface FoundSecret {
@@ -38,8 +40,16 @@ export function resolveSecret(db: Database.Database, path: string, options: Ledg
     const d = decideSecret(wrapped, key, { rebind: options.rebind, dryRun: options.dryRun, readonly, where: path });
     if (clear !== undefined && !readonly && d.source !== 'rebound-in-memory') dropClear(); // never both: the wrapped one is the truth
     if (d.store !== undefined) setMeta(db, 'hash_secret_wrapped', d.store);
-    // The bound merchant was hashed with the old secret: it cannot be compared any more (see target-rule.ts).
-    if (d.source === 'rebound') db.prepare("UPDATE meta SET value = ? WHERE key = 'target_merchant' AND value <> ''").run(MERCHANT_UNKNOWN);
+    if (d.source === 'rebound') {
+      // The bound merchant was hashed with the old secret: it cannot be compared any more (see target-rule.ts).
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'target_merchant' AND value <> ''").run(MERCHANT_UNKNOWN);
+      // So were the merchant ids in rows' keys: a merchant's rows still to send would never meet its token again.
+      db.prepare(
+        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
+           last_reason = '${MERCHANT_REBOUND_REASON}'
+         WHERE merchant <> '' AND (status = 'pending' OR (status = 'failed' AND retryable = 1))`,
+      ).run();
+    }
     return { secret: d.secret, source: d.source };
   };
   return readonly ? find() : db.transaction(find).immediate();
