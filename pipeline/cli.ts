@@ -11,7 +11,7 @@ import { retryCommand } from './commands/retry.js';
 import { rowsCommand } from './commands/rows.js';
 import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './commands/serve.js';
 import { reportCommand } from './commands/report.js';
-import { HELP_WIDTH } from './commands/help.js';
+import { setHelpWidth } from './commands/help.js';
 import { VERSION } from './version.js';
 // Each command imports what it needs when it runs (the HTTP client, the ledger, the sandbox): `--help` and
 // `status` start in a fraction of the time, and a migration's CPU is spent on the migration.
@@ -67,6 +67,8 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       state.verbose = merged.values.verbose === true;
       return merged;
     };
+    // Help fits the terminal; in a pipe (`--help | less`) $COLUMNS says how wide, as for other tools.
+    const width = setHelpWidth(process.stdout.isTTY ? process.stdout.columns : env.COLUMNS ? Number(env.COLUMNS) : undefined);
     const parser = yargs(argv)
       .scriptName('alipay-sync')
       .usage('$0 <command> [options]\n\nKeep Alipay in step with your CSV exports: validate every row, sign and send under a rate limit, and keep a SQLite ledger so any run can be stopped and rerun to finish, without re-sending rows.');
@@ -89,6 +91,9 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
           : undefined,
       );
     for (const spec of COMMANDS) register(parser, spec);
+    // yargs glues its type tags to a description that fills the line ("…out[boolean]"): the descriptions say the
+    // type and default themselves (commands/context.ts). (yargs 18 has this setting; its @types, of 17, do not.)
+    (parser as Argv & { usageConfiguration(c: { 'hide-types': boolean }): Argv }).usageConfiguration({ 'hide-types': true });
     parser
       .demandCommand(1, `name a command: ${COMMANDS.map((c) => c.command.split(' ')[0]).join(', ')} (see --help)`)
       .strict()
@@ -98,7 +103,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
           'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 reserved: the gateway\'s quota is spent (not used yet) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
-      .wrap(HELP_WIDTH)
+      .wrap(width)
       .fail((msg, err) => {
         throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(unknownArguments(msg, argv))}\nrun alipay-sync --help for usage`);
       })

@@ -39,7 +39,7 @@ export const uploadCommand: CommandSpec = {
   subcommands: [
     datasetCommand({
       name: 'borrow-entities', dataset: datasets['borrow-entities']!,
-      describe: `borrow points of the credit borrow-and-return scene (${datasets['borrow-entities']!.method})`,
+      describe: 'borrow points of the credit borrow-and-return scene',
       uses: [...SENDING, ...READING, ...OUTPUT, use('allow-test-category')],
       examples: [
         [`$0 upload borrow-entities points.csv ${KEYS}`, 'sync borrow points to production Alipay'],
@@ -54,7 +54,7 @@ export const uploadCommand: CommandSpec = {
     }),
     datasetCommand({
       name: 'worker-contracts', dataset: datasets['worker-contracts']!,
-      describe: `signed gig-worker contracts (${datasets['worker-contracts']!.method}); names, ID numbers and phones stay masked`,
+      describe: 'signed gig-worker contracts; names, ID numbers and phones stay masked',
       uses: [...SENDING, ...READING, ...OUTPUT],
       examples: [
         [`$0 upload worker-contracts contracts.csv ${KEYS} --rejects rejects.csv`, 'upload contracts; invalid rows, masked, to rejects.csv'],
@@ -73,7 +73,7 @@ export const agreementsCommand: CommandSpec = {
   subcommands: [
     datasetCommand({
       name: 'effect', dataset: agreementDatasets.effect,
-      describe: `make TEMP agreements effective (${agreementDatasets.effect.method})`,
+      describe: 'make TEMP agreements effective',
       uses: [...SENDING, ...READING, ...OUTPUT, use('notify-url')],
       examples: [
         ['$0 agreements effect temp-agreements.csv --rejects rejects.csv', 'make every TEMP agreement in the file effective; rows already NORMAL are skipped'],
@@ -87,7 +87,7 @@ export const agreementsCommand: CommandSpec = {
     }),
     datasetCommand({
       name: 'query', dataset: agreementDatasets.query,
-      describe: `export users' agreements (${agreementDatasets.query.method})`,
+      describe: 'export users\' agreements',
       uses: [...SENDING, ...READING, ...OUTPUT, use('out'), use('fresh')],
       examples: [
         ['$0 agreements query users.csv --out agreements.csv', 'export every agreement of every user in users.csv'],
