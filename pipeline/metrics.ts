@@ -39,7 +39,7 @@ export async function serveMetrics(port: number, what: string): Promise<MetricsS
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, `${what} --metrics-port`, METRICS_HOST, port)));
+    server.once('error', (err) => reject(listenError(err, `${what} --metrics-port`, METRICS_HOST, port, '--metrics-port')));
     server.listen(port, METRICS_HOST, () => resolve());
   });
   server.unref();

@@ -104,6 +104,7 @@ test('check in certificate mode: the certificates are checked offline (no --alip
   const checks = (lastJson(ok.stdout).checks as { check: string; status: string }[]).map((c) => [c.check, c.status]);
   assert.deepEqual(checks.filter(([c]) => ['keys', 'certificates', 'gateway-call'].includes(c!)), [['keys', 'ok'], ['certificates', 'ok'], ['gateway-call', 'ok']]);
   assert.match(ok.stderr, /verifies with the Alipay certificate/);
+  assert.match(ok.stderr, /the app certificate uploaded for it is the pair of --private-key/, 'certificate mode speaks of the app certificate');
   assert.ok(!checks.some(([c]) => c === 'key-pair'), 'no Alipay public key to compare');
   // the app certificate of another private key
   const dir = tempDir();

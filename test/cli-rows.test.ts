@@ -13,6 +13,7 @@ import { lastJson, runCli, spawnCli } from './helpers/cli.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, entity, toCsv } from './helpers/borrow.js';
+import { contract, CONTRACT_COLUMNS } from './helpers/people.js';
 
 const SENSITIVE = '敏感词';
 
@@ -140,11 +141,22 @@ test('a rejects file is fed back as the README says: BOM and formula guard undon
   const wrejects = join(dir, 'wrejects.csv');
   const contracts = [
     'sign_order_no,sign_time,real_name,id_card,phone,payload,files',
-    '2024052800000001,2024-05-01 10:00:00,张伟,330106198001011234,13812345678,{},[]', // a bad ID check digit
+    CONTRACT_COLUMNS.map((c) => contract(9)[c]).map((v) => (v.includes(',') || v.includes('"') ? `"${v.replaceAll('"', '""')}"` : v)).join(','), // valid
+    '2024052800000001,2024-05-01 10:00:00,张伟,330106198001011234,13812345678,{},[]', // a bad ID check digit, line 3
   ].join('\n') + '\n';
   await runCli(['upload', 'worker-contracts', writeFile(dir, 'c.csv', contracts), ...sb.flags, '--ledger', join(dir, 'w.db'), '--rejects', wrejects]);
+  const sent = () => sb.gateway.requests.filter((q) => q.method === 'alipay.ins.scene.contract.workersaas.upload').length;
+  const sentBefore = sent();
   const back = await runCli(['upload', 'worker-contracts', wrejects, ...sb.flags, '--ledger', join(dir, 'w.db'), '--json']);
   assert.equal(back.code, 1);
   assert.match(back.stderr, /real_name: is masked \(a rejects file never holds personal data in clear\)/);
-  assert.equal(sb.gateway.requests.filter((q) => q.method === 'alipay.ins.scene.contract.workersaas.upload').length, 0);
+  // fed back again, a second-generation rejects file still names the original export's file and line
+  const second = join(dir, 'wrejects-2.csv');
+  const back2 = await runCli(['upload', 'worker-contracts', wrejects, ...sb.flags, '--ledger', join(dir, 'w.db'), '--rejects', second]);
+  assert.equal(back2.code, 1);
+  assert.match(back2.stderr, /wrejects\.csv:2 \(from .*c\.csv:3\): rejected/);
+  const row = readFileSync(second, 'utf8').split(/\r?\n/)[1]!;
+  assert.match(row, /^3,real_name,.*,[^,]*c\.csv,/, `the original file and line, not the rejects file's: ${row}`);
+  assert.doesNotMatch(row, /wrejects/);
+  assert.equal(sent(), sentBefore, 'nothing of the rejects file is sent');
 });

@@ -1,6 +1,7 @@
 import { EXIT, SyncError } from '../errors.js';
 import { writeOut, use, type CommandSpec } from './context.js';
 import { examples } from './help.js';
+import { CONFIG, CONFIG_IS } from './upload.js';
 import { rawSettings, SENDING } from './run-dataset.js';
 
 /**
@@ -22,7 +23,7 @@ export const checkCommand: CommandSpec = {
   build: (y) =>
     y.epilog(examples([
       ['$0 check --app-id 2021… --private-key app_private_key.txt --alipay-public-key alipay_public_key.txt', 'offline: nothing is sent'],
-      ['$0 check --online --dataset borrow-entities', 'and one signed call proving app id, keys and the permission to upload borrow points'],
+      [`$0 check --online --dataset borrow-entities ${CONFIG}`, `and one signed call proving app id, keys and the permission to upload borrow points (${CONFIG_IS})`],
     ])),
   async run({ values: v, origins, state }) {
     const { installedAt, runOfflineChecks } = await import('../check/offline.js');

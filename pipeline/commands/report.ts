@@ -1,6 +1,7 @@
 import { SyncError } from '../errors.js';
 import { checkLedgerPath, checkOutputPath } from '../paths.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
+import { examples } from './help.js';
 
 /** `alipay-sync report [--run N] --html report.html`: a run as one self-contained HTML file. */
 export const reportCommand: CommandSpec = {
@@ -11,9 +12,10 @@ export const reportCommand: CommandSpec = {
   ],
   fromEnv: true,
   build: (y) =>
-    y
-      .example('$0 report --html report.html --ledger /var/lib/alipay-sync/points.db', 'last night\'s run, to open in any browser (it loads nothing)')
-      .example('$0 report --run 12 --html run-12.html', 'one run by its number (alipay-sync status lists them)'),
+    y.epilog(examples([
+      ['$0 report --html report.html --ledger /var/lib/alipay-sync/points.db', 'last night\'s run, to open in any browser (it loads nothing)'],
+      ['$0 report --run 12 --html run-12.html', 'one run by its number (alipay-sync status lists them)'],
+    ])),
   async run({ values: v, state }) {
     const html = typeof v.html === 'string' ? v.html : undefined;
     if (!html) throw new SyncError('SYNC_CONFIG_INVALID', 'report needs --html <file> (the report is written there)');

@@ -63,6 +63,16 @@ export function checkNotifyUrl(url: string): void {
   }
 }
 
+/** The send settings; a dry run that lacks one is told why it needs it (it checks what the real run would). */
+function sendSettings(v: CommandContext['values'], origins: CommandContext['origins'], dryRun: boolean): ReturnType<typeof resolveSendSettings> {
+  try {
+    return resolveSendSettings(rawSettings(v), origins);
+  } catch (err) {
+    if (!dryRun || !(err instanceof SyncError) || !/ is required/.test(err.message)) throw err;
+    throw new SyncError(err.code, `${err.message}; a dry run checks every setting the real run needs`);
+  }
+}
+
 export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles: string[], extras: Extras = {}): Promise<number> {
   const { values: v, origins, state } = ctx;
   const quiet = v.quiet === true;
@@ -80,7 +90,7 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
   if (subCode !== undefined && v['retry-failed'] !== true && !extras.revive) {
     throw new SyncError('SYNC_CONFIG_INVALID', '--sub-code goes with --retry-failed (which rows Alipay refused to send again)');
   }
-  const settings = resolveSendSettings(rawSettings(v), origins);
+  const settings = sendSettings(v, origins, dryRun);
   for (const w of settings.warnings) logger.warn(w);
   const ledgerPath = String(v.ledger);
   checkLedgerPath(ledgerPath, extras.revive ? { dryRun: false, mustExist: 'retry sends failed rows the ledger holds: check --ledger' } : { dryRun });

@@ -3,6 +3,7 @@ import { streamLogger } from '../log.js';
 import { checkLedgerPath } from '../paths.js';
 import { checkMetricsPort } from '../serve.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
+import { examples } from './help.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
@@ -16,7 +17,9 @@ const notifyServe: CommandSpec = {
     use('verbose'), use('config'),
   ],
   fromEnv: true,
-  build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
+  build: (y) => y.epilog(examples([
+    ['$0 notify serve --port 8788 --ledger points.db --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'],
+  ])),
   async run({ values: v }) {
     // A receiver on a mistyped ledger would answer Alipay `success` for notices the real ledger never sees.
     checkLedgerPath(String(v.ledger), { dryRun: false, mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
@@ -43,9 +46,10 @@ export const statusCommand: CommandSpec = {
   uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
   fromEnv: true,
   build: (y) =>
-    y
-      .example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)')
-      .example('$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'),
+    y.epilog(examples([
+      ['$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)'],
+      ['$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'],
+    ])),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
     checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true });
@@ -71,12 +75,13 @@ export const sandboxCommand: CommandSpec = {
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
   build: (y) =>
-    y
-      .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
-      .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway')
-      .example('$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests')
-      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on')
-      .example('$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'),
+    y.epilog(examples([
+      ['$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it'],
+      ['$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'],
+      ['$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests'],
+      ['$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on'],
+      ['$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'],
+  ])),
   async run({ values: v }) {
     const { runSandboxCommand } = await import('../sandbox/command.js');
     return runSandboxCommand({
