@@ -69,6 +69,6 @@ test('help at 80 and 120 columns: no line over the width, no type tag glued to a
   assert.match(narrow[HELPS.findIndex((w) => w[0] === 'sandbox')]!, /"status": "TEMP\|NORMAL\|STOP"/, 'sandbox --help keeps its words whole');
   // the types said are the options' own
   const upload = narrow[HELPS.findIndex((w) => w[1] === 'borrow-entities')]!;
-  assert.match(upload, /--qps[^]*?\[number\] \[default: 50\]/);
+  assert.match(upload, /--qps[^]*?\[number\]\s+\[default: 50\]/);
   assert.match(upload, /^Run:[^]*?--sub-code/m, '--sub-code is listed with the run options, not under "Options"');
 });
