@@ -45,17 +45,30 @@ export function openForReading(path: string): Ledger {
   return new Ledger(path, { readonly: seen.kind === 'ledger' && seen.schemaVersion >= SCHEMA_VERSION });
 }
 
-/** List the rows a filter names; returns how many were written. */
+/**
+ * List the rows a filter names; returns how many were written. The ledger's iterator is closed before the ledger
+ * (better-sqlite3 refuses every other statement, and close, on a connection while an iterator is open), however
+ * the listing ends: all rows written, or a reader that left (`| head`) after any row or in the middle of the
+ * first ones a table reads to size its columns. "No rows match" is said only when the filter matched nothing,
+ * never because the reader left.
+ */
 export async function printRows(o: RowsOptions): Promise<number> {
   const ledger = openForReading(o.ledgerPath);
+  const rows = ledger.rows(o.filter);
   try {
-    const rows = ledger.rows(o.filter);
-    const n = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
-    if (n === 0) o.note(`no rows in ${o.ledgerPath} match`);
-    return n;
+    const listed = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
+    if (listed.matched === 0) o.note(`no rows in ${o.ledgerPath} match`);
+    return listed.written;
   } finally {
+    rows.return?.();
     ledger.close();
   }
+}
+
+/** What a writer did: rows written, and rows the filter matched (null when the reader left before the end). */
+interface Listed {
+  written: number;
+  matched: number | null;
 }
 
 async function put(out: RowsOut, text: string): Promise<boolean> {
@@ -68,15 +81,15 @@ function cellText(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
 }
 
-async function writeLines(rows: Iterable<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<number> {
+async function writeLines(rows: Iterator<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<Listed> {
   let n = 0;
-  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return 0;
-  for (const r of rows) {
-    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r[c]))) : JSON.stringify(r) + '\n';
-    if (!(await put(out, text))) break;
+  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return { written: 0, matched: null };
+  for (let r = rows.next(); !r.done; r = rows.next()) {
+    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r.value[c]))) : JSON.stringify(r.value) + '\n';
+    if (!(await put(out, text))) return { written: n, matched: null };
     n++;
   }
-  return n;
+  return { written: n, matched: n };
 }
 
 /** The columns a person reads; `rows --format csv` has them all. */
@@ -93,31 +106,27 @@ const TABLE: readonly { title: string; cell: (r: RowView) => string }[] = [
 /** rows read before the table's columns are sized; later rows keep those widths (a longer cell pushes its line) */
 const SIZE_FROM = 200;
 
-async function writeTable(rows: Iterable<RowView>, out: RowsOut): Promise<number> {
-  const it = rows[Symbol.iterator]();
+async function writeTable(it: Iterator<RowView>, out: RowsOut): Promise<Listed> {
   const first: string[][] = [];
   while (first.length < SIZE_FROM) {
     const r = it.next();
     if (r.done) break;
     first.push(TABLE.map((c) => c.cell(r.value)));
   }
-  if (first.length === 0) return 0;
+  if (first.length === 0) return { written: 0, matched: 0 };
   const widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
-  if (!(await put(out, line(TABLE.map((c) => c.title))))) return 0;
+  if (!(await put(out, line(TABLE.map((c) => c.title))))) return { written: 0, matched: null };
   let n = 0;
   for (const cells of first) {
-    if (!(await put(out, line(cells)))) return n;
+    if (!(await put(out, line(cells)))) return { written: n, matched: null };
     n++;
   }
   for (let r = it.next(); !r.done; r = it.next()) {
-    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) {
-      it.return?.();
-      break;
-    }
+    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) return { written: n, matched: null };
     n++;
   }
-  return n;
+  return { written: n, matched: n };
 }
 
 /** A kept request body as it may be shown: the dataset's personal fields masked (or nothing, for a dataset unknown here). */

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Ledger } from '../state/ledger.js';
-import { lastJson, runCli, spawnCli } from './helpers/cli.js';
+import { lastJson, runCli, runPiped, spawnCli } from './helpers/cli.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, entity, toCsv } from './helpers/borrow.js';
@@ -112,6 +112,31 @@ test('rows stops quietly when its reader goes away (| head -1)', async () => {
   assert.equal((JSON.parse(first) as { state: string }).state, 'pending');
   const all = await runCli(['rows', '--ledger', ledger, '--format', 'csv']);
   assert.equal(all.stdout.trim().split('\n').length, 20_001);
+});
+
+/** A ledger of n pending rows, staged in-process (the CLI is not the point of making it). */
+function stagedLedger(n: number): string {
+  const ledger = join(tempDir(), 'l.db');
+  const l = new Ledger(ledger, { hashKey: randomBytes(32) });
+  const run = l.startRun('borrow-entities', 'upload', [], false);
+  l.stage(run, 'borrow-entities', Array.from({ length: n }, (_, i) => ({ key: `k${i}`, snapshot: '', bizContent: `{"i":${i}}`, file: 'p.csv', line: i + 2 })));
+  l.close();
+  return ledger;
+}
+
+test('rows | head ends quietly (exit 0) in every format, also when the reader leaves while the table sizes its columns; --verbose is accepted', async () => {
+  const big = stagedLedger(2_000);
+  const small = stagedLedger(15);
+  // head -1 and -150 leave while the table still holds the first 200 rows it sizes its columns from; -201 after
+  for (const [ledger, format, lines] of [[big, 'table', 1], [big, 'table', 150], [big, 'table', 201], [small, 'table', 1], [big, 'csv', 1], [big, 'jsonl', 1]] as const) {
+    const r = await runPiped(['rows', '--ledger', ledger, '--format', format, '--verbose'], `head -${lines}`);
+    assert.equal(r.stderr, '', `${format} | head -${lines}: nothing on stderr (no "no rows match", no internal error)`);
+    assert.equal(r.code, 0, `${format} | head -${lines}`);
+    assert.equal(r.stdout.split('\n').length - 1, lines);
+  }
+  const none = await runCli(['rows', '--ledger', small, '--status', 'failed']);
+  assert.equal(none.code, 0);
+  assert.match(none.stderr, /no rows in .* match/, 'said when nothing matched');
 });
 
 test('a rejects file is fed back as the README says: BOM and formula guard undone; masked personal cells are refused', async () => {

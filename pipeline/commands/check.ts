@@ -16,7 +16,7 @@ export const checkCommand: CommandSpec = {
     // the settings a call needs, not the ones that tune a run
     ...SENDING.filter((u) => !['qps', 'concurrency', 'max-attempts', 'backoff-ms'].includes(u.name)),
     use('online'), use('dataset', { describe: '--online: prove permission for this dataset\'s method (borrow-entities, worker-contracts: an empty upload, refused before anything is stored); default: an agreement query' }),
-    use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('config'),
+    use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>

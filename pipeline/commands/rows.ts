@@ -41,7 +41,7 @@ export const rowsCommand: CommandSpec = {
   describe: 'list the ledger\'s rows by state (pending, uploaded, failed, rejected, superseded) and filter, or one key\'s whole story',
   uses: [
     use('ledger', { describe: 'the ledger to read' }), use('status'), use('dataset'), use('run', { describe: 'only rows this run staged or sent (records), or read (rejected, superseded lines)' }), use('file'), use('sub-code'), use('key'), use('format'),
-    use('bom'), use('config'),
+    use('bom'), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>

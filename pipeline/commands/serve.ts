@@ -40,7 +40,7 @@ export const notifyCommand: CommandSpec = {
 export const statusCommand: CommandSpec = {
   command: 'status',
   describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
-  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
+  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('verbose'), use('config')],
   fromEnv: true,
   build: (y) =>
     y
@@ -65,7 +65,7 @@ export const sandboxCommand: CommandSpec = {
     use('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
-    use('agreements'), use('quota'), use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'),
+    use('agreements'), use('quota'), use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'), use('verbose'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
@@ -92,7 +92,7 @@ export const demoCommand: CommandSpec = {
   describe: 'start a local sandbox gateway and sync the sample CSVs in examples/ into a demo ledger (what `npm start` runs)',
   uses: [
     use('ledger', { default: './.demo/alipay-sync.db', describe: 'the demo ledger (kept between runs: a second run skips everything)' }),
-    use('examples'), use('json', { describe: 'print JSON summaries' }),
+    use('examples'), use('json', { describe: 'print JSON summaries' }), use('verbose'),
   ],
   // Flags only: exported production settings must never steer `npm start`.
   fromEnv: false,
