@@ -48,6 +48,18 @@ export function wrap(text: string, width: number, indent = ''): string[] {
   return lines.map((l) => cut(l, width));
 }
 
+/** What sends failed rows again, said over each group (README, "Retries you control"). */
+const REFUSED_ADVICE = [
+  'Refused by Alipay for their content, by sub_code (not sent again while unchanged):',
+  '  fix them in your files (the next run sends changed rows), or send them unchanged: alipay-sync retry <dataset> --sub-code <sub_code>',
+  '  (or upload <dataset> <files> --retry-failed --sub-code <sub_code>)',
+];
+const TROUBLE_ADVICE = [
+  'Failed after gateway trouble (timeouts, 5xx, busy), by code:',
+  '  the next run of the dataset sends them again by itself (rows with personal data: when their file is read again),',
+  '  or now: alipay-sync retry <dataset>',
+];
+
 function forTerminal(r: StatusReport, width: number, now: number): string {
   const out: string[] = [];
   const put = (s: string) => out.push(...wrap(s, width, '  '));
@@ -94,13 +106,15 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
     const cols: Column[] = [{ title: 'dataset', rank: 0 }, { title: 'uploaded', rank: 1, align: 'right' }, { title: 'failed', rank: 2, align: 'right' }, { title: 'pending', rank: 3, align: 'right' }];
     out.push(fitTable(cols, rows, width).text);
   }
-  if (r.failures.length) {
+  for (const refused of [true, false]) {
+    const failures = r.failures.filter((f) => f.refused === refused);
+    if (!failures.length) continue;
     out.push('');
-    put('Failed rows by sub_code (rerun the same files to try them again):');
+    for (const line of refused ? REFUSED_ADVICE : TROUBLE_ADVICE) put(line);
     const cols: Column[] = [
       { title: 'dataset', rank: 2 }, { title: 'sub_code', rank: 0 }, { title: 'rows', rank: 1, align: 'right' }, { title: 'example reason', rank: 3, shrink: true, min: 16 },
     ];
-    out.push(fitTable(cols, r.failures.map((f) => [f.dataset, f.sub_code, count(f.rows), f.example ?? '']), width).text);
+    out.push(fitTable(cols, failures.map((f) => [f.dataset, f.sub_code, count(f.rows), f.example ?? '']), width).text);
   }
   if (r.agreements.length) {
     out.push('');
@@ -134,7 +148,7 @@ function forPipe(r: StatusReport): string {
       ]),
     ),
     tsv(['dataset', 'status', 'rows'], r.totals.map((t) => [t.dataset, t.status, String(t.rows)])),
-    tsv(['failed_dataset', 'sub_code', 'rows', 'example'], r.failures.map((f) => [f.dataset, f.sub_code, String(f.rows), f.example ?? ''])),
+    tsv(['failed_dataset', 'sub_code', 'rows', 'example', 'refused'], r.failures.map((f) => [f.dataset, f.sub_code, String(f.rows), f.example ?? '', f.refused ? 'yes' : 'no'])),
     tsv(['agreement_status', 'count'], r.agreements.map((a) => [a.status, String(a.count)])),
     tsv(['notifications_received', 'last_24h', 'stale', 'last_received'], [[String(r.notifications.received), String(r.notifications.last_day), String(r.notifications.stale), time(r.notifications.last_received_at)]]),
     tsv(['certificate', 'serial', 'not_after', 'days_left'], r.certificates.map((c) => [c.name, c.serial, time(c.not_after), String(c.days_left)])),

@@ -69,8 +69,12 @@ export interface StatusReport {
   runs: StatusRun[];
   /** rows the ledger holds, by dataset and status */
   totals: { dataset: string; status: string; rows: number }[];
-  /** failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason */
-  failures: { dataset: string; sub_code: string; rows: number; example: string | null }[];
+  /**
+   * failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason; `refused`:
+   * refused for their content (sent again only by `retry` or `--retry-failed`), else given up on after gateway
+   * trouble (sent again by the next run)
+   */
+  failures: { dataset: string; sub_code: string; rows: number; example: string | null; refused: boolean }[];
   agreements: { status: string; count: number }[];
   notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
   certificates: CertificateExpiry[];
@@ -140,7 +144,7 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
     runs,
     totals: ledger.totals().map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count })),
-    failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example })),
+    failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, refused: f.refused })),
     agreements: ledger.agreementCounts(),
     notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
     certificates: certificatesOf(ledger, o.now),

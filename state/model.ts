@@ -299,6 +299,11 @@ export interface FailureGroup {
   count: number;
   /** one reason of the group (already free of personal data) */
   example: string | null;
+  /**
+   * true: refused for their content (not sent again while unchanged, only by `retry` or `--retry-failed`);
+   * false: given up on after gateway trouble (sent again by the next run). A sub_code may have a group of each.
+   */
+  refused: boolean;
 }
 
 export interface StatusTotal {
