@@ -15,6 +15,12 @@ export interface StageRow {
   bizContent: string;
   file: string;
   line: number;
+  /**
+   * The key an older version stored this row under (agreement queries hashed every key before 0.2.1, user ids and
+   * open ids too): where only that one is held, it is renamed to `key` first, so the row's history (and an
+   * unfinished export's answers) carries over instead of the row counting as new.
+   */
+  formerKey?: string;
 }
 
 /** What staging did with the rows of one batch (see LedgerStaging.stage and state/staging-rule.ts). */

@@ -58,9 +58,11 @@ export async function stageAll(
   let bizContents: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
+  let formerKeys: string[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, bizContents, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, bizContents, lines, rejects, ...(dataset.hashedKeysBefore ? { formerKeys } : {}) });
     keys = [];
+    formerKeys = [];
     snapshots = [];
     bizContents = [];
     lines = [];
@@ -98,8 +100,9 @@ export async function stageAll(
         } else {
           const v = dataset.validate(rec.cells);
           if (v.ok) {
-            // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
-            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            // A key that holds personal data is stored as a keyed hash (the ledger's secret), never in clear.
+            keys.push(v.row.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            if (dataset.hashedKeysBefore) formerKeys.push(v.row.personalKey ? '' : `h:${ledger.hash(v.row.key)}`);
             snapshots.push(session ?? v.row.snapshot);
             bizContents.push(v.row.bizContent);
             lines.push(rec.line);
