@@ -174,6 +174,14 @@ test('in a real 80-column pseudo-terminal (script): the bar never wraps, warning
   assert.ok(warnings.length >= 3, shown.join('\n'));
   for (const w of warnings) assert.match(w, /^warning: \/.*points\.csv:\d+: \w+\/E\d+: failed:/, 'each warning on a line of its own, from column 0');
   assert.ok(raw.split('\r\x1b[Ksending borrow-entities').length > 3, 'the bar was drawn in place several times');
+  // done counts answered rows, failed ones included: a row that failed is among the done of every bar drawn after it
+  // (also the bar drawn again right under its warning)
+  const bars = [...raw.matchAll(/sending borrow-entities (\d+)\/40 .*?\| (\d+) failed/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  assert.ok(bars.length > 3);
+  for (let i = 1; i < bars.length; i++) {
+    const [[n1, f1], [n2, f2]] = [bars[i - 1]!, bars[i]!];
+    assert.ok(n2 - n1 >= f2 - f1, `a bar counts a failure its done does not: ${n1}/40 ${f1} failed, then ${n2}/40 ${f2} failed`);
+  }
   assert.ok(shown.some((l) => /^sending borrow-entities: done 40 in \d+s \(\d+\.\d+\/s\) \| \d+ failed, 0 retries$/.test(l)), shown.join('\n'));
   assert.ok(shown.some((l) => /^staging borrow-entities: done /.test(l)));
   assert.ok(!shown.some((l) => /sending borrow-entities \S+\/40/.test(l)), 'no bar left on the screen after the final line');

@@ -175,12 +175,14 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
         watch.rowDone('failed', { key: row.key, attempt: attempts, code: res.code, subCode: res.subCode, reason });
         failed++;
         done++;
+        // done (answered: uploaded or failed) before the warning, which draws the bar again under it
+        tick();
         if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: ${action.giveUp ? '' : 'failed: '}${reason}`);
         if (!action.giveUp) noteFinal(res);
         else if (++giveUps >= giveUpStreak) {
           stopWith('abort', `the gateway failed ${giveUps} rows in a row after ${maxAttempts} attempts each (last: ${res.reason}); is it reachable?`, { code: res.code });
         }
-        return tick();
+        return;
       }
       ledger.recordAttempt(attempt);
       state.retries++;
