@@ -1,3 +1,4 @@
+import { formatElapsed, formatRate, perSecond } from './format.js';
 import { formatCount, formatDuration } from './progress.js';
 import type { UploadSummary } from './upload.js';
 
@@ -9,6 +10,10 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
       // a dry run's "pending" rows are a plan: nothing waits in the ledger for them
       ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + ${s.dry_run ? 'would send' : 'pending'} ${formatCount(s.pending)}`,
   ];
+  if (s.sent && (s.sent.rows > 0 || s.retried !== undefined)) {
+    const rate = perSecond(s.sent.rows, s.sent.duration_ms);
+    lines.push(`  sent ${formatCount(s.sent.rows)} row(s) in ${formatElapsed(s.sent.duration_ms)}${rate === null ? '' : ` (${formatRate(rate)}/s)`}: uploaded ${formatCount(s.sent.uploaded)}, failed ${formatCount(s.sent.failed)}`);
+  }
   if (s.dry_run && s.plan) {
     lines.push(`  plan: ${formatCount(s.plan.new)} new and ${formatCount(s.plan.changed)} changed would be sent; ${formatCount(s.superseded)} stale or superseded and ${formatCount(s.unchanged)} unchanged would not; nothing was sent`);
   }

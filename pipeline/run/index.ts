@@ -141,7 +141,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
-    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 } };
     const revived = o.reviveFailed ? ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
     if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
@@ -162,7 +162,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
-      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}),
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}), sent: sendState.sent,
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
     ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);

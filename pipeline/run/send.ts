@@ -22,6 +22,8 @@ export interface SendState {
   retries: number;
   /** outcomes of rows staged by earlier runs that this run sent (counted as they happen: a query would scan the table) */
   carried: { uploaded: number; failed: number; pending: number };
+  /** the rows this run sent that got an answer (its own and earlier runs'), and how long sending took */
+  sent: { uploaded: number; failed: number; ms: number };
   stop: { kind: 'abort' | 'interrupt' | 'error'; reason: string; code?: string; subCode?: string; error?: unknown } | null;
 }
 
@@ -38,7 +40,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   const maxAttempts = retry.maxAttempts;
   const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
   const limiter = new RateLimiter({ qps: o.qps ?? 0 });
-  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 } };
+  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 } };
   // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
   const stopWith = (kind: 'abort' | 'interrupt' | 'error', reason: string, more: { code?: string; subCode?: string; error?: unknown } = {}) => {
@@ -217,6 +219,7 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     await Promise.all(running);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+    state.sent = { uploaded: done - failed, failed, ms: progress.elapsedMs };
     progress.finish(state.stop ? 'stopped' : 'done');
   }
   if (failed > SHOW_FIRST) logger.warn(`${formatCount(failed)} rows failed in all; see alipay-sync status for them grouped by sub_code`);
