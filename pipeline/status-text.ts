@@ -24,6 +24,10 @@ function shownStatus(run: StatusRun): string {
 function notes(run: StatusRun): string[] {
   const out: string[] = [];
   const files = run.files.map(baseName);
+  if (run.kind !== 'run') {
+    const what = run.kind === 'retry' ? 'retry: failed rows sent again from the ledger (no file read)' : '--retry-failed: refused rows sent again';
+    out.push(`${what}${run.sent ? `; sent ${formatCount(run.sent.rows)}: uploaded ${formatCount(run.sent.uploaded)}, failed ${formatCount(run.sent.failed)}` : ''}`);
+  }
   if (files.length) out.push(`files: ${files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ')}`);
   if (run.plan) out.push(`was a dry run: it would have sent ${formatCount(run.plan.new + run.plan.changed)} (${formatCount(run.plan.new)} new, ${formatCount(run.plan.changed)} changed); nothing was sent`);
   if (run.status === 'died') out.push('died without finishing (killed?): its pending rows are sent by the next run');
@@ -139,12 +143,13 @@ function forPipe(r: StatusReport): string {
   const time = (iso: string | null) => (iso ? localIso(Date.parse(iso)) : '');
   const blocks = [
     tsv(
-      ['run', 'dataset', 'status', 'started', 'finished', 'duration_s', 'exit', ...COUNTS, 'plan_new', 'plan_changed', 'files', 'message'],
+      ['run', 'dataset', 'status', 'started', 'finished', 'duration_s', 'exit', ...COUNTS, 'plan_new', 'plan_changed', 'files', 'message', 'kind', 'sent', 'sent_uploaded', 'sent_failed'],
       r.runs.map((run) => [
         String(run.id), run.dataset, run.status, time(run.started_at), time(run.finished_at),
         run.duration_ms === null ? '' : String(Math.round(run.duration_ms / 1000)), run.exit_code === null ? '' : String(run.exit_code),
         ...COUNTS.map((c) => (run.counts ? String(run.counts[c]) : '')),
         run.plan ? String(run.plan.new) : '', run.plan ? String(run.plan.changed) : '', run.files.join(' '), run.message ?? '',
+        run.kind, ...(run.sent ? [run.sent.rows, run.sent.uploaded, run.sent.failed].map(String) : ['', '', '']),
       ]),
     ),
     tsv(['dataset', 'status', 'rows'], r.totals.map((t) => [t.dataset, t.status, String(t.rows)])),

@@ -57,6 +57,21 @@ export interface StatusRun {
   message: string | null;
   /** what it sent with (qps, concurrency, …); null for runs of older versions */
   settings: Record<string, unknown> | null;
+  /** `run` (files read), `retry` (`alipay-sync retry`: rows from the ledger, no file) or `retry-failed` (`--retry-failed`) */
+  kind: 'run' | 'retry' | 'retry-failed';
+  /** what it sent and how that ended (its own rows and earlier runs'); null for runs of older versions and dry runs */
+  sent: { rows: number; uploaded: number; failed: number; duration_ms: number } | null;
+}
+
+/** What kind of run a recorded command line was. */
+function kindOf(command: string): StatusRun['kind'] {
+  if (/^retry\b/.test(command)) return 'retry';
+  return /(^|\s)--retry-failed(=(true|1|yes|on))?(\s|$)/i.test(command) ? 'retry-failed' : 'run';
+}
+
+function sentOf(summary: Record<string, unknown> | null): StatusRun['sent'] {
+  const s = summary?.sent as Partial<NonNullable<StatusRun['sent']>> | undefined;
+  return s && typeof s.rows === 'number' ? { rows: s.rows, uploaded: s.uploaded ?? 0, failed: s.failed ?? 0, duration_ms: s.duration_ms ?? 0 } : null;
 }
 
 export interface StatusReport {
@@ -134,6 +149,7 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
       counts, plan,
       // Older versions recorded some spellings of secret flags with their values: never show those.
       command: redactCommandText(r.command), message: r.message, settings: r.settings,
+      kind: kindOf(r.command), sent: sentOf(r.summary),
     };
   });
   const n = ledger.notificationCounts();

@@ -84,7 +84,13 @@ test('a failed night: refused rows are found, not re-sent while unchanged, re-se
   assert.equal(retried.code, 1, retried.stderr);
   const s3 = lastJson(retried.stdout);
   assert.deepEqual([s3.read, s3.retried, (s3.carried_over as { failed: number }).failed], [0, 2, 2]);
+  assert.deepEqual(s3.sent && { ...(s3.sent as object), duration_ms: 0 }, { rows: 2, uploaded: 0, failed: 2, duration_ms: 0 }, 'a retry says what it sent and how that ended');
   assert.equal(sb.gateway.requests.length, sent + 2);
+  // status marks retry runs and shows what they sent
+  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { kind: string; sent: { rows: number; failed: number } | null; files: string[] }[] };
+  assert.deepEqual([st.runs[0]!.kind, st.runs[0]!.sent?.rows, st.runs[0]!.sent?.failed, st.runs[0]!.files], ['retry', 2, 2, []]);
+  assert.equal(st.runs.find((x) => x.kind === 'retry-failed')?.kind, 'retry-failed');
+  assert.match((await runCli(['status', '--ledger', ledger])).stdout.split('\n')[0]!, /\tkind\tsent\tsent_uploaded\tsent_failed$/);
 
   // Fixed in the file: changed content is sent by the ordinary run
   const fixed = writeFile(dir, 'points.csv', toCsv(rows.map((x) => ({ ...x, entity_name: x.entity_name!.replace(SENSITIVE, '') }))));

@@ -92,7 +92,7 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   assert.deepEqual(Object.keys(r), ['schema', 'version', 'ledger', 'time_zone', 'runs', 'totals', 'failures', 'agreements', 'notifications', 'certificates', 'exit_code']);
   assert.deepEqual(r.runs.map((x) => [x.id, x.status, x.dry_run]), [[3, 'died', false], [2, 'plan', true], [1, 'done', false]]);
   const done = r.runs[2]!;
-  assert.deepEqual(Object.keys(done), ['id', 'dataset', 'status', 'dry_run', 'started_at', 'finished_at', 'duration_ms', 'exit_code', 'files', 'counts', 'plan', 'command', 'message', 'settings']);
+  assert.deepEqual(Object.keys(done), ['id', 'dataset', 'status', 'dry_run', 'started_at', 'finished_at', 'duration_ms', 'exit_code', 'files', 'counts', 'plan', 'command', 'message', 'settings', 'kind', 'sent']);
   assert.equal(done.started_at, '2026-03-01T00:00:00.000Z');
   assert.equal(done.duration_ms, 75_000);
   assert.deepEqual(done.settings, { qps: 20, concurrency: 8 });
