@@ -3,7 +3,7 @@ import { formatCount, formatDuration } from './progress.js';
 import type { UploadSummary } from './upload.js';
 
 /** The few lines a person reads after a run; the counts add up the same way as the JSON summary's. */
-export function humanSummary(s: UploadSummary, rejects?: string): string {
+export function humanSummary(s: UploadSummary, rejects?: string, o: { retryFailed?: boolean } = {}): string {
   const lines = [
     `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
     `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}` +
@@ -24,7 +24,7 @@ export function humanSummary(s: UploadSummary, rejects?: string): string {
     lines.push(`  ${formatCount(c.pending)} row(s) left pending by earlier runs would be sent too`);
   }
   if (s.still_refused) {
-    lines.push(`  still refused: ${formatCount(s.still_refused)} of the failed rows were refused by Alipay before and are unchanged: not sent again (alipay-sync rows --status failed shows why; fix them, or --retry-failed)`);
+    lines.push(`  still refused: ${formatCount(s.still_refused)} of the failed rows were refused by Alipay before and are unchanged: not sent again (alipay-sync rows --status failed shows why; fix them${o.retryFailed ? ', or give --sub-code one of their sub_codes' : ', or --retry-failed'})`);
   }
   if (s.retried !== undefined) lines.push(`  retried from the ledger: ${formatCount(s.retried)} failed row(s) (their outcomes: "from earlier runs")`);
   for (const f of s.read_again ?? []) lines.push(`  not retried (no request kept: personal data): ${formatCount(f.rows)} row(s) of ${f.file ?? 'an unknown file'}: read it again with --retry-failed`);

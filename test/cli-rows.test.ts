@@ -77,6 +77,8 @@ test('a failed night: refused rows are found, not re-sent while unchanged, re-se
   assert.equal((await runCli([...base, '--sub-code', 'INFOSEC_VERIFY_FAILED'])).code, 2);
   const other = await runCli([...base, '--retry-failed', '--sub-code', 'CATEGORY_CODE_ILLEGAL']);
   assert.equal(lastJson(other.stdout).still_refused, 2);
+  assert.match(other.stderr, /warning: --sub-code CATEGORY_CODE_ILLEGAL: no refused row of borrow-entities has that sub_code \(or code\), so none is sent again for it; the refused rows have: INFOSEC_VERIFY_FAILED \(2\)/);
+  assert.doesNotMatch(other.stderr, /--retry-failed sends them|or --retry-failed\)/, 'no advice to use the flag the user gave');
   assert.equal(sb.gateway.requests.length, sent);
 
   // retry: from the ledger's kept bodies, no file read (the sandbox refuses them again: the content is the same)

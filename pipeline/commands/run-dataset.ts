@@ -124,7 +124,7 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
       signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),
     });
-    const text = humanSummary(summary, rejects);
+    const text = humanSummary(summary, rejects, { retryFailed: v['retry-failed'] === true });
     if (state.json) {
       process.stderr.write(text + '\n');
       writeOut(JSON.stringify({ ...summary, exit_code: exitCode, version: VERSION }) + '\n');

@@ -112,6 +112,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const dropped = ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
+    const retrySub = o.retryFailed?.subCode ?? o.reviveFailed?.subCode;
+    if (retrySub !== undefined) warnUnknownSubCode(ledger, dataset.name, retrySub, o.retryFailed ? 'refused' : 'failed', logger);
     if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name), { bom: o.bom });
 
     // `retry` reads no file: it sends what the ledger kept
@@ -128,7 +130,9 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
 
     if (staged.refused) {
-      logger.warn(`${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
+      logger.warn(o.retryFailed
+        ? `${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged and not of --sub-code ${o.retryFailed.subCode ?? ''}: not sent again (still refused; alipay-sync rows --status failed lists them)`
+        : `${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
     }
 
     watch.staged({ read: staged.read, rejected: staged.rejected, unchanged: staged.unchanged });
@@ -198,4 +202,17 @@ function logRevived(r: FailedRevived, dataset: string, logger: Logger): void {
     const command = dataset.startsWith('agreement-') ? `agreements ${dataset === 'agreement-effects' ? 'effect' : 'query'}` : `upload ${dataset}`;
     logger.warn(`${formatCount(f.rows)} failed row(s) of ${f.file ?? 'an unknown file'} have no request kept (personal data is not kept): read the file again with alipay-sync ${command} ${f.file ?? '<file>'} --retry-failed`);
   }
+}
+
+/**
+ * `--retry-failed --sub-code X` or `retry --sub-code X` where no such row is failed: said, with the sub_codes there
+ * are, instead of a run that silently sends nothing of it (a typo, or the rows were sent again already).
+ */
+function warnUnknownSubCode(ledger: Ledger, dataset: string, subCode: string, which: 'refused' | 'failed', logger: UploadOptions['logger']): void {
+  const groups = ledger.failuresBySubCode(dataset).filter((g) => which === 'failed' || g.refused);
+  if (groups.some((g) => g.subCode === subCode)) return;
+  const counts = new Map<string, number>();
+  for (const g of groups) counts.set(g.subCode, (counts.get(g.subCode) ?? 0) + g.count);
+  const there = [...counts].map(([code, n]) => `${code} (${formatCount(n)})`).join(', ');
+  logger.warn(`--sub-code ${subCode}: no ${which} row of ${dataset} has that sub_code (or code), so none is sent again for it; ${there ? `the ${which} rows have: ${there}` : `there are no ${which} rows`}`);
 }
