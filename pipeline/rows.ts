@@ -3,6 +3,7 @@ import type { Dataset } from '../sources/dataset.js';
 import { Ledger, ROW_COLUMNS, SCHEMA_VERSION, type KeyStory, type RowFilter, type RowView } from '../state/ledger.js';
 import { BOM, csvRow } from './csv-writer.js';
 import { SyncError } from './errors.js';
+import { displayWidth, fitLayout, type Column } from './table.js';
 
 /**
  * `alipay-sync rows`: the ledger's rows by state and filter, as a table, CSV or JSON Lines, streamed from the
@@ -18,6 +19,8 @@ export interface RowsOut {
   write(text: string): boolean;
   drain(): Promise<void>;
   closed(): boolean;
+  /** a terminal's width: the table is fitted to it (the reason cut, columns left out); absent in a pipe or a file */
+  width?: number;
 }
 
 export interface RowsOptions {
@@ -92,16 +95,19 @@ async function writeLines(rows: Iterator<RowView>, format: 'csv' | 'jsonl', bom:
   return { written: n, matched: n };
 }
 
-/** The columns a person reads; `rows --format csv` has them all. */
-const TABLE: readonly { title: string; cell: (r: RowView) => string }[] = [
-  { title: 'state', cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
-  { title: 'dataset', cell: (r) => r.dataset },
-  { title: 'key', cell: (r) => r.key ?? '' },
-  { title: 'snapshot', cell: (r) => r.snapshot ?? '' },
-  { title: 'file:line', cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
-  { title: 'run', cell: (r) => String(r.last_run_id ?? r.run_id) },
-  { title: 'sub_code', cell: (r) => r.sub_code ?? r.code ?? '' },
-  { title: 'reason', cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
+/**
+ * The columns a person reads (`rows --format csv` and jsonl have them all, reasons in full); on a terminal the
+ * reason is cut to fit, then columns are left out from the highest rank.
+ */
+const TABLE: readonly (Column & { cell: (r: RowView) => string })[] = [
+  { title: 'state', rank: 0, cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
+  { title: 'dataset', rank: 3, cell: (r) => r.dataset },
+  { title: 'key', rank: 0, shrink: true, min: 24, cell: (r) => r.key ?? '' },
+  { title: 'snapshot', rank: 4, cell: (r) => r.snapshot ?? '' },
+  { title: 'file:line', rank: 1, shrink: true, min: 16, cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
+  { title: 'run', rank: 2, align: 'right', cell: (r) => String(r.last_run_id ?? r.run_id) },
+  { title: 'sub_code', rank: 1, cell: (r) => r.sub_code ?? r.code ?? '' },
+  { title: 'reason', rank: 0, shrink: true, min: 16, cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
 ];
 /** rows read before the table's columns are sized; later rows keep those widths (a longer cell pushes its line) */
 const SIZE_FROM = 200;
@@ -114,8 +120,12 @@ async function writeTable(it: Iterator<RowView>, out: RowsOut): Promise<Listed> 
     first.push(TABLE.map((c) => c.cell(r.value)));
   }
   if (first.length === 0) return { written: 0, matched: 0 };
-  const widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
+  const widths = TABLE.map((c, i) => Math.max(displayWidth(c.title), ...first.map((cells) => displayWidth(cells[i]!))));
+  const fitted = out.width !== undefined ? fitLayout(TABLE, first, out.width) : null;
+  // in a pipe or a file: every column whole (a longer cell than the first rows' pushes its line)
+  const line = fitted
+    ? (cells: string[]) => fitted.line(cells) + '\n'
+    : (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))))).join('  ').trimEnd() + '\n';
   if (!(await put(out, line(TABLE.map((c) => c.title))))) return { written: 0, matched: null };
   let n = 0;
   for (const cells of first) {
