@@ -3,12 +3,14 @@ import { formatCount, formatDuration } from './progress.js';
 import type { UploadSummary } from './upload.js';
 
 /** The few lines a person reads after a run; the counts add up the same way as the JSON summary's. */
-export function humanSummary(s: UploadSummary, rejects?: string, o: { retryFailed?: boolean } = {}): string {
+export function humanSummary(s: UploadSummary, rejects?: string, o: { retryFailed?: boolean; width?: number } = {}): string {
+  const read = `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}`;
+  // a dry run's "pending" rows are a plan: nothing waits in the ledger for them
+  const sent = ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + ${s.dry_run ? 'would send' : 'pending'} ${formatCount(s.pending)}`;
   const lines = [
     `${s.dataset}: ${s.dry_run ? `dry run${s.status === 'interrupted' ? ' interrupted' : ''}` : `run ${s.run_id} ${s.status}`}${s.abort_reason ? ` (${s.abort_reason})` : ''} in ${formatDuration(s.duration_ms)}`,
-    `  read ${formatCount(s.read)} = rejected ${formatCount(s.rejected)} + superseded ${formatCount(s.superseded)} + unchanged ${formatCount(s.unchanged)}` +
-      // a dry run's "pending" rows are a plan: nothing waits in the ledger for them
-      ` + uploaded ${formatCount(s.uploaded)} + failed ${formatCount(s.failed)} + ${s.dry_run ? 'would send' : 'pending'} ${formatCount(s.pending)}`,
+    // one line, unless a terminal is narrower: then two, the second under the "="
+    ...(o.width !== undefined && read.length + sent.length > o.width ? [read, ' '.repeat(read.indexOf('=')) + sent.trimStart()] : [read + sent]),
   ];
   if (s.sent && (s.sent.rows > 0 || s.retried !== undefined)) {
     const rate = perSecond(s.sent.rows, s.sent.duration_ms);

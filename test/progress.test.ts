@@ -189,6 +189,11 @@ test('in a real 80-column pseudo-terminal (script): the bar never wraps, warning
   // the summary says the same rate
   assert.match(raw, new RegExp(`sent 40 row\\(s\\) in ${final[1]}s \\(${final[2]!.replace('.', '\\.')}/s\\): uploaded \\d+, failed \\d+`));
   assert.ok(shown.some((l) => /^staging borrow-entities: done /.test(l)));
+  // the summary's equation does not wrap on 80 columns: two lines, the second under its "="
+  for (const i of wrapped) assert.ok(!/read \d+ =|\+ uploaded/.test(screen[i]!), `the summary wrapped: ${screen[i]}`);
+  const eq = shown.findIndex((l) => /^ {2}read 40 = rejected 0 \+ superseded 0 \+ unchanged 0$/.test(l));
+  assert.ok(eq >= 0, shown.join('\n'));
+  assert.match(shown[eq + 1]!, /^ {10}\+ uploaded \d+ \+ failed \d+ \+ pending 0$/);
   assert.ok(!shown.some((l) => /sending borrow-entities \S+\/40/.test(l)), 'no bar left on the screen after the final line');
 });
 
