@@ -15,10 +15,12 @@ function pad(n: number): string {
  * counts, and `repeatShare` of the rows repeating an earlier key with another upload_time (older or newer).
  * Returns the number of distinct keys.
  */
-export async function writeEntities(path: string, rows: number, o: { seed?: number; repeatShare?: number; keyOffset?: number } = {}): Promise<number> {
+export async function writeEntities(path: string, rows: number, o: { seed?: number; repeatShare?: number; keyOffset?: number; token?: string } = {}): Promise<number> {
   const random = prng(o.seed ?? 42); // seeded: every run measures the same data
   const out = createWriteStream(path);
-  out.write(HEADER + '\n');
+  // with `token`: every row is sent for that merchant (the app_auth_token column)
+  const tail = o.token ? `,${o.token}\n` : '\n';
+  out.write(HEADER + (o.token ? ',app_auth_token' : '') + '\n');
   let keys = 0;
   let chunk = '';
   for (let i = 0; i < rows; i++) {
@@ -34,7 +36,7 @@ export async function writeEntities(path: string, rows: number, o: { seed?: numb
     chunk +=
       `${category},E${String(id).padStart(9, '0')},${(73.66 + (id % 6139) / 100).toFixed(6)},${(3.86 + (id % 4969) / 100).toFixed(6)},` +
       `${NAMES[id % NAMES.length]}${id % 1000}号,${address},09:00-22:00,0571-${String(26000000 + (id % 999999))},` +
-      `${id % 2 ? 'Y' : 'N'},${1 + (id % 9)}元/小时,Y,${Math.floor(random() * total)},${total},${time}\n`;
+      `${id % 2 ? 'Y' : 'N'},${1 + (id % 9)}元/小时,Y,${Math.floor(random() * total)},${total},${time}${tail}`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');
       chunk = '';

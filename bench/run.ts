@@ -6,111 +6,25 @@
  * Every measured program runs as its own process (the CLI as a user runs it; the sandbox gateway; the bare
  * csv-parse read; the official-SDK script), with a preloaded hook recording its CPU time and peak RSS.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { request } from 'undici';
 import { borrowEntities } from '../sources/borrow-entities.js';
 import { readCsv } from '../sources/csv.js';
 import { Ledger, type StageRow } from '../state/ledger.js';
 import { loadPrivateKey } from '../pipeline/alipay/keys.js';
-import { generateKeyPairs, readKeyFiles, writeKeyFiles } from '../pipeline/sandbox/keys.js';
+import { generateKeyPairs, readKeyFiles, writeKeyFiles, type KeyFiles } from '../pipeline/sandbox/keys.js';
 import { beijingTimestamp, signString } from '../pipeline/alipay/sign.js';
 import { writeEntities } from './data.js';
+import { CLI, DIST, OUT, arrivalRate, f, lastJson, log, maxInWindow, runNode, startSandbox, type Ran } from './harness.js';
+import { quotaBench } from './quota.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const DIST = join(ROOT, 'dist');
-const OUT = join(ROOT, 'bench', 'out');
-const CLI = join(DIST, 'pipeline', 'cli.js');
-const HOOK = join(DIST, 'bench', 'rusage-hook.js');
 const BIG = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SMALL = Math.round(BIG / 10);
 const SEND = Number(process.env.BENCH_SEND_ROWS ?? 20_000);
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 2));
 const QPS = 50;
 const QPS_SECONDS = 20;
-
-interface Usage { cpuMs: number; maxRssMb: number }
-interface Ran { code: number | null; stdout: string; stderr: string; ms: number; usage: Usage }
-
-function log(msg: string) {
-  process.stderr.write(`[bench] ${msg}\n`);
-}
-
-/** Run a node script as its own process, with the rusage hook preloaded; `discard`: its stdout is not kept. */
-function runNode(script: string, args: string[], env: Record<string, string> = {}, o: { discard?: boolean } = {}): Promise<Ran> {
-  const usageFile = join(OUT, `usage-${process.hrtime.bigint()}.json`);
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', HOOK, script, ...args], {
-      env: { ...process.env, ...env, BENCH_RUSAGE_OUT: usageFile }, stdio: ['ignore', o.discard ? 'ignore' : 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => (stdout += d));
-    child.stderr?.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - started;
-      const usage = existsSync(usageFile) ? (JSON.parse(readFileSync(usageFile, 'utf8')) as Usage) : { cpuMs: NaN, maxRssMb: NaN };
-      rmSync(usageFile, { force: true });
-      resolve({ code, stdout, stderr, ms, usage });
-    });
-  });
-}
-
-function lastJson(stdout: string): Record<string, number> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
-}
-
-/** The sandbox gateway in its own process; returns its URL and a way to read its request log. */
-async function startSandbox(keys: ReturnType<typeof writeKeyFiles>) {
-  const child = spawn(process.execPath, [CLI, 'sandbox', '--port', '0', '--app-public-key', keys.appPublicKey, '--alipay-private-key', keys.alipayPrivateKey], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (d) => {
-      text += d;
-      const m = /listening on (\S+)/.exec(text);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', () => reject(new Error('sandbox exited')));
-  });
-  const admin = url.replace('/gateway.do', '/_sandbox');
-  return {
-    url,
-    async requests(): Promise<{ at: number; code: string }[]> {
-      const res = await request(`${admin}/requests`);
-      return (await res.body.json()) as { at: number; code: string }[];
-    },
-    async reset() {
-      await (await request(`${admin}/reset`, { method: 'POST' })).body.text();
-    },
-    stop() {
-      child.kill('SIGINT');
-    },
-  };
-}
-
-function arrivalRate(at: number[]): number {
-  if (at.length < 2) return 0;
-  const sorted = [...at].sort((a, b) => a - b);
-  return ((sorted.length - 1) * 1000) / (sorted[sorted.length - 1]! - sorted[0]!);
-}
-
-function maxInWindow(at: number[], windowMs: number): number {
-  const s = [...at].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < s.length; i++) {
-    while (s[i]! - s[j]! >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 /** Build a ledger in which every row of `file` is recorded as uploaded, through the same staging code. */
 async function uploadedLedger(file: string, path: string, privateKeyFile: string): Promise<void> {
@@ -137,11 +51,10 @@ async function uploadedLedger(file: string, path: string, privateKeyFile: string
   db.close();
 }
 
-const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a');
+type Add = (what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string) => void;
 
-async function main() {
-  const t0 = performance.now();
-  mkdirSync(OUT, { recursive: true });
+/** Measures 1-6: staging, rerun, CPU per request, the official SDK, memory, rate accuracy. */
+async function throughput(keys: KeyFiles, add: Add) {
   const big = join(OUT, `entities-${BIG}.csv`);
   const small = join(OUT, `entities-${SMALL}.csv`);
   const send = join(OUT, `send-${SEND}.csv`);
@@ -153,14 +66,9 @@ async function main() {
   if (!existsSync(small)) await writeEntities(small, SMALL, { seed: 1 });
   if (!existsSync(send)) await writeEntities(send, SEND, { seed: 2, repeatShare: 0, keyOffset: 10_000_000 });
   if (!existsSync(rate)) await writeEntities(rate, QPS * QPS_SECONDS, { seed: 3, repeatShare: 0, keyOffset: 20_000_000 });
-  const keys = readKeyFiles(join(OUT, 'keys'))?.files ?? writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
   const cliKeys = ['--private-key', keys.appPrivateKey, '--alipay-public-key', keys.alipayPublicKey];
   // A dry run checks every setting the real run would: it needs the app id and keys too.
   const dryKeys = ['--app-id', '2021000000000001', ...cliKeys];
-  const rows: string[][] = [];
-  const add = (what: string, ours: string, base: string, ratio: number, target: string, met: boolean | null, bound: string) =>
-    rows.push([what, ours, base, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', target, met === null ? '' : met ? 'yes' : '**no**', bound]);
-
   // 1. staging vs a bare read. This machine's speed wanders (the same read can take twice as long a minute
   // later), so the two are measured in alternation, REPS times, and each keeps its best.
   // Each ratio comes from a pair measured back to back (bare read, then ours), REPS pairs, keeping the best
@@ -288,6 +196,21 @@ async function main() {
   } finally {
     sandbox.stop();
   }
+
+}
+
+async function main() {
+  const t0 = performance.now();
+  mkdirSync(OUT, { recursive: true });
+  const keys = readKeyFiles(join(OUT, 'keys'))?.files ?? writeKeyFiles(join(OUT, 'keys'), generateKeyPairs());
+  const rows: string[][] = [];
+  const add: Add = (what, ours, base, ratio, target, met, bound) =>
+    void rows.push([what, ours, base, Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a', target, met === null ? '' : met ? 'yes' : '**no**', bound]);
+
+  // BENCH_ONLY=quota (or throughput) runs one part: the quota measures alone take about three minutes.
+  const only = process.env.BENCH_ONLY;
+  if (only !== 'quota') await throughput(keys, add);
+  if (only !== 'throughput') for (const r of await quotaBench(keys)) add(...r);
 
   const head = ['measure', 'alipay-sync', 'baseline (same run)', 'ratio', 'target', 'met', 'what bounds it'];
   const table = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');

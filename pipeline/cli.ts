@@ -95,7 +95,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       .recommendCommands()
       .epilog(
         'Settings: a flag, else its ALIPAY_SYNC_<NAME> environment variable, else the --config file, else the default; each applies only to the commands that have it. A flag given twice takes its last value (--fault keeps every one). Booleans take true/false, 1/0, yes/no, on/off.\n\n' +
-          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 reserved: the gateway\'s quota is spent (not used yet) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
+          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the daily quota is spent: rows left pending, the summary says when it resets (00:00 Beijing) and how to go on (--wait-for-quota waits instead) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
       .wrap(HELP_WIDTH)

@@ -1,24 +1,11 @@
 /**
- * A QPS ceiling that is also reached: requests are spaced 1/rate apart (GCRA, the "virtual scheduling" form of a
- * token bucket), with a burst of `burst` requests allowed after idle time. With burst 1, no one-second window
- * holds more than `qps` starts (plus one at the window's closed edge).
- *
- * Alipay publishes no quota; its only signal is 40005. slowDown() halves the rate at once (multiplicative
- * decrease) and the rate climbs back by 20% per `recoverMs` without another 40005 (so it probes the quota
- * again instead of staying slow for the rest of a long migration).
+ * Pacing: requests spaced 1/rate apart (GCRA, the "virtual scheduling" form of a token bucket), with a burst of
+ * `burst` requests allowed after idle time. With burst 1, no one-second window holds more than `rate` starts
+ * (plus one at the window's closed edge). What the rate should be is not decided here: --qps is the global
+ * ceiling, and each (app, merchant, method) has its own rate from pipeline/rate/controller.ts.
  */
-export interface RateLimiterOptions {
-  /** ceiling in requests per second; 0 or Infinity means none */
-  qps: number;
-  burst?: number;
-  recoverMs?: number;
-  /** after a decrease, further 40005s are ignored this long (the quota window) */
-  holdMs?: number;
-  clock?: () => number;
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
 
-/** the share of the ceiling actually used, so that arrival jitter cannot push a second over it */
+/** the share of the rate actually used, so that arrival jitter cannot push a second over it */
 export const SPACING = 0.98;
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -34,115 +21,137 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export class RateLimiter {
-  readonly ceiling: number;
-  private rate: number;
-  private nextFree = 0;
+export interface PacerOptions {
+  /** requests per second; 0 or Infinity means none */
+  rate: number;
+  /** the share of the rate used (default SPACING, 98%) */
+  spacing?: number;
+  /** how much lateness (a timer that fired late, a busy loop) later starts may make up, in ms (default: a few) */
+  catchUpMs?: number;
+  burst?: number;
+  clock?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export class Pacer {
+  private rateNow: number;
+  /** theoretical arrival time of the next start (GCRA) */
+  private tat = -Infinity;
   private lastStart = -Infinity;
-  private readonly idle: Promise<void> = Promise.resolve();
-  private chain: Promise<void> = this.idle;
+  /** how late the last start was against the schedule (made up by the next one) */
+  private behind = 0;
+  /** recent start times, for the one-second cap */
+  private recent: number[] = [];
   private readonly burst: number;
-  private readonly recoverMs: number;
-  private readonly holdMs: number;
+  private readonly spacing: number;
+  /** see `slack` (changeable: it may follow the rate) */
+  catchUpMs: number | undefined;
   private readonly clock: () => number;
   private readonly sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
-  private lastSlowDown = -Infinity;
-  private lastRecover = 0;
-  /** starts in the current and previous second, to estimate the rate when there is no ceiling */
-  private recent: number[] = [];
-  slowDowns = 0;
+  private readonly idle: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = this.idle;
 
-  constructor(options: RateLimiterOptions) {
-    this.ceiling = options.qps > 0 && Number.isFinite(options.qps) ? options.qps : Infinity;
-    this.rate = this.ceiling;
-    this.burst = Math.max(1, options.burst ?? 1);
-    this.recoverMs = options.recoverMs ?? 2000;
-    this.holdMs = options.holdMs ?? 1000;
-    this.clock = options.clock ?? (() => performance.now());
-    this.sleepFn = options.sleep ?? sleep;
+  constructor(o: PacerOptions) {
+    this.rateNow = Pacer.norm(o.rate);
+    this.burst = Math.max(1, o.burst ?? 1);
+    this.spacing = o.spacing ?? SPACING;
+    this.catchUpMs = o.catchUpMs;
+    this.clock = o.clock ?? (() => performance.now());
+    this.sleepFn = o.sleep ?? sleep;
   }
 
-  get currentRate(): number {
-    return this.rate;
+  private static norm(rate: number): number {
+    return rate > 0 && Number.isFinite(rate) ? rate : Infinity;
+  }
+
+  get rate(): number {
+    return this.rateNow;
+  }
+
+  set rate(r: number) {
+    this.rateNow = Pacer.norm(r);
   }
 
   /**
-   * Wait for the next start slot. Resolves early (without a slot) when `signal` aborts; check it after.
-   * Waiters are served one at a time, in order: if the event loop stalls, timers that were due during the stall
-   * would otherwise fire together and release a burst; one at a time, each start is at least `1/rate` after the
-   * previous actual start (with burst 1), so the ceiling holds in every window, not just on average.
+   * 2% wider than 1/rate: the ceiling that counts is the one the gateway sees, and arrivals jitter by a few ms.
+   * Over a second, 2% is 20 ms of jitter absorbed, so no one-second window at the gateway holds more than the
+   * rate (+1 at its edge) while the rate reached is still 98% of it.
    */
-  take(signal?: AbortSignal): Promise<void> {
-    // No ceiling and nobody waiting: nothing to order (the common case of a migration at full speed).
-    if (this.rate === Infinity && this.chain === this.idle && this.ceiling === Infinity) {
-      this.note(this.clock());
-      return this.idle;
-    }
-    const turn = this.chain.then(() => this.acquire(signal));
-    this.chain = turn;
-    return turn;
+  private get interval(): number {
+    return this.rateNow === Infinity ? 0 : 1000 / (this.rateNow * this.spacing);
   }
 
-  private async acquire(signal?: AbortSignal): Promise<void> {
-    let now = this.clock();
-    this.recover(now);
-    if (this.rate === Infinity) {
-      this.note(now);
-      return;
-    }
-    // 2% wider than 1/rate: the ceiling that counts is the one the gateway sees, and arrivals jitter by a few ms.
-    // Over a second, 2% is 20 ms of jitter absorbed, so no one-second window at the gateway holds more than the
-    // ceiling (+1 at its edge) while the rate reached is still 98% of it.
-    const interval = 1000 / (this.rate * SPACING);
-    // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` to the last.
-    const earliest = now - (this.burst - 1) * interval;
-    const slot = Math.max(this.nextFree, earliest, this.burst === 1 ? this.lastStart + interval : -Infinity);
-    this.nextFree = slot + interval;
-    const wait = slot - now;
-    if (wait > 0) {
-      await this.sleepFn(wait, signal);
-      now = this.clock();
-    }
-    this.lastStart = now;
-    this.note(now);
+  /**
+   * How late a start may be and still keep the schedule (`catchUpMs`): a timer fires late on a busy machine (a
+   * millisecond usually, tens when the CPU is shared), and at 50/s a start 1.5 ms late every time would make 46/s
+   * if each start were spaced from the last. By default a few ms are made up (starts stay evenly spaced: --qps);
+   * a pacer told to make up more bunches the starts that follow a stall, never more than the one-second cap below.
+   */
+  private get slack(): number {
+    return this.catchUpMs ?? Math.min(this.interval / 4, 5);
   }
 
-  /** The limiter's clock, to stamp when a request started (pass it back to slowDown). */
+  /** Starts allowed in any one-second window (of send times): what the spacing allows, rounded (from 2). */
+  private get cap(): number {
+    const n = Math.round(this.rateNow * this.spacing);
+    return n >= 2 && this.burst === 1 ? n : Infinity;
+  }
+
+  /** The earliest a request may start, at `now` or later (no slot is taken). */
+  nextAt(now: number): number {
+    if (this.rateNow === Infinity) return now;
+    const interval = this.interval;
+    // Idle time earns at most `burst` back-to-back starts; with burst 1, never closer than `interval` (less the
+    // lateness being made up) to the last actual start, whatever the rate was when it was taken (a rate just
+    // lowered holds at once), and never more than the rate in any one second.
+    const slot = Math.max(now, this.tat - (this.burst - 1) * interval);
+    if (this.burst !== 1) return slot;
+    const cap = this.cap;
+    const n = this.recent.length;
+    const windowFull = n >= cap ? this.recent[n - cap]! + 1000 : -Infinity;
+    return Math.max(slot, this.lastStart + interval - Math.min(this.slack, Math.max(0, this.behind)), windowFull);
+  }
+
+  /**
+   * A request started at `at` (at or after nextAt): the next slot moves on, from the schedule when it was late by
+   * no more than the slack (so timer lateness does not add up), else from `at` (after idle time).
+   */
+  started(at: number): void {
+    const late = at - this.tat;
+    this.behind = late <= this.slack ? Math.max(0, late) : 0;
+    this.tat = (late <= this.slack ? this.tat : at) + this.interval;
+    this.lastStart = at;
+    this.recent.push(at);
+    if (this.recent.length > 4096) this.recent = this.recent.slice(-2048);
+  }
+
+  /** The pacer's clock, to stamp when a request started. */
   now(): number {
     return this.clock();
   }
 
   /**
-   * The gateway said 40005 (or HTTP 429) to a request that started at `sentAt`: halve the rate. Answers to
-   * requests that started before the last decrease were sent at the old rate and say nothing new: ignored.
-   * So are those within `holdMs` of it: a per-second quota stays exhausted for up to a second after a burst.
+   * Wait for the next start slot and take it. Resolves early (without a slot) when `signal` aborts; check it
+   * after. Waiters are served one at a time, in order: if the event loop stalls, timers that were due during the
+   * stall would otherwise fire together and release a burst; one at a time, each start is at least `1/rate`
+   * after the previous actual start (with burst 1), so the rate holds in every window, not just on average.
    */
-  slowDown(sentAt: number = this.clock()): void {
-    const now = this.clock();
-    if (sentAt < this.lastSlowDown || now - this.lastSlowDown < this.holdMs) return;
-    const base = this.rate === Infinity ? Math.max(1, this.observedRate(now)) : this.rate;
-    this.rate = Math.max(0.5, base / 2);
-    this.lastSlowDown = now;
-    this.lastRecover = now;
-    this.slowDowns++;
-  }
-
-  private recover(now: number): void {
-    if (this.rate >= this.ceiling || now - this.lastRecover < this.recoverMs) return;
-    this.lastRecover = now;
-    this.rate = this.rate * 1.2;
-    if (this.rate >= this.ceiling || (this.ceiling === Infinity && this.rate > 10_000)) this.rate = this.ceiling;
-  }
-
-  private note(now: number): void {
-    this.recent.push(now);
-    if (this.recent.length > 4096) this.recent = this.recent.slice(-2048);
-  }
-
-  private observedRate(now: number): number {
-    let n = 0;
-    for (let i = this.recent.length - 1; i >= 0 && now - this.recent[i]! <= 1000; i--) n++;
-    return n;
+  take(signal?: AbortSignal): Promise<void> {
+    if (this.rateNow === Infinity && this.chain === this.idle) {
+      this.started(this.clock());
+      return this.idle;
+    }
+    const turn = this.chain.then(async () => {
+      let now = this.clock();
+      const at = this.nextAt(now);
+      if (at > now) {
+        await this.sleepFn(at - now, signal);
+        now = this.clock();
+      }
+      if (!signal?.aborted) this.started(Math.max(now, at));
+    });
+    this.chain = turn;
+    return turn;
   }
 }
 

@@ -1,4 +1,5 @@
 import { formatCount, formatDuration, localDateTime, localIso, zoneName } from './format.js';
+import { merchantLabel } from './run/merchants.js';
 import type { StatusReport, StatusRun } from './status.js';
 import { cut, displayWidth, fitTable, tsv, type Column } from './table.js';
 
@@ -101,13 +102,16 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
       }
     }
   }
+  // Per merchant (a column of its own) when the ledger holds any merchant's rows.
+  const merchants = r.totals.some((t) => t.merchant !== '') || r.failures.some((f) => f.merchant !== '');
+  const mcol: Column[] = merchants ? [{ title: 'merchant', rank: 0 }] : [];
   if (r.totals.length) {
     out.push('');
     put('Ledger holds:');
-    const datasets = [...new Set(r.totals.map((t) => t.dataset))];
-    const n = (d: string, s: string) => r.totals.find((t) => t.dataset === d && t.status === s)?.rows ?? 0;
-    const rows = datasets.map((d) => [d, count(n(d, 'uploaded')), count(n(d, 'failed')), count(n(d, 'pending'))]);
-    const cols: Column[] = [{ title: 'dataset', rank: 0 }, { title: 'uploaded', rank: 1, align: 'right' }, { title: 'failed', rank: 2, align: 'right' }, { title: 'pending', rank: 3, align: 'right' }];
+    const groups = [...new Map(r.totals.map((t) => [`${t.dataset}\u0000${t.merchant}`, t])).values()];
+    const n = (d: string, m: string, s: string) => r.totals.find((t) => t.dataset === d && t.merchant === m && t.status === s)?.rows ?? 0;
+    const rows = groups.map((g) => [g.dataset, ...(merchants ? [merchantLabel(g.merchant)] : []), count(n(g.dataset, g.merchant, 'uploaded')), count(n(g.dataset, g.merchant, 'failed')), count(n(g.dataset, g.merchant, 'pending'))]);
+    const cols: Column[] = [{ title: 'dataset', rank: 0 }, ...mcol, { title: 'uploaded', rank: 1, align: 'right' }, { title: 'failed', rank: 2, align: 'right' }, { title: 'pending', rank: 3, align: 'right' }];
     out.push(fitTable(cols, rows, width).text);
   }
   for (const refused of [true, false]) {
@@ -116,9 +120,23 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
     out.push('');
     for (const line of refused ? REFUSED_ADVICE : TROUBLE_ADVICE) put(line);
     const cols: Column[] = [
-      { title: 'dataset', rank: 2 }, { title: 'sub_code', rank: 0 }, { title: 'rows', rank: 1, align: 'right' }, { title: 'example reason', rank: 3, shrink: true, min: 16 },
+      { title: 'dataset', rank: 2 }, ...mcol, { title: 'sub_code', rank: 0 }, { title: 'rows', rank: 1, align: 'right' }, { title: 'example reason', rank: 3, shrink: true, min: 16 },
     ];
-    out.push(fitTable(cols, failures.map((f) => [f.dataset, f.sub_code, count(f.rows), f.example ?? '']), width).text);
+    out.push(fitTable(cols, failures.map((f) => [f.dataset, ...(merchants ? [merchantLabel(f.merchant)] : []), f.sub_code, count(f.rows), f.example ?? '']), width).text);
+  }
+  if (r.quota_spent.length) {
+    out.push('');
+    put('Daily quota spent: its rows stay pending until it resets; run the same command again after that, or with --wait-for-quota:');
+    const cols: Column[] = [{ title: 'merchant', rank: 0 }, { title: 'method', rank: 2 }, { title: 'resets at', rank: 0 }, { title: 'why', rank: 3, shrink: true, min: 16 }];
+    out.push(fitTable(cols, r.quota_spent.map((q) => [q.merchant, q.method, q.resets_at_beijing, q.reason]), width).text);
+  }
+  if (r.learned_rates.length) {
+    out.push('');
+    put('Rates learned (where the next run starts, below --qps):');
+    const cols: Column[] = [{ title: 'merchant', rank: 0 }, { title: 'method', rank: 2 }, { title: 'rate/s', rank: 0, align: 'right' }, { title: 'quota/s', rank: 1, align: 'right' }, { title: 'learned', rank: 3 }];
+    out.push(fitTable(cols, r.learned_rates.map((l) => [
+      l.merchant, l.method, l.rate.toFixed(1), l.quota === null ? 'not reached' : String(l.quota), l.learned_at ? localDateTime(Date.parse(l.learned_at)) : '',
+    ]), width).text);
   }
   if (r.agreements.length) {
     out.push('');
@@ -157,6 +175,10 @@ function forPipe(r: StatusReport): string {
     tsv(['agreement_status', 'count'], r.agreements.map((a) => [a.status, String(a.count)])),
     tsv(['notifications_received', 'last_24h', 'stale', 'last_received'], [[String(r.notifications.received), String(r.notifications.last_day), String(r.notifications.stale), time(r.notifications.last_received_at)]]),
     tsv(['certificate', 'serial', 'not_after', 'days_left'], r.certificates.map((c) => [c.name, c.serial, time(c.not_after), String(c.days_left)])),
+    // merchants, daily quotas and learned rates: blocks of their own, only when the ledger has any
+    ...(r.totals.some((t) => t.merchant !== '') ? [tsv(['merchant_dataset', 'merchant', 'status', 'rows'], r.totals.map((t) => [t.dataset, merchantLabel(t.merchant), t.status, String(t.rows)]))] : []),
+    ...(r.quota_spent.length ? [tsv(['quota_merchant', 'method', 'resets_at', 'reason'], r.quota_spent.map((q) => [q.merchant, q.method, time(q.until), q.reason]))] : []),
+    ...(r.learned_rates.length ? [tsv(['rate_merchant', 'method', 'rate', 'quota', 'learned'], r.learned_rates.map((l) => [l.merchant, l.method, String(l.rate), l.quota === null ? '' : String(l.quota), time(l.learned_at)]))] : []),
   ];
   return blocks.join('\n\n') + '\n';
 }

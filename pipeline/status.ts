@@ -3,13 +3,16 @@ import { Ledger } from '../state/ledger.js';
 import type { LockHolder, RunInfo } from '../state/ledger.js';
 import { isPidAlive, procStartOf } from '../state/process-identity.js';
 import { expiryWarnings, type CertExpiry } from './alipay/certs.js';
+import { describeReset } from './rate/daily.js';
+import { merchantLabel } from './run/merchants.js';
 import { redactCommandText } from './settings.js';
 import { COUNTS, statusText } from './status-text.js';
 import { VERSION } from './version.js';
 
 /**
- * `alipay-sync status`: recent runs (local times, durations, files, counts), what the ledger holds, failed rows
- * by sub_code, agreements by status, notifications received, certificates. One data shape (StatusReport) is
+ * `alipay-sync status`: recent runs (local times, durations, files, counts), what the ledger holds (per merchant
+ * when it has merchants), failed rows by sub_code, agreements by status, notifications received, certificates,
+ * daily quotas found spent (until when, how to go on) and the rates learned. One data shape (StatusReport) is
  * printed three ways: a table fitted to the terminal, TSV when stdout is not a terminal, JSON with --json (its
  * fields are documented in the README and only ever added to: `schema` says which version of the shape it is).
  */
@@ -82,17 +85,21 @@ export interface StatusReport {
   /** the host's time zone; human output shows times in it, JSON times are UTC (ISO 8601, Z) */
   time_zone: string;
   runs: StatusRun[];
-  /** rows the ledger holds, by dataset and status */
-  totals: { dataset: string; status: string; rows: number }[];
+  /** rows the ledger holds, by dataset, merchant (its id; '' for rows sent without an app_auth_token) and status */
+  totals: { dataset: string; status: string; rows: number; merchant: string }[];
   /**
-   * failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason; `refused`:
-   * refused for their content (sent again only by `retry` or `--retry-failed`), else given up on after gateway
-   * trouble (sent again by the next run)
+   * failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason, per merchant;
+   * `refused`: refused for their content (sent again only by `retry` or `--retry-failed`), else given up on after
+   * gateway trouble (sent again by the next run)
    */
-  failures: { dataset: string; sub_code: string; rows: number; example: string | null; refused: boolean }[];
+  failures: { dataset: string; sub_code: string; rows: number; example: string | null; merchant: string; refused: boolean }[];
   agreements: { status: string; count: number }[];
   notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
   certificates: CertificateExpiry[];
+  /** daily quotas found spent that have not reset yet: until when (ISO, and in Beijing time), why */
+  quota_spent: { merchant: string; merchant_id: string; method: string; until: string; resets_at_beijing: string; since: string; reason: string }[];
+  /** what the rate controller learned per (app, merchant, method): where the next run starts */
+  learned_rates: { merchant: string; merchant_id: string; method: string; rate: number; quota: number | null; noise: number; learned_at: string | null }[];
   exit_code: number;
 }
 
@@ -159,11 +166,18 @@ export function statusReport(ledger: Ledger, o: { ledgerPath: string; runs: numb
     ledger: o.ledgerPath,
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
     runs,
-    totals: ledger.totals().map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count })),
-    failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, refused: f.refused })),
+    totals: ledger.totals().map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count, merchant: t.merchant })),
+    failures: ledger.failuresBySubCode().map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, merchant: f.merchant, refused: f.refused })),
     agreements: ledger.agreementCounts(),
     notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
     certificates: certificatesOf(ledger, o.now),
+    quota_spent: ledger.quotaStops().filter((q) => Date.parse(q.until) > o.now).map((q) => ({
+      merchant: merchantLabel(q.merchant), merchant_id: q.merchant, method: q.method, until: q.until, resets_at_beijing: describeReset(Date.parse(q.until)),
+      since: q.since, reason: q.reason,
+    })),
+    learned_rates: ledger.learnedRates().map((l) => ({
+      merchant: merchantLabel(l.merchant), merchant_id: l.merchant, method: l.method, rate: l.rate, quota: l.quota, noise: l.noise, learned_at: l.updatedAt ?? null,
+    })),
     exit_code: 0,
   };
 }

@@ -31,11 +31,20 @@ export function humanSummary(s: UploadSummary, rejects?: string, o: { retryFaile
   if (s.retried !== undefined) lines.push(`  retried from the ledger: ${formatCount(s.retried)} failed row(s) (their outcomes: "from earlier runs")`);
   for (const f of s.read_again ?? []) lines.push(`  not retried (no request kept: personal data): ${formatCount(f.rows)} row(s) of ${f.file ?? 'an unknown file'}: read it again with --retry-failed`);
   if (s.retries) lines.push(`  retries: ${formatCount(s.retries)}`);
+  for (const m of s.merchants ?? []) {
+    const rates = m.rates.filter((r) => r.quota !== null || r.throttled > 0).map((r) => `${r.quota !== null ? `quota ${r.quota}/s` : `rate ${r.rate ?? 'no ceiling'}/s`} (${r.throttled} throttled)`);
+    if (m.id === '' && !m.stopped && !m.quota_spent_until && !rates.length && (s.merchants?.length ?? 0) === 1) continue;
+    const why = !m.stopped ? (m.quota_spent_until ? ' · daily quota spent' : '')
+      : ` · stopped: ${m.stopped.code === 'NO_TOKEN' ? m.stopped.message : `its app_auth_token was refused (${m.stopped.sub_code ?? m.stopped.code})`}`;
+    const older = m.not_sent ? ` · ${formatCount(m.not_sent)} left pending by earlier runs not sent` : '';
+    lines.push(`  merchant ${m.merchant}${m.first_seen ? ` (${m.first_seen})` : ''}: uploaded ${formatCount(m.uploaded)}, failed ${formatCount(m.failed)}, pending ${formatCount(m.pending)}${older}${rates.length ? ` · ${rates.join(', ')}` : ''}${why}`);
+  }
+  if (s.quota) lines.push(`  daily quota spent (${s.quota.merchants.join(', ') || 'the app'}): ${s.quota.resume}`);
   if (s.rejected && rejects) lines.push(`  rejected rows: ${rejects}`);
   if (s.empty_files.length) lines.push(`  no data rows in: ${s.empty_files.join(', ')}`);
   if (s.dry_run) {
     if (s.pending > 0 || c.pending > 0) lines.push('  this was a dry run: run without --dry-run to send them');
     else lines.push('  this was a dry run: nothing would be sent');
-  } else if (s.status === 'aborted' || s.status === 'interrupted' || s.pending > 0) lines.push('  run the same command again to send what is still pending');
+  } else if (s.status !== 'quota-spent' && (s.status === 'aborted' || s.status === 'interrupted' || s.pending > 0)) lines.push('  run the same command again to send what is still pending');
   return lines.join('\n');
 }

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type {
-  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory,
-  LedgerPort, LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus,
-  RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LearnedRate,
+  LedgerPort, LedgerTarget, LockHolder, MerchantCount, NotificationApplied, NotificationCounts, PendingRecord, QuotaStop, RateKey,
+  RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch,
   SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './port.js';
 import { isPidAlive, procStartOf } from './process-identity.js';
@@ -11,6 +11,7 @@ import { SqliteCertificates } from './sqlite/certificates.js';
 import { inspectLedgerFile, type LedgerFileKind } from './sqlite/inspect.js';
 import { SqliteLock } from './sqlite/lock.js';
 import { openDatabase, SqliteConnection, type LedgerOptions } from './sqlite/open.js';
+import { SqliteRates } from './sqlite/rates.js';
 import { SqliteReports } from './sqlite/reports.js';
 import { SqliteRows } from './sqlite/rows.js';
 import { SqliteRuns } from './sqlite/runs.js';
@@ -27,6 +28,7 @@ export type {
   PendingRecord, RecordStatus, RejectRecord, ResultRecord, RetryRefused, RowFilter, RowState, RowView, RunInfo,
   RunSettings, RunTiming, RunTimingBatch, SecretSource, SendPolicy, StageCounts, StageRow, StatusTotal, SupersededView,
   TimingCode, TimingKey, TimingSecond, TookOver,
+  LearnedRate, MerchantCount, MerchantId, QuotaStop, RateKey,
 } from './port.js';
 export { ROW_COLUMNS, ROW_STATES } from './rows-model.js';
 export { SCHEMA_VERSION } from './sqlite/schema.js';
@@ -39,7 +41,7 @@ const DEFAULT_LEASE_MS = 120_000;
  * The SQLite ledger (the LedgerPort adapter for one local file): every SQL statement of the project lives in
  * state/. This class only opens the file and hands each call to the part of state/sqlite/ that owns the concept:
  * secret.ts (the keyed hash), lock.ts, target.ts, runs.ts (+ the dry run of open.ts), staging.ts (with the rule
- * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rows.ts.
+ * of state/staging-rule.ts), sending.ts, agreements.ts, reports.ts, rows.ts, rates.ts.
  */
 export class Ledger implements LedgerPort {
   readonly path: string;
@@ -54,6 +56,7 @@ export class Ledger implements LedgerPort {
   private readonly sending: SqliteSending;
   private readonly agreements: SqliteAgreements;
   private readonly reports: SqliteReports;
+  private readonly rates: SqliteRates;
   private readonly timing: SqliteTiming;
   private readonly listing: SqliteRows;
   private readonly certificates: SqliteCertificates;
@@ -65,7 +68,6 @@ export class Ledger implements LedgerPort {
     this.secretSource = found.source;
     const conn = (this.conn = new SqliteConnection(path, db, options.clock ?? Date.now, readonly));
     this.hasher = new KeyedHash(found.secret, path);
-    const hash = (text: string) => this.hasher.hash(text);
     this.lock = new SqliteLock(conn, {
       leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
       isAlive: options.isAlive ?? isPidAlive,
@@ -73,12 +75,13 @@ export class Ledger implements LedgerPort {
       host: options.host ?? hostname(),
     });
     conn.onClose = () => this.lock.stopRenewing();
-    this.target = new SqliteTargetBinding(conn, hash, this.secretSource);
+    this.target = new SqliteTargetBinding(conn);
     this.runs = new SqliteRuns(conn);
-    this.staging = new SqliteStaging(conn, hash);
+    this.staging = new SqliteStaging(conn, (text: string) => this.hasher.hash(text));
     this.sending = new SqliteSending(conn);
     this.agreements = new SqliteAgreements(conn);
     this.reports = new SqliteReports(conn);
+    this.rates = new SqliteRates(conn);
     this.timing = new SqliteTiming(conn);
     this.listing = new SqliteRows(conn);
     this.certificates = new SqliteCertificates(conn);
@@ -171,10 +174,14 @@ export class Ledger implements LedgerPort {
     return this.staging.dropPendingOutside(dataset, snapshot);
   }
 
+  pendingByMerchant(dataset: string): { merchant: string; count: number }[] {
+    return this.staging.pendingByMerchant(dataset);
+  }
+
   // ---------------------------------------------------------------- sending (sqlite/sending.ts)
 
-  claimPending(dataset: string, afterRowid: number, limit: number): PendingRecord[] {
-    return this.sending.claimPending(dataset, afterRowid, limit);
+  claimPending(dataset: string, afterRowid: number, limit: number, merchant?: string): PendingRecord[] {
+    return this.sending.claimPending(dataset, afterRowid, limit, merchant);
   }
 
   recordAttempt(a: AttemptRecord): void {
@@ -231,6 +238,10 @@ export class Ledger implements LedgerPort {
     return this.reports.runOutcomes(runId, dataset);
   }
 
+  runOutcomesByMerchant(runId: number, dataset: string): MerchantCount[] {
+    return this.reports.runOutcomesByMerchant(runId, dataset);
+  }
+
   recentRuns(limit = 10, dataset?: string): RunInfo[] {
     return this.runs.recentRuns(limit, dataset);
   }
@@ -247,8 +258,30 @@ export class Ledger implements LedgerPort {
     return this.reports.sessionResults(dataset, snapshot);
   }
 
-  record(dataset: string, key: string): Record<string, unknown> | undefined {
-    return this.reports.record(dataset, key);
+  record(dataset: string, key: string, merchant = ''): Record<string, unknown> | undefined {
+    return this.reports.record(dataset, key, merchant);
+  }
+
+  // ---------------------------------------------------------------- rates and quotas (sqlite/rates.ts)
+
+  learnedRates(appId?: string, method?: string): LearnedRate[] {
+    return this.rates.learnedRates(appId, method);
+  }
+
+  saveLearnedRates(rates: readonly LearnedRate[], runId?: number): void {
+    this.rates.saveLearnedRates(rates, runId);
+  }
+
+  quotaStops(appId?: string): QuotaStop[] {
+    return this.rates.quotaStops(appId);
+  }
+
+  saveQuotaStop(stop: QuotaStop): void {
+    this.rates.saveQuotaStop(stop);
+  }
+
+  clearQuotaStop(key: RateKey): void {
+    this.rates.clearQuotaStop(key);
   }
 
   // ---------------------------------------------------------------- rows (sqlite/rows.ts)

@@ -8,7 +8,16 @@ export type * from './rows-model.js';
 /** What is known of a key: pending (to send), uploaded (Alipay holds it), failed (refused, or given up). */
 export type RecordStatus = 'pending' | 'uploaded' | 'failed';
 
+/**
+ * The merchant a row is sent for: a stable id (the ledger's keyed hash of its app_auth_token, never the token),
+ * or '' for rows sent without an app_auth_token. Part of every record's key: the same entity under two
+ * merchants is two rows.
+ */
+export type MerchantId = string;
+
 export interface StageRow {
+  /** '' when the row is sent without an app_auth_token */
+  merchant?: MerchantId;
   key: string;
   snapshot: string;
   /** biz_content text: kept only while the row still has to be sent */
@@ -51,6 +60,7 @@ export interface PendingRecord {
   rowid: number;
   /** the run that staged it: another run's row is carried over */
   run_id: number;
+  merchant: MerchantId;
   key: string;
   snapshot: string;
   biz_content: string;
@@ -62,6 +72,7 @@ export interface PendingRecord {
 export interface AttemptRecord {
   runId: number;
   dataset: string;
+  merchant?: MerchantId | undefined;
   key: string;
   attempt: number;
   kind: string;
@@ -257,11 +268,14 @@ export interface NotificationCounts {
   lastReceivedAt: string | null;
 }
 
-/** Where the gateway sends a ledger's rows: a ledger's "uploaded" means uploaded there and nowhere else. */
+/**
+ * Where the gateway sends a ledger's rows: a ledger's "uploaded" means uploaded there and nowhere else. The
+ * merchant is not part of the target: it is part of every row's key (a ledger holds many merchants' rows).
+ */
 export interface LedgerTarget {
   gateway: string;
   appId: string;
-  /** the merchant an ISV acts for; stored only as a keyed hash */
+  /** ignored since merchants are part of every row's key (kept so that older callers still compile) */
   appAuthToken?: string | undefined;
 }
 
@@ -301,6 +315,7 @@ export type SecretSource = 'created' | 'unwrapped' | 'wrapped-legacy' | 'rebound
 /** A failure grouped by the gateway's sub_code (or local code), for `status`. */
 export interface FailureGroup {
   dataset: string;
+  merchant: MerchantId;
   subCode: string;
   count: number;
   /** one reason of the group (already free of personal data) */
@@ -314,6 +329,45 @@ export interface FailureGroup {
 
 export interface StatusTotal {
   dataset: string;
+  merchant: MerchantId;
   status: RecordStatus;
   count: number;
+}
+
+/** Rows of one merchant by status (a run's rows, or a dataset's pending rows). */
+export interface MerchantCount {
+  merchant: MerchantId;
+  status: RecordStatus;
+  count: number;
+}
+
+/** Which limit a learned rate or a quota stop is about: one app, one merchant ('' for none), one method. */
+export interface RateKey {
+  appId: string;
+  merchant: MerchantId;
+  method: string;
+}
+
+/**
+ * What the rate controller learned of one (app, merchant, method) (pipeline/rate/controller.ts): where the next
+ * run starts. Plain numbers: the decisions are the controller's, the ledger only keeps them.
+ */
+export interface LearnedRate extends RateKey {
+  /** requests per second the next run starts at (below --qps) */
+  rate: number;
+  /** the quota as measured (requests admitted per second while it was reached), or null when never reached */
+  quota: number | null;
+  /** the share of throttled answers that did not depend on the rate (a proxy's noise), 0 to 1 */
+  noise: number;
+  /** when it was learned (ISO, the ledger's clock); set by the ledger */
+  updatedAt?: string;
+}
+
+/** A daily quota found spent: nothing is sent for the key until `until` (00:00 Beijing time, ISO). */
+export interface QuotaStop extends RateKey {
+  until: string;
+  /** when it was found spent (ISO) */
+  since: string;
+  /** how it was told: Alipay's sub_code and sub_msg, or the behaviour seen */
+  reason: string;
 }

@@ -35,8 +35,17 @@
  * 3. Staging decides per key on the row as held (see state/staging-rule.ts): the adapter reads it `FOR UPDATE`
  *    (or upserts with the rule in SQL) so two writers staging the same key serialise.
  *
+ * 4. Rates and quotas are shared (LedgerRates): every writer sending for one (app, merchant, method) draws on
+ *    one Alipay quota, so they must pace together, not each at the rate it learned alone (see LedgerRates).
+ *
  * Leases and the run lock's expiry are then compared with the database's clock (`now()` in SQL), not with each
  * host's: the SQLite lock across hosts needs clocks closer than the lease, a shared server does not.
+ *
+ * ## Merchants
+ *
+ * A row's key is (dataset, merchant, key): the merchant is a stable id (the ledger's keyed hash of the row's
+ * app_auth_token, computed by the caller with `hash`, never the token, which is a secret and never at rest), or
+ * '' for rows sent without a token. The same entity under two merchants is two rows.
  *
  * ## Not in the port (the SQLite adapter's own)
  *
@@ -47,9 +56,9 @@
  */
 
 import type {
-  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory,
-  LedgerTarget, LockHolder, NotificationApplied, NotificationCounts, PendingRecord, RecordStatus, RejectRecord,
-  ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource,
+  AgreementCount, AgreementInput, AgreementRow, AttemptRecord, BindResult, FailedRevived, FailureGroup, KeyStory, LearnedRate,
+  LedgerTarget, LockHolder, MerchantCount, NotificationApplied, NotificationCounts, PendingRecord, QuotaStop, RateKey, RecordStatus,
+  RejectRecord, ResultRecord, RetryRefused, RowFilter, RowView, RunInfo, RunSettings, RunTiming, RunTimingBatch, SecretSource,
   SendPolicy, StageCounts, StageRow, StatusTotal, TookOver,
 } from './model.js';
 
@@ -97,7 +106,8 @@ export interface LedgerLock<M extends Mode = 'sync'> {
 /** Where a ledger's rows are sent: "uploaded" means uploaded there. */
 export interface LedgerTargetBinding<M extends Mode = 'sync'> {
   /**
-   * Bind the ledger to the gateway, app and merchant its rows are sent to (before startRun). Another target is
+   * Bind the ledger to the gateway and app its rows are sent to (before startRun). (Merchants are not part of the
+   * target but of every row's key: `LedgerTarget.appAuthToken` is ignored.) Another target is
    * refused (SYNC_LEDGER_TARGET) unless `rebind`, which marks every row held as uploaded, or pending, as not sent
    * to the new target. One transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: SERIALIZABLE, or the meta row
    * `FOR UPDATE`), so two runs binding at once agree.
@@ -142,6 +152,8 @@ export interface LedgerStaging<M extends Mode = 'sync'> {
   /** What this run staged and still has to send: new keys, and keys Alipay holds an older/different snapshot of. */
   stagedPlan(runId: number, dataset: string): Returns<M, { new: number; changed: number }>;
   countPending(dataset: string): Returns<M, number>;
+  /** The merchants with pending rows, and how many each, ordered by merchant (the sender gives each its turns). */
+  pendingByMerchant(dataset: string): Returns<M, { merchant: string; count: number }[]>;
   /** Forget the pending rows of a dataset that belong to another export session than `snapshot`; returns how many. */
   dropPendingOutside(dataset: string, snapshot: string): Returns<M, number>;
 }
@@ -156,8 +168,10 @@ export interface LedgerSending<M extends Mode = 'sync'> {
    * claim_expires_at < now()) ORDER BY id LIMIT $n FOR UPDATE SKIP LOCKED) RETURNING …`. The writer's identity and
    * the lease length are the adapter's (set at open); rows whose lease expired (a dead writer) come back to any
    * writer, so the cursor alone no longer decides. A long send renews its lease (as the run lock is renewed).
+   * With `merchant`, only that merchant's rows (the sender keeps one cursor per merchant, for fair turns): the
+   * index is (dataset, merchant, id) over pending rows.
    */
-  claimPending(dataset: string, afterRowid: number, limit: number): Returns<M, PendingRecord[]>;
+  claimPending(dataset: string, afterRowid: number, limit: number, merchant?: string): Returns<M, PendingRecord[]>;
   /** An attempt that did not end the row (it is retried); kept for the record only. */
   recordAttempt(a: AttemptRecord): Returns<M, void>;
   /**
@@ -208,14 +222,52 @@ export interface LedgerReports<M extends Mode = 'sync'> {
   notificationCounts(): Returns<M, NotificationCounts>;
   /** Final state of the rows this run staged, by status. */
   runOutcomes(runId: number, dataset: string): Returns<M, Record<RecordStatus, number>>;
+  /** The same by merchant (the summary's per-merchant counts). */
+  runOutcomesByMerchant(runId: number, dataset: string): Returns<M, MerchantCount[]>;
   recentRuns(limit?: number, dataset?: string): Returns<M, RunInfo[]>;
   /** Rows currently failed, grouped by sub_code, most frequent first. */
   failuresBySubCode(dataset?: string): Returns<M, FailureGroup[]>;
   totals(): Returns<M, StatusTotal[]>;
   /** The kept results of the rows uploaded with one snapshot (an export session), in staging order; iterated, not loaded. */
   sessionResults(dataset: string, snapshot: string): Rows<M, string | null>;
-  /** Look up one record (tests, status of a key): the stored columns by name. */
-  record(dataset: string, key: string): Returns<M, Record<string, unknown> | undefined>;
+  /** Look up one record (tests, status of a key) of one merchant (default: none): the stored columns by name. */
+  record(dataset: string, key: string, merchant?: string): Returns<M, Record<string, unknown> | undefined>;
+}
+
+/**
+ * Rates and quotas per (app, merchant, method): what the rate controller learned (where the next run starts) and
+ * the daily quotas found spent (until 00:00 Beijing time). The decisions are pure functions in pipeline/rate/
+ * (observations in, next rate out); the ledger only stores their plain results, so any adapter keeps them.
+ *
+ * Async/several writers (a PostgreSQL ledger shared by worker processes): one Alipay quota per (app, merchant,
+ * method) is then drawn on by every writer, so
+ *
+ * 1. Pacing is shared. Each writer takes its start times from one row per key, GCRA-style, instead of its own
+ *    clock: `UPDATE rate_slots SET tat = GREATEST(tat, now()) + $n * interval '1 second' / $rate WHERE app_id = …
+ *    RETURNING tat - $n * …` reserves the next $n start times (a few at a time, so a request costs no round trip of
+ *    its own); the writer waits until each. The rate used is the key's learned rate (read below), so the sum of
+ *    all writers stays under the quota whatever their number. (Dividing the rate by the live writers, counted by
+ *    their claim leases, is the cheaper alternative, but it lags when writers come and go.)
+ * 2. What one writer learns reaches the others: `saveLearnedRates` is called every few seconds while sending, not
+ *    only at the end, and upserts `ON CONFLICT DO UPDATE … WHERE learned_rates.updated_at < excluded.updated_at`
+ *    (the newest observation wins); writers re-read `learnedRates` as often and adopt a lower rate at once (a
+ *    higher one at their next probe). Every writer's 40005s feed its own controller; none may raise the shared
+ *    rate above what the latest save says without probing.
+ * 3. A quota stop found by one writer stops all: `saveQuotaStop` is read (`quotaStops`) before each claim batch,
+ *    and a key whose stop lies in the future is not sent for until then (or until one writer's probe succeeds
+ *    and calls `clearQuotaStop`).
+ * 4. Times are the database's (`now()`), like leases.
+ */
+export interface LedgerRates<M extends Mode = 'sync'> {
+  /** What was learned (for one app and method, when given), ordered by app, merchant and method. */
+  learnedRates(appId?: string, method?: string): Returns<M, LearnedRate[]>;
+  /** Keep what the controllers learned (one transaction); the ledger stamps updatedAt. */
+  saveLearnedRates(rates: readonly LearnedRate[], runId?: number): Returns<M, void>;
+  /** The daily quotas found spent (of one app, when given), the soonest reset first; past ones included. */
+  quotaStops(appId?: string): Returns<M, QuotaStop[]>;
+  saveQuotaStop(stop: QuotaStop): Returns<M, void>;
+  /** The quota is back (a request went through, or its reset passed): forget the stop. */
+  clearQuotaStop(key: RateKey): Returns<M, void>;
 }
 
 /** Certificate mode: the Alipay certificates fetched after a rotation, and when the certificates in use end. */
@@ -247,6 +299,6 @@ export interface LedgerRows<M extends Mode = 'sync'> {
  */
 export interface LedgerPort<M extends Mode = 'sync'>
   extends LedgerHashing, LedgerLock<M>, LedgerTargetBinding<M>, LedgerRuns<M>, LedgerStaging<M>, LedgerSending<M>,
-    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M> {
+    LedgerAgreements<M>, LedgerTiming<M>, LedgerReports<M>, LedgerRows<M>, LedgerCertificates<M>, LedgerRates<M> {
   close(): Returns<M, void>;
 }

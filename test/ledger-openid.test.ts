@@ -88,7 +88,7 @@ test('notify serve: a dut_user_sign that names the user by alipay_open_id (an ap
 
 test('the read-back of an effect row by open id asks alipay.user.agreement.query by that open id', () => {
   const payload = JSON.stringify({ alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
-  const q = effectSink().readBack!({ rowid: 1, run_id: 1, key: 'ext:EXT1|INDUSTRY|MEDICAL', snapshot: '', biz_content: payload, attempts: 1, file: null, line: null })!;
+  const q = effectSink().readBack!({ rowid: 1, run_id: 1, merchant: '', key: 'ext:EXT1|INDUSTRY|MEDICAL', snapshot: '', biz_content: payload, attempts: 1, file: null, line: null })!;
   assert.equal(q.method, 'alipay.user.agreement.query');
   assert.deepEqual(JSON.parse(q.bizContent), { alipay_open_id: OPEN, sign_scene: 'INDUSTRY|MEDICAL', external_agreement_no: 'EXT1' });
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { Ledger, type LedgerTarget, type SendPolicy, type StageRow } from '../state/ledger.js';
 import { meta } from './helpers/ledger.js';
@@ -28,16 +29,18 @@ function runAndUpload(l: Ledger, rows: StageRow[], refused: string[] = [], polic
   return run;
 }
 
-test('a ledger is bound to its first target: new, then same; an older ledger with runs is adopted', () => {
+test('a ledger is bound to its first gateway and app: new, then same, whatever the merchant; an older ledger with runs is adopted', () => {
   const path = join(tempDir(), 'l.db');
   const l = open(path);
   assert.deepEqual(l.bindTarget({ ...PROD, appAuthToken: '202501BBtoken' }), { state: 'new' });
   assert.deepEqual(l.bindTarget({ ...PROD, appAuthToken: '202501BBtoken' }), { state: 'same' });
+  // merchants are part of every row's key, not of the target: another merchant's rows are other rows
+  assert.deepEqual(l.bindTarget({ ...PROD, appAuthToken: '202501BBother' }), { state: 'same' });
+  assert.deepEqual(l.bindTarget(PROD), { state: 'same' });
   const m = meta(path);
   assert.equal(m.target_gateway, PROD.gateway);
   assert.equal(m.target_app_id, PROD.appId);
-  assert.equal(m.target_merchant, l.hash('merchant\u0000202501BBtoken'));
-  assert.ok(!Object.values(m).some((v) => v.includes('202501BBtoken')), 'the token itself is never stored');
+  assert.ok(!Object.values(m).some((v) => v.includes('202501BB')), 'no token is ever stored');
   l.close();
 
   const older = open();
@@ -47,26 +50,30 @@ test('a ledger is bound to its first target: new, then same; an older ledger wit
   older.close();
 });
 
-test('another target is refused with SYNC_LEDGER_TARGET naming both and the ways out; a dry run too, even with rebind', () => {
+test('a ledger bound to one merchant by an older version is migrated: its rows belong to that merchant', () => {
   const path = join(tempDir(), 'l.db');
-  const l = open(path);
-  l.bindTarget({ ...PROD, appAuthToken: 'token-of-merchant-a' });
+  const key = randomBytes(32);
+  const l = open(path, key);
+  l.bindTarget(PROD);
   runAndUpload(l, [row('a', '1')]);
-  const merchantA = l.hash('merchant\u0000token-of-merchant-a').slice(0, 8);
-  for (const [target, opts] of [[OTHER_APP, {}], [PROD, {}], [OTHER_APP, { dryRun: true }], [OTHER_APP, { dryRun: true, rebind: true }]] as const) {
-    let message = '';
-    assert.throws(() => l.bindTarget(target, opts), (e: Error & { code?: string }) => {
-      message = e.message;
-      return e.code === 'SYNC_LEDGER_TARGET';
-    });
-    assert.ok(message.includes(`${PROD.gateway} (app ${PROD.appId}, merchant #${merchantA})`), message);
-    assert.ok(message.includes(`${target.gateway} (app ${target.appId}, no app_auth_token)`), message);
-    assert.match(message, /use another --ledger for this target, or pass --rebind-ledger to bind this ledger to .* \(rows it holds as uploaded to .* are then marked as not sent to the new target, and are sent when their files are read again\)/);
-    assert.ok(!message.includes('token-of-merchant-a'));
-  }
-  assert.equal(l.record(D, 'a')!.status, 'uploaded', 'nothing was marked');
-  assert.equal(meta(path).target_app_id, PROD.appId, 'nothing was rebound');
+  const merchant = l.hash('merchant\u0000202501BBtoken');
   l.close();
+  // what version 5 had: the merchant in meta (a keyed hash of the token), none in the rows' keys
+  const db = new Database(path);
+  db.exec(`DROP INDEX records_pending; CREATE TABLE r5 AS SELECT * FROM records; DROP TABLE records;
+    ALTER TABLE r5 DROP COLUMN merchant; ALTER TABLE r5 RENAME TO records;
+    CREATE INDEX records_pending ON records (dataset) WHERE status = 'pending'; CREATE INDEX records_run ON records (run_id);
+    ALTER TABLE attempts DROP COLUMN merchant; DROP TABLE learned_rates; DROP TABLE quota_stops;
+    UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
+  db.prepare("INSERT INTO meta (key, value) VALUES ('target_merchant', ?)").run(merchant);
+  db.close();
+  const migrated = open(path, key);
+  assert.equal(migrated.record(D, 'a'), undefined, 'not a row of no merchant');
+  assert.equal(migrated.record(D, 'a', merchant)!.status, 'uploaded');
+  const run = migrated.startRun(D, 't', [], false);
+  assert.deepEqual(migrated.stage(run, D, [{ ...row('a', '1'), merchant }, row('a', '1')]), { superseded: 0, unchanged: 1, staged: 1, refused: 0 });
+  assert.deepEqual(migrated.pendingByMerchant(D), [{ merchant: '', count: 1 }]);
+  migrated.close();
 });
 
 test('a dry run against an unbound ledger stores no target', () => {
@@ -89,7 +96,7 @@ test('rebind marks uploaded and pending rows as not sent to the new target (pend
   const result = l.bindTarget(OTHER_APP, { rebind: true });
   assert.equal(result.state, 'rebound');
   assert.equal(result.rebound, 1);
-  assert.equal(result.previous, `${PROD.gateway} (app ${PROD.appId}, no app_auth_token)`);
+  assert.equal(result.previous, `${PROD.gateway} (app ${PROD.appId})`);
   const up = l.record(D, 'up')!;
   assert.equal(up.status, 'failed');
   assert.equal(up.retryable, 0);
@@ -99,7 +106,7 @@ test('rebind marks uploaded and pending rows as not sent to the new target (pend
   assert.equal(up.last_code, 'REBOUND');
   assert.equal(up.last_sub_code, 'REBOUND');
   assert.equal(up.last_reason,
-    `not sent to ${OTHER_APP.gateway} (app ${OTHER_APP.appId}, no app_auth_token) yet (ledger rebound from ${PROD.gateway} (app ${PROD.appId}, no app_auth_token)): read its file again to send it`);
+    `not sent to ${OTHER_APP.gateway} (app ${OTHER_APP.appId}) yet (ledger rebound from ${PROD.gateway} (app ${PROD.appId})): read its file again to send it`);
   const refused = l.record(D, 'refused')!;
   assert.equal(refused.status, 'failed');
   assert.equal(refused.last_sub_code, 'ILLEGAL_ARGUMENT');
@@ -137,22 +144,24 @@ for (const policy of ['snapshot', 'once'] as const) {
   });
 }
 
-test('after a key rebind the same target is adopted without marking rows (every row counts as changed anyway)', () => {
+test('after a key rebind the same target stays bound without marking uploaded rows (every row counts as changed anyway)', () => {
   const path = join(tempDir(), 'l.db');
   const l = open(path);
   l.bindTarget({ ...PROD, appAuthToken: 'tok' });
   runAndUpload(l, [row('a', '1')]);
+  l.stage(l.startRun(D, 't', [], false), D, [{ ...row('m', '1'), merchant: l.hash('merchant\u0000tok') }]); // left pending
   l.close();
   // A dry run of that rebind first: its secret stays in memory; it binds and marks nothing.
   const dry = new Ledger(path, { hashKey: randomBytes(32), rebind: true, dryRun: true });
   assert.equal(dry.secretSource, 'rebound-in-memory');
-  assert.deepEqual(dry.bindTarget({ ...PROD, appAuthToken: 'tok' }, { dryRun: true }), { state: 'adopted' });
+  assert.deepEqual(dry.bindTarget({ ...PROD, appAuthToken: 'tok' }, { dryRun: true }), { state: 'same' });
   dry.close();
   const rekeyed = open(path, randomBytes(32), true);
   assert.equal(rekeyed.secretSource, 'rebound');
-  assert.deepEqual(rekeyed.bindTarget({ ...PROD, appAuthToken: 'tok' }), { state: 'adopted' });
   assert.deepEqual(rekeyed.bindTarget({ ...PROD, appAuthToken: 'tok' }), { state: 'same' });
   assert.equal(rekeyed.record(D, 'a')!.status, 'uploaded');
+  // a merchant's id was hashed with the replaced secret: its pending row could never meet its token again
+  assert.deepEqual(rekeyed.failuresBySubCode(D).map((f) => [f.subCode, f.count]), [['REBOUND', 1]]);
   // and the content hash no longer matches: the row is sent once more when its file is read
   const run = rekeyed.startRun(D, 't', [], false);
   assert.deepEqual(rekeyed.stage(run, D, [row('a', '1')]), { superseded: 0, unchanged: 0, staged: 1, refused: 0 });

@@ -89,7 +89,9 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   const r = JSON.parse(status(path, {}, { json: true })) as StatusReport;
   assert.equal(r.schema, 1);
   assert.match(r.version, /^\d+\.\d+\.\d+/);
-  assert.deepEqual(Object.keys(r), ['schema', 'version', 'ledger', 'time_zone', 'runs', 'totals', 'failures', 'agreements', 'notifications', 'certificates', 'exit_code']);
+  assert.deepEqual(Object.keys(r), [
+    'schema', 'version', 'ledger', 'time_zone', 'runs', 'totals', 'failures', 'agreements', 'notifications', 'certificates', 'quota_spent', 'learned_rates', 'exit_code',
+  ]);
   assert.deepEqual(r.runs.map((x) => [x.id, x.status, x.dry_run]), [[3, 'died', false], [2, 'plan', true], [1, 'done', false]]);
   const done = r.runs[2]!;
   assert.deepEqual(Object.keys(done), ['id', 'dataset', 'status', 'dry_run', 'started_at', 'finished_at', 'duration_ms', 'exit_code', 'files', 'counts', 'plan', 'command', 'message', 'settings', 'kind', 'sent']);

@@ -81,6 +81,8 @@ export interface ClientOptions {
 
 export interface CallOptions {
   notifyUrl?: string;
+  /** the merchant this call is made for: its app_auth_token, null for none (default: the client's appAuthToken) */
+  appAuthToken?: string | null;
   /** what the method's answers mean: its dataset's `answers` (default: the protocol's rules alone) */
   policy?: AnswerRules;
   signal?: AbortSignal;
@@ -154,7 +156,13 @@ export class AlipayClient {
   }
 
   /** The signed parameters of one call, split as the gateway expects: common params in the query, biz_content in the body. */
-  buildRequest(method: string, bizContent: string, notifyUrl?: string, o: { plain?: boolean } = {}): { url: string; body: string; params: Record<string, string> } {
+  /** The app_auth_token calls carry unless they name another (or none). */
+  get appAuthToken(): string | undefined {
+    return this.opts.appAuthToken;
+  }
+
+  /** `appAuthToken`: the merchant's (null: none; default: the client's); `plain`: never encrypted (the certificate download). */
+  buildRequest(method: string, bizContent: string, notifyUrl?: string, o: { plain?: boolean; appAuthToken?: string | null } = {}): { url: string; body: string; params: Record<string, string> } {
     const params: Record<string, string> = {
       app_id: this.opts.appId,
       method,
@@ -164,7 +172,8 @@ export class AlipayClient {
       timestamp: beijingTimestamp(this.clock()),
       version: '1.0',
     };
-    if (this.opts.appAuthToken) params.app_auth_token = this.opts.appAuthToken;
+    const appAuthToken = o.appAuthToken === undefined ? this.opts.appAuthToken : o.appAuthToken;
+    if (appAuthToken) params.app_auth_token = appAuthToken;
     if (notifyUrl) params.notify_url = notifyUrl;
     if (this.opts.certificates) {
       params.app_cert_sn = this.opts.certificates.appCertSn;
@@ -191,7 +200,7 @@ export class AlipayClient {
 
   async call(method: string, bizContent: string, options: CallOptions = {}): Promise<CallResult> {
     const started = performance.now();
-    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl);
+    const { url, body } = this.buildRequest(method, bizContent, options.notifyUrl, { appAuthToken: options.appAuthToken });
     const exchange = await this.send(url, body, options.signal);
     const charset = exchange.failed ? 'utf-8' : exchange.charset;
     // Alipay's id of the call and its clock, from the answer's headers (none when no answer came)

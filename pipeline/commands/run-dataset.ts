@@ -19,7 +19,7 @@ export const SENDING: OptionUse[] = [
   use('gateway', { describe: `gateway URL, or "production" / "sandbox" (Alipay's own); production = ${GATEWAYS.production}` }),
   use('app-id'), use('private-key'), use('alipay-public-key'), use('app-cert'), use('alipay-cert'), use('alipay-root-cert'), use('encrypt-key'),
   use('sign-type'), use('app-auth-token'),
-  use('qps'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
+  use('qps'), use('wait-for-quota'), use('concurrency'), use('max-attempts'), use('request-timeout'), use('backoff-ms'),
 ];
 /** what every run has (retry reads no file: no encoding, rejects, dry run or empty files) */
 export const OUTPUT: OptionUse[] = [
@@ -120,6 +120,7 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
       encoding, dryRun, rejectsPath: rejects, bom: v.bom !== false, allowEmpty: v['allow-empty'] === true, fresh: v.fresh === true,
       retryFailed: v['retry-failed'] === true ? (subCode !== undefined ? { subCode } : {}) : null, reviveFailed: extras.revive ?? null,
       qps: settings.qps, concurrency: settings.concurrency, maxAttempts: settings.maxAttempts, backoffMs: settings.backoffMs,
+      ...(settings.appAuthToken ? { appAuthToken: settings.appAuthToken } : {}), waitForQuota: v['wait-for-quota'] === true,
       logger, progressStream: v.progress === false || quiet ? undefined : process.stderr, progressIntervalMs: process.stderr.isTTY ? undefined : interval * 1000,
       signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),

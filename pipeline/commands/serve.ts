@@ -65,7 +65,8 @@ export const sandboxCommand: CommandSpec = {
     use('port', { default: 8787, describe: 'loopback port (0: any free one)' }),
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
-    use('agreements'), use('quota'), use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'), use('verbose'),
+    use('agreements'), use('quota'), use('daily-quota'), use('merchant-quota'), use('merchant-daily-quota'), use('merchant-token'), use('expired-token'),
+    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'), use('verbose'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
@@ -74,7 +75,8 @@ export const sandboxCommand: CommandSpec = {
       .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
       .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway')
       .example('$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests')
-      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on'),
+      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on')
+      .example('$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'),
   async run({ values: v }) {
     const { runSandboxCommand } = await import('../sandbox/command.js');
     return runSandboxCommand({
@@ -83,6 +85,9 @@ export const sandboxCommand: CommandSpec = {
       slowMs: v['slow-ms'] as number, faultSeed: v['fault-seed'] as number, faultMaxPerRequest: v['fault-max-per-request'] as number | undefined,
       agreements: v.agreements as string | undefined, quota: v.quota as number | undefined, behave: v.behave as string[] | undefined,
       certMode: v['cert-mode'] === true, rotateAfter: v['rotate-after'] as number | undefined, contentEncryption: v['content-encryption'] === true,
+      dailyQuota: v['daily-quota'] as number | undefined, merchantQuota: v['merchant-quota'] as number | undefined,
+      merchantDailyQuota: v['merchant-daily-quota'] as number | undefined, tokens: v['merchant-token'] as string[] | undefined,
+      expiredTokens: v['expired-token'] as string[] | undefined,
     }, streamLogger(process.stderr, false));
   },
 };

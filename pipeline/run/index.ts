@@ -14,6 +14,7 @@ import { sendPending, type SendState } from './send.js';
 import { sessionOf } from './session.js';
 import { stageAll } from './stage.js';
 import { exitCodeOf, summarize } from './summary.js';
+import { MerchantBook, checkHeaderWithToken } from './merchants.js';
 import { TimingRecorder } from './timing-recorder.js';
 import type { UploadOptions, UploadResult } from './types.js';
 import type { FailedRevived } from '../../state/ledger.js';
@@ -32,6 +33,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
   // stops the run with nothing sent (not a million rejects).
   // A 0-byte file is an empty export too (no header at all): counted as empty, not read.
   const zeroBytes = new Set(o.files.filter((f) => statSync(f).size === 0));
+  let tokenColumn = false;
   // Rejects files of ours fed back (fixed): their first four columns are known, and masked cells are refused.
   const rejectsFiles = new Set<string>();
   for (const file of o.files) {
@@ -43,8 +45,11 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if ('warning' in enc) throw new SyncError('SYNC_SOURCE_READ', `${enc.warning}: pass --encoding utf8 (the default) if it is UTF-8`, { file });
     const columns = await readCsvHeader(file, { encoding });
     if (isRejectsHeader(columns)) rejectsFiles.add(file);
-    const { missing, unknown: named } = dataset.checkHeader(columns);
-    const unknown = rejectsFiles.has(file) ? named.filter((c) => !(REJECTS_COLUMNS as readonly string[]).includes(c)) : named;
+    // app_auth_token is no field of any dataset: it says which merchant a row is sent for (run/merchants.ts).
+    const { missing, unknown: named, hasToken } = checkHeaderWithToken(dataset, columns);
+    tokenColumn ||= hasToken;
+    // (a rejects file of a run with merchants also names each row's merchant: known too)
+    const unknown = rejectsFiles.has(file) ? named.filter((c) => !(REJECTS_COLUMNS as readonly string[]).includes(c) && c !== 'merchant') : named;
     if (missing.length) {
       throw new SyncError('SYNC_SOURCE_HEADER', `${file}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (found: ${columns.map((c) => maskLookAlike(c, hasPersonalData(dataset))).join(', ')})`, { file, line: 1 });
     }
@@ -86,9 +91,12 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     if (!o.dryRun) attachCertificates(o.client, ledger, logger, clock());
     // A dry run records no run: its staging is rolled back, and run 0 is nobody's.
     if (!o.dryRun) {
+      // The rate an earlier run learned, where this one starts (for the report): the one without a merchant, or the first.
+      const learned = ledger.learnedRates(o.target.appId, dataset.method);
+      const learnedRate = o.learnedRate !== undefined ? o.learnedRate : (learned.find((l) => l.merchant === '') ?? learned[0])?.rate;
       runId = ledger.startRun(dataset.name, o.command ?? `upload ${dataset.name}`, o.files, false, {
         qps: o.qps && Number.isFinite(o.qps) ? o.qps : null, concurrency: o.concurrency ?? 8, max_attempts: o.maxAttempts ?? 5,
-        ...(o.learnedRate !== undefined ? { learned_rate: o.learnedRate } : {}),
+        ...(learnedRate !== undefined ? { learned_rate: learnedRate } : {}),
       });
       // How it sends, for its report (alipay-sync report): aggregates written about once a second.
       watch = observeAll([new TimingRecorder(ledger, runId, logger, clock), ...(o.observers ?? [])]);
@@ -114,11 +122,16 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
     const retrySub = o.retryFailed?.subCode ?? o.reviveFailed?.subCode;
     if (retrySub !== undefined) warnUnknownSubCode(ledger, dataset.name, retrySub, o.retryFailed ? 'refused' : 'failed', logger);
-    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, dataset.fields.map((f) => f.name), { bom: o.bom });
+    // Each row's merchant: its app_auth_token cell, else --app-auth-token (held in memory only: a token is a secret).
+    const openLedger = ledger;
+    const defaultToken = o.appAuthToken ?? o.client?.appAuthToken;
+    const merchants = new MerchantBook((text) => openLedger.hash(text), defaultToken);
+    const columns = dataset.fields.map((f) => f.name);
+    if (o.rejectsPath) rejectsFile = new RejectsFile(o.rejectsPath, tokenColumn || defaultToken ? [...columns, 'merchant'] : columns, { bom: o.bom });
 
     // `retry` reads no file: it sends what the ledger kept
     const staged = o.files.length
-      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, { zeroBytes, rejectsFiles })
+      ? await stageAll(o, ledger, ledgerPath, runId, rejectsFile, encoding, session, { zeroBytes, rejectsFiles, merchants })
       : { read: 0, emptyFiles: [], rejected: 0, unchanged: 0, refused: 0, interrupted: false, plan: null };
     // Staging is the only writer of the rejects file: close it now, so that a failed final write stops the run.
     const rejectsDone = rejectsFile;
@@ -145,13 +158,13 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
-    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 } };
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 }, merchants: [] };
     const revived = o.reviveFailed ? ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
     if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
       const revived = ledger.reviveRetryable(dataset.name);
       if (revived) logger.info(`retrying ${formatCount(revived)} row(s) that earlier runs gave up on because of gateway trouble`);
-      sendState = await sendPending(o, ledger, runId, watch);
+      sendState = await sendPending(o, ledger, runId, watch, merchants);
     }
     if (sendState.stop?.kind === 'error') {
       const err = sendState.stop.error;
@@ -163,13 +176,15 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const note = await o.sink?.close({ complete: !staged.interrupted && !sendState.stop, ledger, dataset: dataset.name, session: session ?? '' });
     if (note && note.note) logger.info(note.note);
     // ('error' threw above: what is left is an abort or an interrupt)
-    const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' } : null;
+    const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' | 'quota' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
       retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}), sent: sendState.sent,
+      merchants: { counts: ledger.runOutcomesByMerchant(runId, dataset.name), reports: sendState.merchants },
+      ...(sendState.quotaResetsAt !== undefined ? { quotaResetsAt: sendState.quotaResetsAt } : {}),
     });
     const exitCode = exitCodeOf(summary, Boolean(o.allowEmpty));
-    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason);
+    ledger.finishRun(runId, summary.status, exitCode, { ...summary }, summary.abort_reason ?? summary.stop?.message);
     return { summary, exitCode };
   } catch (err) {
     // An output that cannot be written, a ledger error, a bug: the run is recorded as failed (not left

@@ -1,53 +1,73 @@
-import pLimit from 'p-limit';
-import { agreementStatus } from '../../sources/agreement-query.js';
-import type { AttemptRecord, Ledger, PendingRecord, ResultRecord } from '../../state/ledger.js';
-import type { CallResult } from '../alipay/client.js';
+import type { AttemptRecord, Ledger, ResultRecord } from '../../state/ledger.js';
 import { FailureStreak, type Outcome } from '../alipay/classify.js';
+import { retryPolicy, type RetryPolicy } from '../alipay/retry.js';
 import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
-import { RateLimiter, sleep } from '../rate-limit.js';
-import { retryDelay, retryPolicy, type RetryPolicy } from '../alipay/retry.js';
-import { hasPersonalData, redactorFor } from '../redact.js';
+import { sleep } from '../rate-limit.js';
+import { describeReset, describeWait, nextQuotaReset } from '../rate/daily.js';
+import { attempter, type AttemptEnd } from './attempt.js';
+import { Lanes, type Lane, type LaneStop } from './lanes.js';
+import type { MerchantBook } from './merchants.js';
 import type { RunObserver } from './observe.js';
-import { rowAction } from './row-outcome.js';
-import { CLAIM_BATCH, SHOW_FIRST, type UploadOptions } from './types.js';
+import { SHOW_FIRST, type UploadOptions } from './types.js';
 
 /**
- * Sending: pending rows claimed in order in a bounded window, each sent under the rate limit and the
- * concurrency cap, its answer judged (alipay/classify.ts) and acted on (row-outcome.ts), its outcome written
- * with its attempt by group commit. Ctrl-C, a run failure or a ledger error stop taking rows; the requests in
- * flight settle and are recorded.
+ * Sending: the pending rows of every merchant, in fair turns (lanes.ts), each under its merchant's rate and the
+ * global ceiling and the concurrency cap, its answer judged and acted on (attempt.ts), its outcome written with
+ * its attempt by group commit. Ctrl-C, a run failure or a ledger error stop taking rows; a refused token stops
+ * its merchant; a spent daily quota pauses its merchant, and stops the run (exit 4) when nothing else is left,
+ * or waits for the reset with --wait-for-quota. The requests in flight settle and are recorded.
  */
 export interface SendState {
   retries: number;
   /** outcomes of rows staged by earlier runs that this run sent (counted as they happen: a query would scan the table) */
   carried: { uploaded: number; failed: number; pending: number };
+  stop: { kind: 'abort' | 'interrupt' | 'error' | 'quota'; reason: string; code?: string; subCode?: string; error?: unknown } | null;
   /** the rows this run sent that got an answer (its own and earlier runs'), and how long sending took */
   sent: { uploaded: number; failed: number; ms: number };
-  stop: { kind: 'abort' | 'interrupt' | 'error'; reason: string; code?: string; subCode?: string; error?: unknown } | null;
+  /** what became of each merchant's turn (for the summary) */
+  merchants: MerchantReport[];
+  /** when the daily quota resets, if it stopped the run (ms, wall clock) */
+  quotaResetsAt?: number;
 }
 
-export async function sendPending(o: UploadOptions, ledger: Ledger, runId: number, watch: Required<RunObserver>): Promise<SendState> {
+export interface MerchantReport {
+  merchant: string;
+  label: string;
+  firstSeen?: string;
+  stopped?: LaneStop;
+  /** the daily quota is spent until then (ms, wall clock) */
+  spentUntil?: number;
+  /** rows earlier runs left pending that could not be sent (no token for them in this run) */
+  notSent?: number;
+  rates: { method: string; rate: number; quota: number | null; throttled: number }[];
+}
+
+const clock = () => performance.now();
+/** how often what the rates learned is saved while sending (a kill -9 loses at most this much) */
+const SAVE_EVERY_MS = 60_000;
+
+export async function sendPending(o: UploadOptions, ledger: Ledger, runId: number, watch: Required<RunObserver>, merchants: MerchantBook): Promise<SendState> {
   const { dataset, logger } = o;
-  const client = o.client!;
-  const policy = dataset.answers;
-  const redact = redactorFor(dataset);
-  // A row with personal data keeps its request body in the ledger only while it is pending.
-  const keepFailedBizContent = !hasPersonalData(dataset);
+  const wall = o.clock ?? Date.now;
+  const wait = o.sleep ?? sleep;
   const concurrency = o.concurrency ?? 8;
   // When to try a row again and how long to wait: the retry policy's data, with this run's settings.
   const retry: RetryPolicy = { ...retryPolicy, maxAttempts: o.maxAttempts ?? retryPolicy.maxAttempts, backoffBaseMs: o.backoffMs ?? retryPolicy.backoffBaseMs };
-  const maxAttempts = retry.maxAttempts;
   const giveUpStreak = o.giveUpStreak ?? Math.max(10, concurrency * 2);
-  const limiter = new RateLimiter({ qps: o.qps ?? 0 });
-  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 } };
-  // Aborts every wait (rate slot, backoff) but never a request in flight: those settle and are recorded.
+  const lanes = new Lanes({
+    ledger, dataset: dataset.name, method: dataset.method, appId: o.target.appId, merchants, ceiling: o.qps ?? 0, concurrency, wallNow: wall(),
+    ...(o.rateParams ? { params: o.rateParams } : {}),
+  });
+  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 }, merchants: [] };
+  // Aborts every wait (rate slot, backoff, quota) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
-  const stopWith = (kind: 'abort' | 'interrupt' | 'error', reason: string, more: { code?: string; subCode?: string; error?: unknown } = {}) => {
+  const stopWith = (kind: 'abort' | 'interrupt' | 'error' | 'quota', reason: string, more: { code?: string; subCode?: string; error?: unknown } = {}) => {
     if (state.stop) return;
     state.stop = { kind, reason, ...more };
     halt.abort();
     if (kind === 'abort' || kind === 'error') logger.error(`stopping the run: ${reason}`);
+    else if (kind === 'quota') logger.warn(`stopping the run: ${reason}`);
     else logger.warn('interrupted: finishing the requests in flight, then stopping (Ctrl-C again to quit at once; unsent rows stay pending)');
   };
   const onAbort = () => stopWith('interrupt', 'interrupted');
@@ -79,21 +99,20 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
   let done = 0;
   let failed = 0;
   let giveUps = 0;
-  let inFlight = 0;
-  const clock = o.clock ?? Date.now;
-  watch.sending({ rate: () => limiter.currentRate, inFlight: () => inFlight }, total);
   const progress = new Progress({
     stream: o.progressStream ?? process.stderr, label: `sending ${dataset.name}`, total,
     intervalMs: o.progressIntervalMs, enabled: Boolean(o.progressStream) && total > 0,
   });
+  let inFlight = 0;
+  watch.sending({ rate: () => lanes.currentRate(), inFlight: () => inFlight }, total);
   const extra = () => {
     const parts = [`${formatCount(failed)} failed`, `${formatCount(state.retries)} retries`];
+    if (lanes.anyMerchant) parts.push(`${lanes.lanes.length} merchants`);
     // the rate the gateway lets us have, once it has asked us to slow down
-    if (limiter.slowDowns) parts.push(`limit ${limiter.currentRate === Infinity ? 'none' : formatRate(limiter.currentRate) + '/s'}`);
+    if (lanes.throttled()) parts.push(`limit ${lanes.currentRate() === Infinity ? 'none' : formatRate(lanes.currentRate()) + '/s'}`);
     return parts;
   };
   progress.update(0, extra);
-  const tick = () => progress.update(done);
 
   // One row's content fails the row; the same sub_code on many rows in a row is probably configuration.
   const streak = new FailureStreak(o.failureStreak ?? 20);
@@ -101,112 +120,117 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
     const stop = streak.note(res);
     if (stop) stopWith('abort', stop, { code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
   };
+  const codes = (res: Outcome) => ({ code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
+  const attempt = attempter({
+    o, ledger, runId, lanes, retry, halt: halt.signal, record, watch,
+    inFlight: (d) => void (inFlight += d),
+  });
 
-  /**
-   * An answer that leaves the row's real state unclear (a sign.effect answered STATUS_ABNORMAL or
-   * PERIOD_CONFILICT, e.g. after an earlier attempt that did take effect): read the state back with the
-   * dataset's query before recording anything. The verdict is the read-back's, with the first answer named.
-   */
-  const readBack = async (row: PendingRecord, first: CallResult): Promise<CallResult> => {
-    const question = o.sink?.readBack?.(row);
-    if (!question) return { ...first, kind: 'row-fatal' };
-    await limiter.take(halt.signal);
-    const q = await client.call(question.method, question.bizContent, { policy: question.answers });
-    const was = `${first.subCode ?? first.code}`;
-    if (q.kind === 'success' && q.fields) {
-      const status = agreementStatus(q.fields);
-      if (status === question.wanted) return { ...q, reason: `${was}, but ${question.method} confirms it ${status}` };
-      return { ...q, kind: 'row-fatal', code: first.code, subCode: first.subCode, subMsg: first.subMsg, reason: `${first.reason}; ${question.method} shows it ${status ?? 'without a status'}` };
-    }
-    // The read-back itself went wrong: its own kind decides (transient: try the row again; run-fatal: stop).
-    return { ...q, reason: `${first.reason}; reading its state back failed: ${q.reason}` };
-  };
-
-  const sendOne = async (row: PendingRecord): Promise<void> => {
-    let attempts = row.attempts;
-    let startedHere = 0;
-    for (;;) {
-      if (state.stop) return;
-      await limiter.take(halt.signal);
-      if (state.stop) return;
-      attempts++;
-      startedHere++;
-      const sentAt = limiter.now();
-      const startedAt = clock();
-      inFlight++;
-      watch.requestStarted();
-      let res: CallResult;
-      try {
-        res = await client.call(dataset.method, row.biz_content, { policy, notifyUrl: o.notifyUrl });
-        if (res.kind === 'reconcile') res = await readBack(row, res);
-      } finally {
-        inFlight--;
-      }
-      res.reason = redact(res.reason, row.biz_content) ?? '';
-      res.subMsg = redact(res.subMsg, row.biz_content);
-      watch.answered({ startedAt, durationMs: res.durationMs, kind: res.kind, code: res.code, subCode: res.subCode, slowDown: Boolean(res.slowDown), key: row.key, attempt: attempts });
-      const attempt = {
-        runId, dataset: dataset.name, key: row.key, attempt: attempts, kind: res.kind, code: res.code, subCode: res.subCode, durationMs: res.durationMs,
-        traceId: res.traceId, snapshot: row.snapshot,
-      };
-      const base = { rowid: row.rowid, runId, attempts, code: res.code, subCode: res.subCode, subMsg: res.subMsg, reason: res.reason, traceId: res.traceId };
-      logger.debug(`${row.key}: attempt ${attempts}: ${res.kind} ${res.code}${res.subCode ? ' ' + res.subCode : ''} (${res.durationMs} ms)`);
-      const action = rowAction({ kind: res.kind, attemptsHere: startedHere, policy: retry, keepRetryableBizContent: keepFailedBizContent });
-      if (action.kind === 'uploaded') {
-        // A sink keeps what it returns (made free of personal data); other datasets keep the answer's fields.
-        const result = o.sink ? (res.fields ? await o.sink.success({ ledger, runId, row, fields: res.fields }) : undefined) : resultOf(res);
-        // The attempts table is the history of trouble: a first-try success is told by the record itself.
-        await record({ ...base, status: 'uploaded', result }, attempts > 1 ? attempt : undefined, row.run_id);
-        watch.rowDone('uploaded', { key: row.key, attempt: attempts });
+  /** What one attempt means for its merchant and for the run. */
+  const settle = (lane: Lane, end: AttemptEnd, where: string) => {
+    switch (end.kind) {
+      case 'uploaded':
         giveUps = 0;
-        noteFinal(res);
+        noteFinal(end.outcome);
         done++;
-        return tick();
-      }
-      if (action.kind === 'pending') {
-        // Outcome unknown or credentials wrong: the row stays pending for the next run.
-        await record({ ...base, status: 'pending' }, attempt, row.run_id);
-        watch.rowDone('pending', { key: row.key, attempt: attempts, code: res.code, subCode: res.subCode, reason: res.reason });
-        stopWith('abort', `${res.reason}${res.subCode ? ` [${res.subCode}]` : ''}`, { code: res.code, ...(res.subCode ? { subCode: res.subCode } : {}) });
-        return;
-      }
-      if (res.slowDown) limiter.slowDown(sentAt);
-      if (action.kind === 'failed') {
-        const reason = action.giveUp ? `gave up after ${startedHere} attempts: ${res.reason}` : res.reason;
-        await record({ ...base, status: 'failed', retryable: action.retryable, keepBizContent: action.keepBizContent, reason, ...(action.giveUp ? {} : { result: resultOf(res) }) }, attempt, row.run_id);
-        watch.rowDone('failed', { key: row.key, attempt: attempts, code: res.code, subCode: res.subCode, reason });
+        break;
+      case 'failed':
         failed++;
         done++;
         // done (answered: uploaded or failed) before the warning, which draws the bar again under it
-        tick();
-        if (failed <= SHOW_FIRST) logger.warn(`${where(row)}${row.key}: ${action.giveUp ? '' : 'failed: '}${reason}`);
-        if (!action.giveUp) noteFinal(res);
+        progress.update(done);
+        if (failed <= SHOW_FIRST) logger.warn(`${where}${end.giveUp ? '' : 'failed: '}${end.reason}`);
+        if (!end.giveUp) noteFinal(end.outcome);
         else if (++giveUps >= giveUpStreak) {
-          stopWith('abort', `the gateway failed ${giveUps} rows in a row after ${maxAttempts} attempts each (last: ${res.reason}); is it reachable?`, { code: res.code });
+          stopWith('abort', `the gateway failed ${giveUps} rows in a row after ${retry.maxAttempts} attempts each (last: ${end.outcome.reason}); is it reachable?`, { code: end.outcome.code });
         }
-        return;
+        break;
+      case 'retry':
+        state.retries++;
+        break;
+      case 'stop-run':
+        stopWith('abort', `${end.outcome.reason}${end.outcome.subCode ? ` [${end.outcome.subCode}]` : ''}`, codes(end.outcome));
+        break;
+      case 'stop-merchant':
+        if (lane.stopped) break;
+        lane.stopped = {
+          code: end.outcome.code, subCode: end.outcome.subCode,
+          reason: `${end.outcome.subCode ?? end.outcome.code}: Alipay refused this merchant's app_auth_token (invalid, expired, or not granted ${dataset.method})${end.outcome.subMsg ? ` (${end.outcome.subMsg})` : ''}: get it renewed or re-granted, then run the same command again`,
+        };
+        logger.error(`merchant ${lane.label}${lanes.seen(lane)}: ${lane.stopped.reason}; its rows stay pending, the other merchants go on`);
+        break;
+      case 'quota-spent': {
+        state.retries++;
+        if (lane.spentUntil !== null) break;
+        const until = nextQuotaReset(wall());
+        lane.spentUntil = until;
+        lane.spentReason = end.rate.daily ?? '';
+        ledger.saveQuotaStop({ ...end.rate.key, until: new Date(until).toISOString(), since: new Date(wall()).toISOString(), reason: lane.spentReason });
+        logger.warn(`${lane.merchant === '' ? 'the app' : `merchant ${lane.label}${lanes.seen(lane)}`}: the daily quota of ${end.rate.key.method} is spent (${lane.spentReason}); its rows wait for the reset at ${describeReset(until)}`);
+        break;
       }
-      ledger.recordAttempt(attempt);
-      state.retries++;
-      await sleep(retryDelay(startedHere, retry), halt.signal);
     }
+    progress.update(done);
   };
 
-  const limit = pLimit(concurrency);
+  /** Wait `ms`, or less when an answer comes first (it may have put a row back that is due sooner). */
+  const pause = async (ms: number, running: Set<Promise<void>>) => {
+    const timer = new AbortController();
+    const off = () => timer.abort();
+    halt.signal.addEventListener('abort', off, { once: true });
+    await Promise.race([sleep(ms, timer.signal), ...running]);
+    timer.abort();
+    halt.signal.removeEventListener('abort', off);
+  };
+
+  /** Every merchant left has its daily quota spent: stop (exit 4), or with --wait-for-quota sleep until the reset. */
+  const quotaSpent = async (spent: Lane[]): Promise<boolean> => {
+    const until = Math.min(...spent.map((l) => l.spentUntil!));
+    const whose = spent.some((l) => l.merchant === '') ? 'the app' : `merchant${spent.length > 1 ? 's' : ''} ${spent.map((l) => l.label).join(', ')}`;
+    if (!o.waitForQuota) {
+      state.quotaResetsAt = until;
+      stopWith('quota', `the daily quota of ${whose} is spent; it resets at ${describeReset(until)}: run the same command again after that (or with --wait-for-quota), the rows not sent stay pending`, { code: '40005' });
+      return false;
+    }
+    lanes.saveLearned(runId);
+    while (!halt.signal.aborted && wall() < until) {
+      logger.warn(`waiting for the daily quota of ${whose}: it resets at ${describeReset(until)}, in ${describeWait(until - wall())} (Ctrl-C to stop; the rows not sent stay pending)`);
+      await wait(Math.min(until - wall(), 10 * 60_000), halt.signal);
+    }
+    if (halt.signal.aborted) return false;
+    const back = lanes.reopen(wall());
+    logger.info(`the daily quota is back: sending for ${back.map((l) => l.label).join(', ')} again`);
+    return true;
+  };
+
   const running = new Set<Promise<void>>();
-  let cursor = 0;
+  let saved = clock();
+  let noted = 0;
   try {
-    claim: while (!state.stop) {
-      const rows = ledger.claimPending(dataset.name, cursor, CLAIM_BATCH);
-      if (rows.length === 0) break;
-      for (const row of rows) {
-        cursor = row.rowid;
-        // Keep a bounded window of claimed rows: memory stays flat however many are pending.
-        while (running.size >= concurrency * 2 && !state.stop) await Promise.race(running);
-        if (state.stop) break claim;
-        const p: Promise<void> = limit(() => sendOne(row)).then(
-          () => void running.delete(p),
+    for (;;) {
+      if (state.stop) break;
+      if (clock() - saved > SAVE_EVERY_MS) {
+        lanes.saveLearned(runId);
+        saved = clock();
+      }
+      if (running.size >= concurrency) {
+        await Promise.race(running);
+        continue;
+      }
+      const pick = lanes.pick(clock());
+      while (noted < lanes.notes.length) logger.info(lanes.notes[noted++]!);
+      if ('lane' in pick) {
+        const { lane, turn } = pick;
+        const where = `${turn.row.file ? `${turn.row.file}:${turn.row.line}: ` : ''}${turn.row.key}: `;
+        lane.inFlight++;
+        const p: Promise<void> = attempt(lane, turn, pick.slot).then(
+          (end) => {
+            lane.inFlight--;
+            running.delete(p);
+            settle(lane, end, where);
+          },
           (err: unknown) => {
+            lane.inFlight--;
             running.delete(p);
             // Not the gateway's doing: the ledger could not be written (disk full, a lost device), or a bug. The
             // requests in flight settle; then the run ends with that error (exit 2 or 70), not as a gateway abort.
@@ -214,27 +238,51 @@ export async function sendPending(o: UploadOptions, ledger: Ledger, runId: numbe
           },
         );
         running.add(p);
+        continue;
       }
+      if ('waitUntil' in pick) {
+        await pause(pick.waitUntil - clock(), running);
+        continue;
+      }
+      if (running.size > 0) {
+        await Promise.race(running);
+        continue;
+      }
+      // Nothing ready and nothing in flight: done, unless daily quotas hold rows back.
+      const spent = lanes.spent();
+      if (spent.length === 0 || !(await quotaSpent(spent))) break;
     }
     await Promise.all(running);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     state.sent = { uploaded: done - failed, failed, ms: progress.elapsedMs };
     progress.finish(state.stop ? 'stopped' : 'done');
+    try {
+      lanes.saveLearned(runId);
+      lanes.clearRecovered();
+    } catch (err) {
+      logger.warn(`cannot keep the rates learned: ${(err as Error).message}`);
+    }
+  }
+  // Every merchant's token refused: that is the run's credentials, as with one --app-auth-token.
+  const refused = lanes.lanes.filter((l) => l.stopped && l.stopped.code !== 'NO_TOKEN');
+  if (refused.length && lanes.lanes.every((l) => l.stopped)) {
+    const s = refused[0]!.stopped!;
+    stopWith('abort', `${s.reason}${s.subCode ? ` [${s.subCode}]` : ''}${lanes.lanes.length > 1 ? ' (every merchant\'s app_auth_token was refused)' : ''}`, { code: s.code, ...(s.subCode ? { subCode: s.subCode } : {}) });
   }
   if (failed > SHOW_FIRST) logger.warn(`${formatCount(failed)} rows failed in all; see alipay-sync status for them grouped by sub_code`);
-  if (limiter.slowDowns) logger.info(`the gateway asked to slow down ${limiter.slowDowns} time(s); the rate ended at ${limiter.currentRate === Infinity ? 'no ceiling' : limiter.currentRate.toFixed(1) + '/s'}`);
+  for (const lane of lanes.lanes) {
+    if (lane.stopped?.code === 'NO_TOKEN') logger.warn(`merchant ${lane.label}: rows left pending by an earlier run were not sent: ${lane.stopped.reason}`);
+    for (const r of lane.allRates()) {
+      if (!r.throttled) continue;
+      logger.info(`${lane.merchant === '' ? '' : `merchant ${lane.label}, `}${r.key.method}: the gateway asked to slow down ${r.throttled} time(s); the rate ended at ${r.rate === Infinity ? 'no ceiling' : r.rate.toFixed(1) + '/s'}${r.quota !== null ? ` (its quota measured at ${r.quota}/s)` : ''}`);
+    }
+  }
+  state.merchants = lanes.lanes.map((lane) => ({
+    merchant: lane.merchant, label: lane.label, ...(merchants.firstSeen(lane.merchant) ? { firstSeen: merchants.firstSeen(lane.merchant)! } : {}),
+    ...(lane.stopped ? { stopped: lane.stopped } : {}), ...(lane.spentUntil !== null ? { spentUntil: lane.spentUntil } : {}),
+    ...(lane.stopped?.code === 'NO_TOKEN' ? { notSent: lane.pendingAtStart } : {}),
+    rates: lane.allRates().map((r) => ({ method: r.key.method, rate: r.rate, quota: r.quota, throttled: r.throttled })),
+  }));
   return state;
-}
-
-function where(row: PendingRecord): string {
-  return row.file ? `${row.file}:${row.line}: ` : '';
-}
-
-/** Answer fields worth keeping beside the row (everything but the envelope). */
-function resultOf(res: Outcome): string | undefined {
-  if (!res.fields) return undefined;
-  // logins (a user's at the merchant, or at Alipay) are personal data: never kept
-  const { code: _c, msg: _m, sub_code: _s, sub_msg: _sm, external_logon_id: _e, alipay_logon_id: _l, ...rest } = res.fields;
-  return Object.keys(rest).length ? JSON.stringify(rest) : undefined;
 }

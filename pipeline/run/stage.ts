@@ -6,6 +6,7 @@ import { BackgroundStager } from '../../state/stage-worker.js';
 import { formatRate } from '../format.js';
 import { Progress, formatCount } from '../progress.js';
 import type { RejectsFile } from '../rejects-file.js';
+import { TOKEN_COLUMN, merchantLabel, type MerchantBook } from './merchants.js';
 import { SHOW_FIRST, STAGE_BATCH, type UploadOptions } from './types.js';
 
 /**
@@ -33,10 +34,10 @@ export interface FileKinds {
 
 export async function stageAll(
   o: UploadOptions, ledger: Ledger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
-  kinds: FileKinds,
+  kinds: FileKinds & { merchants: MerchantBook },
 ): Promise<StageTotals> {
   const { dataset, logger } = o;
-  const { zeroBytes, rejectsFiles } = kinds;
+  const { zeroBytes, rejectsFiles, merchants } = kinds;
   // A rejects file shows personal cells masked: fed back, such a row would send the stars.
   const personal = dataset.fields.filter((f) => f.personal).map((f) => f.name);
   const masked = (cells: Readonly<Record<string, string>>) => personal.find((name) => cells[name]?.includes('*'));
@@ -53,6 +54,9 @@ export async function stageAll(
   const stager = new BackgroundStager({
     ledgerPath, runId, dataset: dataset.name, policy, retry: o.retryFailed ?? null, dryRun: Boolean(o.dryRun), hashSecret: ledger.hashSecret!,
   });
+  // Each row's merchant (its app_auth_token column, or --app-auth-token); sent along only when one is not ''.
+  let rowMerchants: string[] = [];
+  let anyMerchant = false;
   let keys: string[] = [];
   let snapshots: string[] = [];
   let bizContents: string[] = [];
@@ -60,7 +64,9 @@ export async function stageAll(
   let rejects: RejectRecord[] = [];
   let formerKeys: string[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, keys, snapshots, bizContents, lines, rejects, ...(dataset.hashedKeysBefore ? { formerKeys } : {}) });
+    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects, ...(dataset.hashedKeysBefore ? { formerKeys } : {}) });
+    rowMerchants = [];
+    anyMerchant = false;
     keys = [];
     formerKeys = [];
     snapshots = [];
@@ -73,7 +79,12 @@ export async function stageAll(
     rejects.push({ file, line, field, reason });
     if (totals.rejected <= SHOW_FIRST) logger.warn(`${file}:${line}: rejected: ${field ? field + ': ' : ''}${reason}`);
     else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
-    if (rejectsFile) await rejectsFile.write(file, line, field, reason, cells ? dataset.safeCells(cells) : null);
+    if (rejectsFile) {
+      // The token itself is a secret: the rejects file names the merchant by its id (a column of its own, when the run has merchants).
+      const merchant = merchants.any && cells ? merchants.of(cells[TOKEN_COLUMN], file, line) : null;
+      const safe = cells ? { ...dataset.safeCells(cells), ...(merchant && 'merchant' in merchant ? { merchant: merchantLabel(merchant.merchant) } : {}) } : null;
+      await rejectsFile.write(file, line, field, reason, safe);
+    }
   };
   const progressText = () => {
     const secs = progress.elapsedMs / 1000;
@@ -99,7 +110,12 @@ export async function stageAll(
           await reject(file, rec.line, name, 'is masked (a rejects file never holds personal data in clear): take this row from the original export, whose file and line the rejects file names', rec.cells);
         } else {
           const v = dataset.validate(rec.cells);
-          if (v.ok) {
+          const m = merchants.of(rec.cells[TOKEN_COLUMN], file, rec.line);
+          if ('error' in m) {
+            await reject(file, rec.line, TOKEN_COLUMN, m.error, rec.cells);
+          } else if (v.ok) {
+            rowMerchants.push(m.merchant);
+            if (m.merchant !== '') anyMerchant = true;
             // A key that holds personal data is stored as a keyed hash (the ledger's secret), never in clear.
             keys.push(v.row.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
             if (dataset.hashedKeysBefore) formerKeys.push(v.row.personalKey ? '' : `h:${ledger.hash(v.row.key)}`);

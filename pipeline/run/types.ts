@@ -4,6 +4,7 @@ import type { LedgerTarget, RetryRefused } from '../../state/ledger.js';
 import type { AlipayClient } from '../alipay/client.js';
 import type { ResultSink } from '../agreements.js';
 import type { Logger } from '../log.js';
+import type { ControlParams } from '../rate/controller.js';
 import type { RunObserver } from './observe.js';
 
 /** What a run of one dataset takes and gives back (runUpload, in run/index.ts). */
@@ -39,7 +40,14 @@ export interface UploadOptions {
    * or key) become pending again; with no files, nothing is read
    */
   reviveFailed?: { subCode?: string; key?: string } | null;
+  /** the global ceiling, requests per second (0: none); each merchant and method also has its own rate, learned */
   qps?: number;
+  /** the app_auth_token of rows whose file has no app_auth_token column, or an empty cell in it (default: the client's) */
+  appAuthToken?: string;
+  /** a spent daily quota: sleep until it resets (00:00 Beijing) and go on, instead of stopping with exit 4 */
+  waitForQuota?: boolean;
+  /** the rate controller's timing (tests; see pipeline/rate/controller.ts) */
+  rateParams?: Partial<ControlParams>;
   concurrency?: number;
   maxAttempts?: number;
   backoffMs?: number;
@@ -51,7 +59,10 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /** how the run is named in the ledger (the command line, without secrets) */
   command?: string;
+  /** the wall clock (durations, the daily quota's reset); tests move it */
   clock?: () => number;
+  /** how the run sleeps until a daily quota resets (tests: without really waiting) */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** what to do with a verified success beyond recording it (agreements keep the answer) */
   sink?: ResultSink;
   /** how many rows in a row may give up on transient errors before the run stops as "gateway unreachable" */
@@ -75,7 +86,7 @@ export interface UploadSummary {
   failed: number;
   pending: number;
   duration_ms: number;
-  status: 'done' | 'aborted' | 'interrupted' | 'dry-run';
+  status: 'done' | 'aborted' | 'interrupted' | 'quota-spent' | 'dry-run';
   dry_run: boolean;
   /** dry run only: of the rows that would be sent, how many keys are new to Alipay and how many change */
   plan?: { new: number; changed: number };
@@ -101,8 +112,32 @@ export interface UploadSummary {
   empty_files: string[];
   /** the run-fatal reason when status is aborted */
   abort_reason?: string;
-  /** why the run stopped before the end (aborted), for machines: the gateway's code and sub_code, and the reason */
+  /** why the run stopped before the end (aborted, quota-spent), for machines: the gateway's code and sub_code, and the reason */
   stop?: { code: string; sub_code?: string; message: string };
+  /** quota-spent: when the daily quota resets, and how to go on */
+  quota?: { resets_at: string; resets_at_beijing: string; resume: string; merchants: string[] };
+  /** per merchant (present when the run sent for merchants, or a rate was learned): its rows this run staged, and its turn */
+  merchants?: MerchantSummary[];
+}
+
+export interface MerchantSummary {
+  /** `#` and the first 8 characters of the merchant id (the ledger's keyed hash of its app_auth_token), or "no merchant" */
+  merchant: string;
+  /** the whole merchant id, as in the ledger */
+  id: string;
+  /** where this run first read its token: `file:line`, or `--app-auth-token` */
+  first_seen?: string;
+  uploaded: number;
+  failed: number;
+  pending: number;
+  /** rows earlier runs left pending that this run could not send (no file of this run names its token) */
+  not_sent?: number;
+  /** why nothing more was sent for it: its token refused (20001), or no token for it in this run (NO_TOKEN) */
+  stopped?: { code: string; sub_code?: string; message: string };
+  /** its daily quota is spent until then (ISO) */
+  quota_spent_until?: string;
+  /** per method: the rate it ended at, the quota measured (null: never reached), and how many 40005/429 answers */
+  rates: { method: string; rate: number | null; quota: number | null; throttled: number }[];
 }
 
 export interface UploadResult {
@@ -112,7 +147,6 @@ export interface UploadResult {
 
 /** rows per batch handed to the staging thread: small enough that a batch dies young in the garbage collector */
 export const STAGE_BATCH = 1000;
-export const CLAIM_BATCH = 512;
 export const SHOW_FIRST = 20;
 /** how long an interrupted query run may be resumed: after that, everyone is asked again */
 export const RESUME_WINDOW_MS = 24 * 3600_000;

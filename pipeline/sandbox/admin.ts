@@ -12,6 +12,7 @@ import type { SandboxMethod } from './methods/types.js';
 import type { NoticeType } from './notify-sender.js';
 import type { Notifier } from './notifier.js';
 import type { LoggedRequest } from './options.js';
+import type { CallQuota, QuotaLimits } from './quota.js';
 
 /** What the admin endpoints read and change: the gateway's own parts. */
 export interface AdminTarget {
@@ -22,8 +23,30 @@ export interface AdminTarget {
   readonly agreements: AgreementStore;
   readonly notifier: Notifier;
   readonly clock: () => number;
+  readonly quota: CallQuota;
   readonly certMode: SandboxCertMode | undefined;
   reset(): void;
+}
+
+const LIMITS: readonly (keyof QuotaLimits)[] = ['perSecond', 'perDay', 'merchantPerSecond', 'merchantPerDay'];
+
+/**
+ * /_sandbox/quota: GET the limits and what each was used today; POST {"reset": "day"} starts every day's count
+ * again (the switch that stands for 00:00 Beijing time, so tests never wait for it), POST {"perSecond": 20, …}
+ * sets limits (null or 0: none).
+ */
+function adminQuota(gw: AdminTarget, method: string, body: string): unknown {
+  if (method === 'POST') {
+    const given = JSON.parse(body || '{}') as Record<string, unknown>;
+    for (const [k, v] of Object.entries(given)) {
+      if (k === 'reset' ? v !== 'day' : !LIMITS.includes(k as keyof QuotaLimits) || !(v === null || (typeof v === 'number' && v >= 0))) {
+        throw new Error(`expected {"reset": "day"} and/or limits {${LIMITS.map((l) => `"${l}": n`).join(', ')}}`);
+      }
+    }
+    if (given.reset === 'day') gw.quota.resetDay();
+    for (const l of LIMITS) if (l in given) gw.quota.limits[l] = (given[l] as number | null) || undefined;
+  }
+  return { limits: gw.quota.limits, today: gw.quota.today(gw.clock()) };
 }
 
 export function adminRequest(gw: AdminTarget, path: string, method: string, body: string, res: ServerResponse): void {
@@ -42,6 +65,13 @@ export function adminRequest(gw: AdminTarget, path: string, method: string, body
     try {
       const sent = adminNotify(gw, JSON.parse(body || '{}') as unknown);
       return json({ ok: true, notices: sent });
+    } catch (err) {
+      return json({ error: (err as Error).message }, 400);
+    }
+  }
+  if (path === '/_sandbox/quota') {
+    try {
+      return json(adminQuota(gw, method, body));
     } catch (err) {
       return json({ error: (err as Error).message }, 400);
     }

@@ -23,6 +23,12 @@ export interface SandboxArgs {
   faultMaxPerRequest?: number;
   agreements?: string;
   quota?: number;
+  dailyQuota?: number;
+  merchantQuota?: number;
+  merchantDailyQuota?: number;
+  /** app_auth_tokens it accepts (`--merchant-token`), and those it refuses as expired (`--expired-token`) */
+  tokens?: string[];
+  expiredTokens?: string[];
   /** behaviours to switch on (`--behave NAME`, repeatable) */
   behave?: string[];
   /** certificate mode: certificates in keysDir (made when absent) */
@@ -47,6 +53,14 @@ export function parseFaults(specs: readonly string[] | undefined): FaultOptions[
   }
   if (sum > 1) throw new SyncError('SYNC_CONFIG_INVALID', `--fault shares add up to ${sum}, more than 1`);
   return rates;
+}
+
+function quotaText(a: SandboxArgs): string {
+  const parts = [
+    a.quota ? `${a.quota}/s` : '', a.dailyQuota ? `${a.dailyQuota}/day` : '',
+    a.merchantQuota ? `${a.merchantQuota}/s per merchant` : '', a.merchantDailyQuota ? `${a.merchantDailyQuota}/day per merchant` : '',
+  ].filter(Boolean);
+  return parts.length ? `   quota: ${parts.join(', ')}` : '';
 }
 
 /** `alipay-sync sandbox`: serve until Ctrl-C. */
@@ -107,8 +121,13 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       throw new SyncError('SYNC_CONFIG_INVALID', `--agreements ${a.agreements}: ${(err as Error).message}`);
     }
   }
+  for (const [name, v] of [['--quota', a.quota], ['--daily-quota', a.dailyQuota], ['--merchant-quota', a.merchantQuota], ['--merchant-daily-quota', a.merchantDailyQuota]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new SyncError('SYNC_CONFIG_INVALID', `${name} must be a whole number, 0 or more (got ${v})`);
+  }
   const gateway = new SandboxGateway({
-    agreements, ...(a.quota ? { quota: a.quota } : {}),
+    agreements, ...(a.quota ? { quota: a.quota } : {}), ...(a.dailyQuota ? { dailyQuota: a.dailyQuota } : {}),
+    ...(a.merchantQuota ? { merchantQuota: a.merchantQuota } : {}), ...(a.merchantDailyQuota ? { merchantDailyQuota: a.merchantDailyQuota } : {}),
+    ...(a.tokens?.length ? { appAuthTokens: a.tokens } : {}), ...(a.expiredTokens?.length ? { expiredAppAuthTokens: a.expiredTokens } : {}),
     port: a.port, appId: a.appId, appPublicKey, alipayPrivateKey,
     faults: { rates, slowMs: a.slowMs, seed: a.faultSeed, maxPerRequest: a.faultMaxPerRequest },
     behaviours, ...extras?.options,
@@ -144,7 +163,8 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       ...keyNote,
       faultList ? `  faults: ${faultList}` : '  faults: none',
       `  behaviours: ${Object.keys(behaviours).join(', ') || `none (known: ${BEHAVIOUR_NAMES.join(', ')})`}`,
-      `  agreements: ${agreements.length}${a.quota ? `   quota: ${a.quota}/s` : ''}`,
+      `  agreements: ${agreements.length}${quotaText(a)}`,
+      ...(a.tokens?.length || a.expiredTokens?.length ? [`  merchants: ${a.tokens?.length ?? 0} token(s) accepted, ${a.expiredTokens?.length ?? 0} expired (any other token is ${a.tokens?.length ? 'refused' : 'accepted'})`] : []),
       ...(extras?.notes ?? []),
       `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
       '',

@@ -13,7 +13,7 @@ import type { SandboxOptions } from './options.js';
 export interface CommonCheckSetup {
   /** the app this gateway knows */
   appId: string;
-  options: Pick<SandboxOptions, 'appPublicKey' | 'appAuthTokens' | 'timestampToleranceMs' | 'forbiddenMethods' | 'certMode' | 'contentKey'>;
+  options: Pick<SandboxOptions, 'appPublicKey' | 'appAuthTokens' | 'expiredAppAuthTokens' | 'timestampToleranceMs' | 'forbiddenMethods' | 'certMode' | 'contentKey'>;
   behaviours?: Behaviours;
 }
 
@@ -66,6 +66,9 @@ export function checkCommonParams(setup: CommonCheckSetup, params: Record<string
     return invalid('isv.invalid-signature', `验签出错，网关生成的验签字符串为：${signString(params)}`);
   }
   const tokens = options.appAuthTokens;
+  if (params.app_auth_token && options.expiredAppAuthTokens?.includes(params.app_auth_token)) {
+    return refuse({ code: '20001', msg: 'Insufficient Token Permissions', sub_code: 'aop.app-auth-token-time-out', sub_msg: '应用授权令牌已过期' });
+  }
   if (params.app_auth_token && tokens && !tokens.includes(params.app_auth_token)) {
     return refuse({ code: '20001', msg: 'Insufficient Token Permissions', sub_code: 'aop.invalid-app-auth-token', sub_msg: '无效的应用授权令牌' });
   }

@@ -13,6 +13,7 @@ import type { MethodAnswer, SandboxMethod } from './methods/types.js';
 import type { LoggedRequest, SandboxOptions } from './options.js';
 import { responseKey } from './pages/index.js';
 import { proxyAnswer } from './proxy-pages.js';
+import { merchantOf } from './merchants.js';
 import type { CallQuota } from './quota.js';
 import type { Timers } from './timers.js';
 
@@ -28,8 +29,8 @@ export interface GatewayCallSetup {
   behaviours: Behaviours;
   answers: AnswerWriter;
   timers: Timers;
-  /** absent: no quota */
-  quota?: CallQuota;
+  /** the quotas (per second, per day; of the app and of each merchant) */
+  quota: CallQuota;
   /** gateway calls so far (certificate mode rotates after options.rotateAfter of them) */
   calls: { count: number };
 }
@@ -37,7 +38,8 @@ export interface GatewayCallSetup {
 export function gatewayCall(setup: GatewayCallSetup, params: Record<string, string>, req: IncomingMessage, res: ServerResponse): void {
   const at = setup.clock();
   const method = params.method ?? '';
-  const log: LoggedRequest = { at, method, code: '' };
+  const merchant = merchantOf(params);
+  const log: LoggedRequest = { at, method, code: '', ...(merchant ? { merchant } : {}) };
   setup.requests.push(log);
   // Alipay rotates its certificate now and then: here once, after rotateAfter calls (this one is signed anew).
   const { certMode, rotateAfter } = setup.options;
@@ -65,9 +67,10 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
   const key = handler.keyOf(biz);
   if (key !== undefined) log.key = key;
 
-  if (setup.quota && !setup.quota.admit(at)) {
+  const limited = setup.quota.active ? setup.quota.admit(at, merchant) : null;
+  if (limited) {
     log.fault = 'limited';
-    return reply({ code: '40005', msg: 'Call Limited', sub_code: 'isv.app-call-limited', sub_msg: '应用调用频率超限' });
+    return reply(limited);
   }
   const fault = setup.faults.pick(params.biz_content ?? '');
   if (fault) log.fault = fault;
@@ -107,7 +110,7 @@ export function gatewayCall(setup: GatewayCallSetup, params: Record<string, stri
     default:
       break;
   }
-  const fields = handler.handle({ appId: setup.appId, biz, params, now: at, behaviours: setup.behaviours });
+  const fields = handler.handle({ appId: setup.appId, merchant, biz, params, now: at, behaviours: setup.behaviours });
   log.code = fields.code;
   if (typeof fields.sub_code === 'string') log.subCode = fields.sub_code;
   const signed = !handler.unsigned;

@@ -14,8 +14,10 @@ export interface SandboxOptions {
   appPublicKey: KeyObject;
   /** "Alipay's" private key: answers are signed with it */
   alipayPrivateKey: KeyObject;
-  /** accepted app_auth_tokens; a request carrying any other token gets 20001 */
+  /** accepted app_auth_tokens (merchants that authorised the app); a request carrying any other token gets 20001 */
   appAuthTokens?: string[];
+  /** app_auth_tokens that have expired: a request carrying one gets 20001 aop.app-auth-token-time-out */
+  expiredAppAuthTokens?: string[];
   /** how far a request's timestamp may be from the gateway's Beijing clock */
   timestampToleranceMs?: number;
   /** the user agreements it holds (TEMP / NORMAL / STOP), for sign.effect and batch.query */
@@ -24,6 +26,11 @@ export interface SandboxOptions {
   notifyAttempts?: number;
   /** requests per second the app may make (sliding one-second window); beyond it: 40005 isv.app-call-limited */
   quota?: number;
+  /** requests per Beijing day the app may make; beyond: 40005 saying the day's quota is spent (see quota.ts) */
+  dailyQuota?: number;
+  /** the same per merchant (per app_auth_token): per second, per day */
+  merchantQuota?: number;
+  merchantDailyQuota?: number;
   /** methods this app has no permission for: they get 40006 */
   forbiddenMethods?: string[];
   /** when set, answers carry alipay_cert_sn like certificate mode (signed with alipayPrivateKey all the same) */
@@ -49,6 +56,8 @@ export interface LoggedRequest {
   /** arrival, ms since epoch (the sandbox's clock) */
   at: number;
   method: string;
+  /** the merchant it was made for (its user id: merchants.ts), absent for the app's own calls */
+  merchant?: string;
   key?: string;
   code: string;
   subCode?: string;

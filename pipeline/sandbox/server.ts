@@ -2,7 +2,7 @@
  * The sandbox gateway: its parts, its lifecycle and its HTTP routing. One concept a file:
  *   - options.ts: SandboxOptions, the request log's entries;
  *   - gateway-call.ts: one POST /gateway.do call, with common-params.ts (the common-parameter checks),
- *     quota.ts (the call limit) and proxy-pages.ts (what a proxy in front answers);
+ *     quota.ts (the call quotas), merchants.ts (who a token stands for) and proxy-pages.ts (what a proxy in front answers);
  *   - answers.ts: answers serialised and signed like Alipay's;
  *   - admin.ts: the /_sandbox/ endpoints;
  *   - notifier.ts: notifications to a notify_url;
@@ -45,6 +45,8 @@ export class SandboxGateway {
   readonly agreements: AgreementStore;
   /** notifications sent: where, for which agreement, what the receiver answered */
   readonly notifications: SentNotification[];
+  /** the call quotas (per second, per day; of the app and of each merchant): change `quota.limits` at any time */
+  readonly quota: CallQuota;
   private server: Server | null = null;
   private readonly timers = new Timers();
   private readonly notifier: Notifier;
@@ -72,14 +74,15 @@ export class SandboxGateway {
     this.addMethod(new AgreementQueryMethod(this.agreements));
     this.addMethod(new AlipayCertDownloadMethod(options.certMode));
     const answers = new AnswerWriter({ options, faults: this.faults, behaviours: this.behaviours, timers: this.timers, live });
+    this.quota = new CallQuota({ perSecond: options.quota, perDay: options.dailyQuota, merchantPerSecond: options.merchantQuota, merchantPerDay: options.merchantDailyQuota });
     this.calls = {
       appId: this.appId, options, clock: this.clock, methods: this.methods, requests: this.requests, faults: this.faults,
-      behaviours: this.behaviours, answers, timers: this.timers, quota: options.quota ? new CallQuota(options.quota) : undefined,
+      behaviours: this.behaviours, answers, timers: this.timers, quota: this.quota,
       calls: { count: 0 },
     };
     this.admin = {
       methods: this.methods, requests: this.requests, faults: this.faults, behaviours: this.behaviours, agreements: this.agreements,
-      notifier: this.notifier, clock: this.clock, reset: () => this.reset(), certMode: options.certMode,
+      notifier: this.notifier, clock: this.clock, reset: () => this.reset(), quota: this.quota, certMode: options.certMode,
     };
   }
 

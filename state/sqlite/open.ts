@@ -158,6 +158,15 @@ export class SqliteConnection {
     return this.lastNowText;
   }
 
+  /**
+   * Whether the schema has a table (and column): a ledger opened read-only (status) is not migrated, so one
+   * written by an older version may lack what later migrations add.
+   */
+  has(table: string, column?: string): boolean {
+    const cols = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[];
+    return column === undefined ? cols.length > 0 : cols.some((c) => c.name === column);
+  }
+
   /** Statements prepared once for a writable ledger; using them on a read-only one is a LedgerError. */
   statements<T>(make: (db: Database.Database) => T): () => T {
     const made = this.readonly ? null : make(this.db);

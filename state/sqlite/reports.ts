@@ -1,4 +1,4 @@
-import type { AgreementCount, FailureGroup, LedgerReports, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
+import type { AgreementCount, FailureGroup, LedgerReports, MerchantCount, NotificationCounts, RecordStatus, StatusTotal } from '../port.js';
 import type { SqliteConnection } from './open.js';
 
 /**
@@ -11,7 +11,12 @@ const FAILURE_GROUP = `CASE WHEN last_sub_code IS NOT NULL AND last_sub_code <> 
 
 /** What `status`, run summaries and exports read from the records table (runs: runs.ts). */
 export class SqliteReports implements Omit<LedgerReports, 'recentRuns' | 'runInfo'> {
-  constructor(private readonly conn: SqliteConnection) {}
+  /** the merchant of a row as SQL: its column, or none in a read-only ledger of an older version */
+  private readonly m: string;
+
+  constructor(private readonly conn: SqliteConnection) {
+    this.m = conn.has('records', 'merchant') ? 'merchant' : "''";
+  }
 
   /** Final state of the rows this run staged, by status. */
   runOutcomes(runId: number, dataset: string): Record<RecordStatus, number> {
@@ -23,19 +28,28 @@ export class SqliteReports implements Omit<LedgerReports, 'recentRuns' | 'runInf
     return out;
   }
 
+  /** Final state of the rows this run staged, by merchant and status. */
+  runOutcomesByMerchant(runId: number, dataset: string): MerchantCount[] {
+    return this.conn.db
+      .prepare(`SELECT ${this.m} AS merchant, status, COUNT(*) AS count FROM records WHERE run_id = ? AND dataset = ? GROUP BY 1, status ORDER BY 1, status`)
+      .all(runId, dataset) as MerchantCount[];
+  }
+
   /** Rows currently failed, grouped by the gateway's sub_code (or local code), most frequent first. */
   failuresBySubCode(dataset?: string): FailureGroup[] {
     const db = this.conn.db;
-    const sql = `SELECT dataset, ${FAILURE_GROUP} AS sub, retryable, COUNT(*) AS n, MIN(last_reason) AS example
-       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = ?' : ''} GROUP BY dataset, sub, retryable ORDER BY n DESC`;
+    const sql = `SELECT dataset, ${this.m} AS merchant, ${FAILURE_GROUP} AS sub, retryable, COUNT(*) AS n, MIN(last_reason) AS example
+       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = ?' : ''} GROUP BY dataset, 2, sub, retryable ORDER BY n DESC`;
     const rows = (dataset ? db.prepare(sql).all(dataset) : db.prepare(sql).all()) as {
-      dataset: string; sub: string; retryable: number; n: number; example: string | null;
+      dataset: string; merchant: string; sub: string; retryable: number; n: number; example: string | null;
     }[];
-    return rows.map((r) => ({ dataset: r.dataset, subCode: r.sub, count: r.n, example: r.example, refused: r.retryable === 0 }));
+    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example, refused: r.retryable === 0 }));
   }
 
   totals(): StatusTotal[] {
-    return this.conn.db.prepare('SELECT dataset, status, COUNT(*) AS count FROM records GROUP BY dataset, status ORDER BY dataset, status').all() as StatusTotal[];
+    return this.conn.db
+      .prepare(`SELECT dataset, ${this.m} AS merchant, status, COUNT(*) AS count FROM records GROUP BY dataset, 2, status ORDER BY dataset, 2, status`)
+      .all() as StatusTotal[];
   }
 
   agreementCounts(): AgreementCount[] {
@@ -70,8 +84,8 @@ export class SqliteReports implements Omit<LedgerReports, 'recentRuns' | 'runInf
     yield* rows;
   }
 
-  /** Look up one record (tests, status of a key). */
-  record(dataset: string, key: string): Record<string, unknown> | undefined {
-    return this.conn.db.prepare('SELECT rowid, * FROM records WHERE dataset = ? AND key = ?').get(dataset, key) as Record<string, unknown> | undefined;
+  /** Look up one record (tests, status of a key) of one merchant ('' for rows without an app_auth_token). */
+  record(dataset: string, key: string, merchant = ''): Record<string, unknown> | undefined {
+    return this.conn.db.prepare(`SELECT rowid, * FROM records WHERE dataset = ? AND ${this.m} = ? AND key = ?`).get(dataset, merchant, key) as Record<string, unknown> | undefined;
   }
 }

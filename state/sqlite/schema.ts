@@ -23,6 +23,61 @@ function addColumns(db: Database.Database, table: string, columns: readonly stri
   }
 }
 
+/**
+ * Issue 13: the merchant is part of every record's key, and the rate controller's learned rates and the daily
+ * quotas found spent are kept. SQLite cannot change a primary key in place: `records` is rebuilt with every
+ * column it has (whatever earlier migrations added), rowids kept (they are the staging order), its indexes made
+ * again. Rows written before belong to the merchant the ledger was bound to (meta target_merchant, the same
+ * keyed hash of its token that merchant ids are), or to none.
+ */
+function merchantsMigration(db: Database.Database): void {
+  const cols = db.prepare('SELECT name, type, "notnull" AS nn, dflt_value AS dflt FROM pragma_table_info(?)').all('records') as {
+    name: string; type: string; nn: number; dflt: string | null;
+  }[];
+  if (!cols.some((c) => c.name === 'merchant')) {
+    const defs = cols.map((c) => {
+      const check = c.name === 'status' ? " CHECK (status IN ('pending', 'uploaded', 'failed'))" : '';
+      return `"${c.name}" ${c.type}${c.nn ? ' NOT NULL' : ''}${c.dflt !== null ? ` DEFAULT ${c.dflt}` : ''}${check}`;
+    });
+    const names = cols.map((c) => `"${c.name}"`).join(', ');
+    const indexes = (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL").all() as { name: string; sql: string }[])
+      .filter((i) => i.name !== 'records_pending');
+    db.exec(`CREATE TABLE records_new (${defs.join(', ')}, merchant TEXT NOT NULL DEFAULT '', PRIMARY KEY (dataset, merchant, key))`);
+    db.prepare(`INSERT INTO records_new (rowid, ${names}, merchant) SELECT rowid, ${names}, COALESCE((SELECT value FROM meta WHERE key = 'target_merchant'), '') FROM records`).run();
+    db.exec('DROP TABLE records; ALTER TABLE records_new RENAME TO records');
+    for (const i of indexes) db.exec(i.sql);
+  }
+  // Claiming walks one merchant's pending rows in staging order; fair turns need the merchants with pending rows (an index entry ends in the rowid: staging order).
+  db.exec('DROP INDEX IF EXISTS records_pending');
+  db.exec("CREATE INDEX records_pending ON records (dataset, merchant) WHERE status = 'pending'");
+  addColumns(db, 'attempts', ["merchant TEXT NOT NULL DEFAULT ''"]);
+  addColumns(db, 'superseded', ["merchant TEXT NOT NULL DEFAULT ''"]);
+  db.exec(`
+  -- Where the next run starts, per app, merchant and method: what the rate controller learned (plain numbers).
+  CREATE TABLE IF NOT EXISTS learned_rates (
+    app_id TEXT NOT NULL,
+    merchant TEXT NOT NULL,
+    method TEXT NOT NULL,
+    rate REAL NOT NULL,
+    quota REAL,
+    noise REAL NOT NULL DEFAULT 0,
+    run_id INTEGER,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (app_id, merchant, method)
+  );
+  -- Daily quotas found spent, until when (00:00 Beijing time): status says it, the next run asks once first.
+  CREATE TABLE IF NOT EXISTS quota_stops (
+    app_id TEXT NOT NULL,
+    merchant TEXT NOT NULL,
+    method TEXT NOT NULL,
+    until TEXT NOT NULL,
+    since TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (app_id, merchant, method)
+  );
+  `);
+}
+
 const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -239,6 +294,7 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS superseded_run ON superseded (run_id);
     `);
   },
+  merchantsMigration,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

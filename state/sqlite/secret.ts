@@ -3,6 +3,7 @@ import { hash as oneShotHash } from 'node:crypto';
 import { LedgerError } from '../errors.js';
 import { MIN_HASH_KEY_BYTES, SECRET_BYTES, newSecret, unwrapSecret, wrapSecret } from '../hash-secret.js';
 import type { SecretSource } from '../port.js';
+import { REBOUND_CODE } from '../staging-rule.js';
 import { MERCHANT_UNKNOWN, deleteMeta, getMeta, setMeta } from './meta.js';
 import type { LedgerOptions } from './open.js';
 
@@ -49,6 +50,12 @@ export function resolveSecret(db: Database.Database, path: string, options: Ledg
       if (clear !== undefined) dropClear();
       // The bound merchant was hashed with the old secret: it cannot be compared any more (see target.ts).
       db.prepare("UPDATE meta SET value = ? WHERE key = 'target_merchant' AND value <> ''").run(MERCHANT_UNKNOWN);
+      // So were the merchant ids in rows' keys: a merchant's rows still to send would never meet its token again.
+      db.prepare(
+        `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
+           last_reason = 'staged for a merchant under the replaced app private key: read its file again to send it'
+         WHERE merchant <> '' AND (status = 'pending' OR (status = 'failed' AND retryable = 1))`,
+      ).run();
       return { secret: fresh, source: 'rebound' };
     }
     if (clear !== undefined) {

@@ -11,8 +11,12 @@ export class SqliteSending implements LedgerSending {
   constructor(private readonly conn: SqliteConnection) {
     this.s = conn.statements((db) => ({
       claim: db.prepare(
-        `SELECT rowid, run_id, key, snapshot, biz_content, attempts, file, line FROM records
+        `SELECT rowid, run_id, merchant, key, snapshot, biz_content, attempts, file, line FROM records
          WHERE dataset = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+      claimOf: db.prepare(
+        `SELECT rowid, run_id, merchant, key, snapshot, biz_content, attempts, file, line FROM records
+         WHERE dataset = ? AND merchant = ? AND status = 'pending' AND rowid > ? ORDER BY rowid LIMIT ?`,
       ),
       uploaded: db.prepare(
         `UPDATE records SET status = 'uploaded', biz_content = NULL, attempts = ?, retryable = 0, last_code = ?, last_sub_code = ?,
@@ -25,21 +29,25 @@ export class SqliteSending implements LedgerSending {
            updated_at = ? WHERE rowid = ?`,
       ),
       attempt: db.prepare(
-        `INSERT INTO attempts (run_id, dataset, key, attempt, at, kind, code, sub_code, duration_ms, trace_id, snapshot)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO attempts (run_id, dataset, merchant, key, attempt, at, kind, code, sub_code, duration_ms, trace_id, snapshot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     }));
   }
 
-  /** Pending rows after `afterRowid`, oldest first; the caller walks the cursor so each row is claimed once per run. */
-  claimPending(dataset: string, afterRowid: number, limit: number): PendingRecord[] {
-    return this.s().claim.all(dataset, afterRowid, limit) as PendingRecord[];
+  /**
+   * Pending rows after `afterRowid`, oldest first (of one merchant when `merchant` is given); the caller walks the
+   * cursor so each row is claimed once per run.
+   */
+  claimPending(dataset: string, afterRowid: number, limit: number, merchant?: string): PendingRecord[] {
+    const s = this.s();
+    return (merchant === undefined ? s.claim.all(dataset, afterRowid, limit) : s.claimOf.all(dataset, merchant, afterRowid, limit)) as PendingRecord[];
   }
 
   recordAttempt(a: AttemptRecord): void {
     this.s().attempt.run(
-      a.runId, a.dataset, a.key, a.attempt, this.conn.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null, a.traceId ?? null,
-      a.snapshot ?? null,
+      a.runId, a.dataset, a.merchant ?? '', a.key, a.attempt, this.conn.now(), a.kind, a.code ?? null, a.subCode ?? null, a.durationMs ?? null,
+      a.traceId ?? null, a.snapshot ?? null,
     );
   }
 

@@ -21,6 +21,8 @@ export interface StageThreadInit {
 export interface StageBatchMessage {
   type: 'batch';
   file: string;
+  /** each row's merchant ('' for none); absent when no row of the batch has one */
+  merchants?: string[];
   keys: string[];
   snapshots: string[];
   bizContents: string[];

@@ -30,8 +30,9 @@ port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
     if (msg.type === 'batch') {
       const n = msg.lines.length;
       const rows: StageRow[] = new Array(n);
+      const merchants = msg.merchants;
       for (let i = 0; i < n; i++) {
-        rows[i] = { key: msg.keys[i]!, snapshot: msg.snapshots[i]!, bizContent: msg.bizContents[i]!, file: msg.file, line: msg.lines[i]! };
+        rows[i] = { merchant: merchants ? merchants[i]! : '', key: msg.keys[i]!, snapshot: msg.snapshots[i]!, bizContent: msg.bizContents[i]!, file: msg.file, line: msg.lines[i]! };
         if (msg.formerKeys?.[i]) rows[i]!.formerKey = msg.formerKeys[i];
       }
       const counts = ledger.stage(init.runId, init.dataset, rows, init.policy, init.retry ?? null);

@@ -22,11 +22,11 @@ export class SqliteStaging implements LedgerStaging {
     this.s = conn.statements((db) => ({
       existing: db.prepare(
         `SELECT rowid, status, snapshot, hash, run_id, uploaded_snapshot, uploaded_hash, retryable,
-           COALESCE(last_sub_code, last_code) AS failure_code, file, line FROM records WHERE dataset = ? AND key = ?`,
+           COALESCE(last_sub_code, last_code) AS failure_code, file, line FROM records WHERE dataset = ? AND merchant = ? AND key = ?`,
       ),
       insert: db.prepare(
-        `INSERT INTO records (dataset, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, key) DO NOTHING`,
+        `INSERT INTO records (dataset, merchant, key, status, snapshot, hash, biz_content, run_id, file, line, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset, merchant, key) DO NOTHING`,
       ),
       restage: db.prepare(
         `UPDATE records SET status = 'pending', snapshot = ?, hash = ?, biz_content = ?, run_id = ?, file = ?, line = ?,
@@ -35,10 +35,10 @@ export class SqliteStaging implements LedgerStaging {
       // still refused: the row stays failed as it is, now this run's (where it was read this time)
       refused: db.prepare('UPDATE records SET run_id = ?, file = ?, line = ?, updated_at = ? WHERE rowid = ?'),
       reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
-      superseded: db.prepare('INSERT INTO superseded (run_id, dataset, key, snapshot, file, line, kept_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      adopt: db.prepare('UPDATE records SET key = ? WHERE dataset = ? AND key = ? AND NOT EXISTS (SELECT 1 FROM records WHERE dataset = ? AND key = ?)'),
-      adoptAttempts: db.prepare('UPDATE attempts SET key = ? WHERE dataset = ? AND key = ?'),
-      adoptSuperseded: db.prepare('UPDATE superseded SET key = ? WHERE dataset = ? AND key = ?'),
+      superseded: db.prepare('INSERT INTO superseded (run_id, dataset, merchant, key, snapshot, file, line, kept_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      adopt: db.prepare('UPDATE records SET key = ? WHERE dataset = ? AND merchant = ? AND key = ? AND NOT EXISTS (SELECT 1 FROM records WHERE dataset = ? AND merchant = ? AND key = ?)'),
+      adoptAttempts: db.prepare('UPDATE attempts SET key = ? WHERE dataset = ? AND merchant = ? AND key = ?'),
+      adoptSuperseded: db.prepare('UPDATE superseded SET key = ? WHERE dataset = ? AND merchant = ? AND key = ?'),
       adoptRunKeys: db.prepare('UPDATE run_keys SET key = ? WHERE key = ? AND run_id IN (SELECT id FROM runs WHERE dataset = ?)'),
     }));
   }
@@ -54,9 +54,10 @@ export class SqliteStaging implements LedgerStaging {
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
-        if (r.formerKey !== undefined && s.adopt.run(r.key, dataset, r.formerKey, dataset, r.key).changes === 1) {
-          s.adoptAttempts.run(r.key, dataset, r.formerKey);
-          s.adoptSuperseded.run(r.key, dataset, r.formerKey);
+        const merchant = r.merchant ?? '';
+        if (r.formerKey !== undefined && s.adopt.run(r.key, dataset, merchant, r.formerKey, dataset, merchant, r.key).changes === 1) {
+          s.adoptAttempts.run(r.key, dataset, merchant, r.formerKey);
+          s.adoptSuperseded.run(r.key, dataset, merchant, r.formerKey);
           s.adoptRunKeys.run(r.key, r.formerKey, dataset);
         }
         const hash = this.hash(r.bizContent);
@@ -65,19 +66,19 @@ export class SqliteStaging implements LedgerStaging {
         // almost all known keys: look first. Which way goes by what the previous rows were.
         let held: ExistingRow | undefined;
         if (this.newShare > 0.5) {
-          if (s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now).changes === 1) {
+          if (s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now).changes === 1) {
             addCounts(counts, decideStage(undefined, incoming, runId, policy)); // a new key: inserted, as the rule says
             this.noteNew(true);
             continue;
           }
-          held = s.existing.get(dataset, r.key) as ExistingRow;
+          held = s.existing.get(dataset, merchant, r.key) as ExistingRow;
         } else {
-          held = s.existing.get(dataset, r.key) as ExistingRow | undefined;
+          held = s.existing.get(dataset, merchant, r.key) as ExistingRow | undefined;
         }
         this.noteNew(held === undefined);
         const d = decideStage(held, incoming, runId, policy, retry);
         if (d.loser) this.noteSuperseded(runId, dataset, r, held!, d);
-        if (d.action === 'insert') s.insert.run(dataset, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
+        if (d.action === 'insert') s.insert.run(dataset, merchant, r.key, r.snapshot, hash, r.bizContent, runId, r.file, r.line, now);
         else if (d.action === 'restage') s.restage.run(r.snapshot, hash, r.bizContent, runId, r.file, r.line, now, held!.rowid);
         else if (d.action === 'refused') s.refused.run(runId, r.file, r.line, now, held!.rowid);
         addCounts(counts, d);
@@ -89,8 +90,9 @@ export class SqliteStaging implements LedgerStaging {
   /** The row that lost (the incoming one, or the held row this run had staged), with the snapshot that won. */
   private noteSuperseded(runId: number, dataset: string, incoming: StageRow, held: ExistingRow, d: StageDecision): void {
     const kept = d.branch === 'older-than-alipay' ? held.uploaded_snapshot ?? held.snapshot : held.snapshot;
-    if (d.loser === 'held') this.s().superseded.run(runId, dataset, incoming.key, held.snapshot, held.file, held.line, incoming.snapshot);
-    else this.s().superseded.run(runId, dataset, incoming.key, incoming.snapshot, incoming.file, incoming.line, kept);
+    const merchant = incoming.merchant ?? '';
+    if (d.loser === 'held') this.s().superseded.run(runId, dataset, merchant, incoming.key, held.snapshot, held.file, held.line, incoming.snapshot);
+    else this.s().superseded.run(runId, dataset, merchant, incoming.key, incoming.snapshot, incoming.file, incoming.line, kept);
   }
 
   addRejects(runId: number, dataset: string, rejects: readonly RejectRecord[]): void {
@@ -140,6 +142,13 @@ export class SqliteStaging implements LedgerStaging {
 
   countPending(dataset: string): number {
     return (this.conn.db.prepare("SELECT COUNT(*) AS n FROM records WHERE dataset = ? AND status = 'pending'").get(dataset) as { n: number }).n;
+  }
+
+  /** The merchants with rows to send, and how many each ('' for rows without an app_auth_token), in id order. */
+  pendingByMerchant(dataset: string): { merchant: string; count: number }[] {
+    return this.conn.db
+      .prepare("SELECT merchant, COUNT(*) AS count FROM records WHERE dataset = ? AND status = 'pending' GROUP BY merchant ORDER BY merchant")
+      .all(dataset) as { merchant: string; count: number }[];
   }
 
   /**

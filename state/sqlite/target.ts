@@ -1,27 +1,21 @@
 import { LedgerError } from '../errors.js';
-import type { BindResult, LedgerTarget, LedgerTargetBinding, SecretSource } from '../port.js';
+import type { BindResult, LedgerTarget, LedgerTargetBinding } from '../port.js';
 import { REBOUND_CODE } from '../staging-rule.js';
-import { MERCHANT_UNKNOWN, getMeta, setMeta } from './meta.js';
+import { getMeta, setMeta } from './meta.js';
 import type { SqliteConnection } from './open.js';
 
-function describeTarget(gateway: string, appId: string, merchant: string): string {
-  const who = merchant === '' ? 'no app_auth_token'
-    : merchant === MERCHANT_UNKNOWN ? 'a merchant hashed under a replaced key'
-    : `merchant #${merchant.slice(0, 8)}`;
-  return `${gateway} (app ${appId}, ${who})`;
+function describeTarget(gateway: string, appId: string): string {
+  return `${gateway} (app ${appId})`;
 }
 
 /**
- * The target a ledger is bound to (meta target_gateway, target_app_id, target_merchant). "Uploaded" in a ledger
- * means "Alipay holds it" for one gateway, app and merchant only: the same ledger pointed at another app would
- * skip every row as already there.
+ * The target a ledger is bound to (meta target_gateway, target_app_id). "Uploaded" in a ledger means "Alipay
+ * holds it" for one gateway and app only: the same ledger pointed at another app would skip every row as
+ * already there. Merchants are not part of the target: each row's key holds its merchant (meta target_merchant,
+ * written by older versions, only told the migration whose rows were whose).
  */
 export class SqliteTargetBinding implements LedgerTargetBinding {
-  constructor(
-    private readonly conn: SqliteConnection,
-    private readonly hash: (text: string) => string,
-    private readonly secretSource: SecretSource,
-  ) {}
+  constructor(private readonly conn: SqliteConnection) {}
 
   /**
    * A different target is refused unless `rebind`, which marks every row held as uploaded as not sent to the
@@ -30,37 +24,26 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
   bindTarget(t: LedgerTarget, o: { rebind?: boolean; dryRun?: boolean } = {}): BindResult {
     // (see also: `moved`, below: a ledger that never had a row confirmed at its target follows a new app id)
     const { db, path } = this.conn;
-    const merchant = t.appAuthToken ? this.hash('merchant\u0000' + t.appAuthToken) : '';
-    const next = describeTarget(t.gateway, t.appId, merchant);
+    const next = describeTarget(t.gateway, t.appId);
     return db.transaction((): BindResult => {
       const store = () => {
         setMeta(db, 'target_gateway', t.gateway);
         setMeta(db, 'target_app_id', t.appId);
-        setMeta(db, 'target_merchant', merchant);
       };
       const gateway = getMeta(db, 'target_gateway');
       const appId = getMeta(db, 'target_app_id');
-      const stored = getMeta(db, 'target_merchant') ?? '';
-      // A dry run that rebinds the key hashes with a secret it keeps in memory: the stored merchant cannot be compared.
-      const held = this.secretSource === 'rebound-in-memory' && stored !== '' ? MERCHANT_UNKNOWN : stored;
       if (gateway === undefined || appId === undefined) {
         const hasRuns = db.prepare('SELECT 1 FROM runs LIMIT 1').get() !== undefined;
         if (!o.dryRun) store();
         return { state: hasRuns ? 'adopted' : 'new' };
       }
-      const sameApp = gateway === t.gateway && appId === t.appId;
-      if (sameApp && held === merchant) return { state: 'same' };
-      if (sameApp && held === MERCHANT_UNKNOWN) {
-        // The secret was replaced (a rebound key): every row counts as changed anyway, nothing to mark.
-        if (!o.dryRun) store();
-        return { state: 'adopted' };
-      }
-      const previous = describeTarget(gateway, appId, held);
+      if (gateway === t.gateway && appId === t.appId) return { state: 'same' };
+      const previous = describeTarget(gateway, appId);
       // Nothing was ever confirmed uploaded there (say, a first run with a mistyped app id that the gateway
       // refused): the ledger holds nothing another target lacks, so it follows the new gateway or app id by
-      // itself, its pending rows kept. Not across merchants: pending rows hold one merchant's data.
+      // itself, its pending rows kept.
       const confirmed = db.prepare("SELECT 1 FROM records WHERE status = 'uploaded' OR uploaded_snapshot IS NOT NULL LIMIT 1").get() !== undefined;
-      if (!confirmed && held === merchant && !o.dryRun) {
+      if (!confirmed && !o.dryRun) {
         store();
         return { state: 'moved', previous };
       }
@@ -81,14 +64,16 @@ export class SqliteTargetBinding implements LedgerTargetBinding {
              last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}', last_reason = ?, updated_at = ? WHERE status = 'uploaded'`,
         )
         .run(`not sent to ${next} yet (ledger rebound from ${previous}): read its file again to send it`, now).changes;
-      // Rows still pending (or waiting for a retry) were staged for the old target — another app, or another
-      // merchant's data: they must not go to the new one unless a file names them again. Their bodies go too.
+      // Rows still pending (or waiting for a retry) were staged for the old target — another app's data: they
+      // must not go to the new one unless a file names them again. Their bodies go too.
       db.prepare(
         `UPDATE records SET status = 'failed', retryable = 0, biz_content = NULL, last_code = '${REBOUND_CODE}', last_sub_code = '${REBOUND_CODE}',
            last_reason = ?, updated_at = ? WHERE status = 'pending' OR (status = 'failed' AND retryable = 1)`,
       ).run(`staged for ${previous}, not sent to ${next} (ledger rebound): read its file again to send it`, now);
       // What the old target holds says nothing of the new one: no row may be skipped as "unchanged" against it.
       db.prepare('UPDATE records SET uploaded_snapshot = NULL, uploaded_hash = NULL, uploaded_at = NULL WHERE uploaded_snapshot IS NOT NULL').run();
+      // Nor does what was learned of its quotas.
+      db.prepare('DELETE FROM quota_stops').run();
       return { state: 'rebound', previous, rebound };
     }).immediate();
   }

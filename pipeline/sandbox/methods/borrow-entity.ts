@@ -3,6 +3,8 @@ import { businessError, success, type MethodAnswer, type MethodContext, type San
 
 export interface StoredEntity {
   appId: string;
+  /** the merchant's user id ('' for the app's own calls) */
+  merchant: string;
   category_code: string;
   entity_code: string;
   upload_time: string;
@@ -15,7 +17,8 @@ export interface StoredEntity {
  * zhima.merchant.borrow.entity.upload as its page (seed 003, transcribed in pages/borrow-entity-upload.ts)
  * describes it: a missing required field is NULL_ARGUMENT, a wrong length or format ILLEGAL_ARGUMENT, a category
  * outside the page's list CATEGORY_CODE_ILLEGAL; "sensitive" text (here a configurable word) is
- * INFOSEC_VERIFY_FAILED. Per (app, category_code, entity_code) it keeps the snapshot with the newest upload_time.
+ * INFOSEC_VERIFY_FAILED. Per (app, merchant, category_code, entity_code) it keeps the snapshot with the newest
+ * upload_time: two merchants' entities with the same codes are two entities.
  */
 export class BorrowEntityMethod implements SandboxMethod {
   readonly method = PAGE.method;
@@ -46,12 +49,13 @@ export class BorrowEntityMethod implements SandboxMethod {
     const category = biz.category_code as string;
     const entity = biz.entity_code as string;
     const uploadTime = biz.upload_time as string;
-    const id = `${ctx.appId}\u0000${category}/${entity}`;
+    const merchant = ctx.merchant ?? '';
+    const id = `${ctx.appId}\u0000${merchant}\u0000${category}/${entity}`;
     const held = this.store.get(id);
     const requests = (held?.requests ?? 0) + 1;
     // Newest upload_time wins; an older snapshot is accepted (Alipay answers success) but does not replace it.
     if (!held || uploadTime >= held.upload_time) {
-      this.store.set(id, { appId: ctx.appId, category_code: category, entity_code: entity, upload_time: uploadTime, biz, requests });
+      this.store.set(id, { appId: ctx.appId, merchant, category_code: category, entity_code: entity, upload_time: uploadTime, biz, requests });
     } else {
       held.requests = requests;
     }

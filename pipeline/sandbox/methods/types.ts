@@ -5,6 +5,8 @@ export type MethodAnswer = Record<string, unknown> & { code: string; msg: string
 
 export interface MethodContext {
   appId: string;
+  /** the merchant the call is made for (its user id), '' for the app's own: what a method stores is per merchant */
+  merchant?: string;
   /** parsed biz_content */
   biz: Record<string, unknown>;
   /** raw request params (common params + biz_content) */

@@ -44,7 +44,7 @@ export class WorkerContractMethod implements SandboxMethod {
       // checked above
     }
     if (bizFail) return success({ biz_success: false });
-    const id = `${ctx.appId}\u0000${biz.sign_order_no as string}`;
+    const id = `${ctx.appId}\u0000${ctx.merchant ?? ''}\u0000${biz.sign_order_no as string}`;
     const held = this.store.get(id);
     this.store.set(id, { appId: ctx.appId, sign_order_no: biz.sign_order_no as string, biz, requests: (held?.requests ?? 0) + 1 });
     return ctx.behaviours?.noBizSuccess ? success() : success({ biz_success: true });
