@@ -3,6 +3,7 @@ import type { Dataset } from '../sources/dataset.js';
 import { Ledger, ROW_COLUMNS, SCHEMA_VERSION, type KeyStory, type RowFilter, type RowView } from '../state/ledger.js';
 import { BOM, csvRow } from './csv-writer.js';
 import { SyncError } from './errors.js';
+import { displayWidth, fitLayout, type Column } from './table.js';
 
 /**
  * `alipay-sync rows`: the ledger's rows by state and filter, as a table, CSV or JSON Lines, streamed from the
@@ -18,6 +19,8 @@ export interface RowsOut {
   write(text: string): boolean;
   drain(): Promise<void>;
   closed(): boolean;
+  /** a terminal's width: the table is fitted to it (the reason cut, columns left out); absent in a pipe or a file */
+  width?: number;
 }
 
 export interface RowsOptions {
@@ -45,17 +48,30 @@ export function openForReading(path: string): Ledger {
   return new Ledger(path, { readonly: seen.kind === 'ledger' && seen.schemaVersion >= SCHEMA_VERSION });
 }
 
-/** List the rows a filter names; returns how many were written. */
+/**
+ * List the rows a filter names; returns how many were written. The ledger's iterator is closed before the ledger
+ * (better-sqlite3 refuses every other statement, and close, on a connection while an iterator is open), however
+ * the listing ends: all rows written, or a reader that left (`| head`) after any row or in the middle of the
+ * first ones a table reads to size its columns. "No rows match" is said only when the filter matched nothing,
+ * never because the reader left.
+ */
 export async function printRows(o: RowsOptions): Promise<number> {
   const ledger = openForReading(o.ledgerPath);
+  const rows = ledger.rows(o.filter);
   try {
-    const rows = ledger.rows(o.filter);
-    const n = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
-    if (n === 0) o.note(`no rows in ${o.ledgerPath} match`);
-    return n;
+    const listed = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
+    if (listed.matched === 0) o.note(`no rows in ${o.ledgerPath} match`);
+    return listed.written;
   } finally {
+    rows.return?.();
     ledger.close();
   }
+}
+
+/** What a writer did: rows written, and rows the filter matched (null when the reader left before the end). */
+interface Listed {
+  written: number;
+  matched: number | null;
 }
 
 async function put(out: RowsOut, text: string): Promise<boolean> {
@@ -68,56 +84,59 @@ function cellText(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
 }
 
-async function writeLines(rows: Iterable<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<number> {
+async function writeLines(rows: Iterator<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<Listed> {
   let n = 0;
-  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return 0;
-  for (const r of rows) {
-    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r[c]))) : JSON.stringify(r) + '\n';
-    if (!(await put(out, text))) break;
+  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return { written: 0, matched: null };
+  for (let r = rows.next(); !r.done; r = rows.next()) {
+    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r.value[c]))) : JSON.stringify(r.value) + '\n';
+    if (!(await put(out, text))) return { written: n, matched: null };
     n++;
   }
-  return n;
+  return { written: n, matched: n };
 }
 
-/** The columns a person reads; `rows --format csv` has them all. */
-const TABLE: readonly { title: string; cell: (r: RowView) => string }[] = [
-  { title: 'state', cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
-  { title: 'dataset', cell: (r) => r.dataset },
-  { title: 'key', cell: (r) => r.key ?? '' },
-  { title: 'snapshot', cell: (r) => r.snapshot ?? '' },
-  { title: 'file:line', cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
-  { title: 'run', cell: (r) => String(r.last_run_id ?? r.run_id) },
-  { title: 'sub_code', cell: (r) => r.sub_code ?? r.code ?? '' },
-  { title: 'reason', cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
+/**
+ * The columns a person reads (`rows --format csv` and jsonl have them all, reasons in full); on a terminal the
+ * reason is cut to fit, then columns are left out from the highest rank.
+ */
+const TABLE: readonly (Column & { cell: (r: RowView) => string })[] = [
+  { title: 'state', rank: 0, cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
+  { title: 'dataset', rank: 3, cell: (r) => r.dataset },
+  { title: 'key', rank: 0, shrink: true, min: 24, cell: (r) => r.key ?? '' },
+  { title: 'snapshot', rank: 4, cell: (r) => r.snapshot ?? '' },
+  { title: 'file:line', rank: 1, shrink: true, min: 16, cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
+  { title: 'run', rank: 2, align: 'right', cell: (r) => String(r.last_run_id ?? r.run_id) },
+  { title: 'sub_code', rank: 1, cell: (r) => r.sub_code ?? r.code ?? '' },
+  { title: 'reason', rank: 0, shrink: true, min: 16, cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
 ];
 /** rows read before the table's columns are sized; later rows keep those widths (a longer cell pushes its line) */
 const SIZE_FROM = 200;
 
-async function writeTable(rows: Iterable<RowView>, out: RowsOut): Promise<number> {
-  const it = rows[Symbol.iterator]();
+async function writeTable(it: Iterator<RowView>, out: RowsOut): Promise<Listed> {
   const first: string[][] = [];
   while (first.length < SIZE_FROM) {
     const r = it.next();
     if (r.done) break;
     first.push(TABLE.map((c) => c.cell(r.value)));
   }
-  if (first.length === 0) return 0;
-  const widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n';
-  if (!(await put(out, line(TABLE.map((c) => c.title))))) return 0;
+  if (first.length === 0) return { written: 0, matched: 0 };
+  const widths = TABLE.map((c, i) => Math.max(displayWidth(c.title), ...first.map((cells) => displayWidth(cells[i]!))));
+  const fitted = out.width !== undefined ? fitLayout(TABLE, first, out.width) : null;
+  // in a pipe or a file: every column whole (a longer cell than the first rows' pushes its line)
+  const line = fitted
+    ? (cells: string[]) => fitted.line(cells) + '\n'
+    : (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))))).join('  ').trimEnd() + '\n';
+  if (!(await put(out, line(TABLE.map((c) => c.title))))) return { written: 0, matched: null };
   let n = 0;
   for (const cells of first) {
-    if (!(await put(out, line(cells)))) return n;
+    if (!(await put(out, line(cells)))) return { written: n, matched: null };
     n++;
   }
   for (let r = it.next(); !r.done; r = it.next()) {
-    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) {
-      it.return?.();
-      break;
-    }
+    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) return { written: n, matched: null };
     n++;
   }
-  return n;
+  return { written: n, matched: n };
 }
 
 /** A kept request body as it may be shown: the dataset's personal fields masked (or nothing, for a dataset unknown here). */

@@ -8,7 +8,7 @@ export const reportCommand: CommandSpec = {
   command: 'report',
   describe: 'write a run\'s report as one self-contained HTML file: counts, send rate against --qps with 40005 slow-downs, latency, answers by code, slowest and failed keys',
   uses: [
-    use('ledger', { describe: 'the ledger to read' }), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('config'),
+    use('ledger', { describe: 'the ledger to read' }), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>

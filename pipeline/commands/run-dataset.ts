@@ -135,7 +135,8 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
       signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),
     });
-    const text = humanSummary(summary, rejects);
+    const to = state.json ? process.stderr : process.stdout;
+    const text = humanSummary(summary, rejects, { retryFailed: v['retry-failed'] === true, ...(to.isTTY ? { width: (to.columns || 80) - 1 } : {}) });
     if (state.json) {
       process.stderr.write(text + '\n');
       writeOut(JSON.stringify({ ...summary, exit_code: exitCode, version: VERSION }) + '\n');

@@ -43,7 +43,7 @@ export const notifyCommand: CommandSpec = {
 export const statusCommand: CommandSpec = {
   command: 'status',
   describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
-  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
+  uses: [use('ledger', { describe: 'the ledger to read' }), use('runs'), use('json', { describe: 'print it as JSON' }), use('verbose'), use('config')],
   fromEnv: true,
   build: (y) =>
     y.epilog(examples([
@@ -70,7 +70,7 @@ export const sandboxCommand: CommandSpec = {
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
     use('agreements'), use('quota'), use('daily-quota'), use('merchant-quota'), use('merchant-daily-quota'), use('merchant-token'), use('expired-token'),
-    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'),
+    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'), use('verbose'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
@@ -102,7 +102,7 @@ export const demoCommand: CommandSpec = {
   describe: 'start a local sandbox gateway and sync the sample CSVs in examples/ into a demo ledger (what `npm start` runs)',
   uses: [
     use('ledger', { default: './.demo/alipay-sync.db', describe: 'the demo ledger (kept between runs: a second run skips everything)' }),
-    use('examples'), use('json', { describe: 'print JSON summaries' }),
+    use('examples'), use('json', { describe: 'print JSON summaries' }), use('verbose'),
   ],
   // Flags only: exported production settings must never steer `npm start`.
   fromEnv: false,

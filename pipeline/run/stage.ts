@@ -69,11 +69,13 @@ export async function stageAll(
   let bizContents: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
+  let formerKeys: string[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects, ...(dataset.hashedKeysBefore ? { formerKeys } : {}) });
     rowMerchants = [];
     anyMerchant = false;
     keys = [];
+    formerKeys = [];
     snapshots = [];
     bizContents = [];
     lines = [];
@@ -123,8 +125,9 @@ export async function stageAll(
           } else if (v.ok) {
             rowMerchants.push(m.merchant);
             if (m.merchant !== '') anyMerchant = true;
-            // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
-            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            // A key that holds personal data is stored as a keyed hash (the ledger's secret), never in clear.
+            keys.push(v.row.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            if (dataset.hashedKeysBefore) formerKeys.push(v.row.personalKey ? '' : `h:${ledger.hash(v.row.key)}`);
             snapshots.push(session ?? v.row.snapshot);
             bizContents.push(v.row.bizContent);
             lines.push(rec.line);

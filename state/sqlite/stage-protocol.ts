@@ -28,6 +28,8 @@ export interface StageBatchMessage {
   bizContents: string[];
   lines: number[];
   rejects: RejectRecord[];
+  /** StageRow.formerKey of each row ('' for none), for datasets whose keys an older version stored otherwise */
+  formerKeys?: string[];
 }
 
 export type StageThreadReply =
