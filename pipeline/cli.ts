@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { EXIT, errorFields, exitCodeFor, SyncError } from './errors.js';
 import { streamLogger } from './log.js';
-import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName, unknownArguments } from './settings.js';
+import { mergeSettings, normalizeArgv, parseBoolean, redactArgv, scrub, envName } from './settings.js';
 import { addOptions, closeStdout, writeOut, type CommandSpec, type CommandState } from './commands/context.js';
 import { agreementsCommand, uploadCommand } from './commands/upload.js';
 import { checkCommand } from './commands/check.js';
@@ -12,7 +12,8 @@ import { rowsCommand } from './commands/rows.js';
 import { demoCommand, notifyCommand, sandboxCommand, statusCommand } from './commands/serve.js';
 import { workCommand } from './commands/work.js';
 import { reportCommand } from './commands/report.js';
-import { HELP_WIDTH } from './commands/help.js';
+import { setHelpWidth } from './commands/help.js';
+import { explainFailure } from './commands/usage-errors.js';
 import { VERSION } from './version.js';
 // Each command imports what it needs when it runs (the HTTP client, the ledger, the sandbox): `--help` and
 // `status` start in a fraction of the time, and a migration's CPU is spent on the migration.
@@ -27,13 +28,14 @@ const COMMANDS: readonly CommandSpec[] = [
 ];
 
 /**
- * A bare `alipay-sync`, or a bare group (`alipay-sync upload`), asks what there is: its help, not an error. The
+ * A bare `alipay-sync` asks what there is: its help, exit 0. A bare group (`alipay-sync upload`: a cron line that
+ * lost its subcommand) gets its help too, but did nothing it was asked to: exit 2 (`bare` names it). The
  * completion script's own call (`--get-yargs-completions`) is left alone.
  */
-function helpWhenBare(argv: string[]): string[] {
-  if (argv.length === 0) return ['--help'];
+function helpWhenBare(argv: string[]): { argv: string[]; bare?: CommandSpec } {
+  if (argv.length === 0) return { argv: ['--help'] };
   const group = COMMANDS.find((c) => c.subcommands && c.command === argv[0]);
-  return group && argv.length === 1 ? [argv[0]!, '--help'] : argv;
+  return group && argv.length === 1 ? { argv: [argv[0]!, '--help'], bare: group } : { argv };
 }
 
 /** A first guess at --json and --verbose, for errors raised before the settings are merged. */
@@ -54,7 +56,7 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
   const state: CommandState = { json: guessFlag(rawArgv, env, 'json'), verbose: guessFlag(rawArgv, env, 'verbose'), printedJson: false };
   let exit = 0;
   try {
-    const argv = helpWhenBare(normalizeArgv(rawArgv));
+    const { argv, bare } = helpWhenBare(normalizeArgv(rawArgv));
     state.json = guessFlag(argv, env, 'json');
     state.verbose = guessFlag(argv, env, 'verbose');
     const command = redactArgv(argv).join(' ');
@@ -68,6 +70,8 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
       state.verbose = merged.values.verbose === true;
       return merged;
     };
+    // Help fits the terminal; in a pipe (`--help | less`) $COLUMNS says how wide, as for other tools.
+    const width = setHelpWidth(process.stdout.isTTY ? process.stdout.columns : env.COLUMNS ? Number(env.COLUMNS) : undefined);
     const parser = yargs(argv)
       .scriptName('alipay-sync')
       .usage('$0 <command> [options]\n\nKeep Alipay in step with your CSV exports: validate every row, sign and send under a rate limit, and keep a SQLite ledger so any run can be stopped and rerun to finish, without re-sending rows.');
@@ -90,24 +94,33 @@ export async function main(rawArgv: string[] = hideBin(process.argv), env: NodeJ
           : undefined,
       );
     for (const spec of COMMANDS) register(parser, spec);
+    // yargs glues its type tags to a description that fills the line ("…out[boolean]"): the descriptions say the
+    // type and default themselves (commands/context.ts). (yargs 18 has this setting; its @types, of 17, do not.)
+    (parser as Argv & { usageConfiguration(c: { 'hide-types': boolean }): Argv }).usageConfiguration({ 'hide-types': true });
     parser
       .demandCommand(1, `name a command: ${COMMANDS.map((c) => c.command.split(' ')[0]).join(', ')} (see --help)`)
       .strict()
       .recommendCommands()
       .epilog(
         'Settings: a flag, else its ALIPAY_SYNC_<NAME> environment variable, else the --config file, else the default; each applies only to the commands that have it. A flag given twice takes its last value (--fault keeps every one). Booleans take true/false, 1/0, yes/no, on/off.\n\n' +
-          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem, nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the daily quota is spent: rows left pending, the summary says when it resets (00:00 Beijing) and how to go on (--wait-for-quota waits instead) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
+          'Exit codes: 0 every row uploaded or already unchanged in Alipay · 1 finished, but rows were rejected or failed (or a file was empty) · 2 usage, configuration or I/O problem (or a bare upload, agreements, notify), nothing sent · 3 aborted by the gateway (credentials, signature, an unverifiable answer), pending rows left for the next run · 4 the daily quota is spent: rows left pending, the summary says when it resets (00:00 Beijing) and how to go on (--wait-for-quota waits instead) · 70 internal error (a bug: please report it) · 130 interrupted after settling requests in flight.\n\n' +
           'Docs: README.md. Try it with no account: npm start, or alipay-sync sandbox.',
       )
-      .wrap(HELP_WIDTH)
+      .wrap(width)
       .fail((msg, err) => {
-        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(unknownArguments(msg, argv))}\nrun alipay-sync --help for usage`);
+        throw err ?? new SyncError('SYNC_CONFIG_INVALID', `${scrub(explainFailure(msg, argv, COMMANDS))}\nrun alipay-sync --help for usage`);
       })
       .completion('completion', 'print a shell completion script (bash, zsh): alipay-sync completion >> ~/.bashrc')
       .help()
+      // a bare group's help is followed by its exit 2 (below), so yargs must not end the process after it
+      .exitProcess(!bare)
       .alias('h', 'help')
       .version(VERSION);
     await parser.parseAsync();
+    if (bare) {
+      const names = bare.subcommands!.map((c) => c.command.split(' ')[0]).join(', ');
+      throw new SyncError('SYNC_CONFIG_INVALID', `alipay-sync ${bare.command} needs one of: ${names} (its help is above; nothing was done)`);
+    }
     return exit;
   } catch (err) {
     return report(err, state);

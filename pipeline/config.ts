@@ -120,7 +120,7 @@ export function resolveTuning(raw: RawSettings, o: SettingOrigins = {}): Pick<Se
 
 /** What is wrong with an app id (from `origin`), or null. */
 export function appIdProblem(appId: string, origin: string): string | null {
-  if (!appId) return '--app-id is required (or ALIPAY_SYNC_APP_ID; a dry run checks it too)';
+  if (!appId) return '--app-id is required (or ALIPAY_SYNC_APP_ID)';
   if (!/^\d{16}$/.test(appId) && !/^[\w-]{1,32}$/.test(appId)) return `${origin} looks wrong: ${appId.length > 32 ? `${appId.length} characters` : appId} (an app id is 16 digits, e.g. 2021004100000000)`;
   return null;
 }

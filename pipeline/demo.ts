@@ -17,6 +17,7 @@ import { SandboxGateway } from './sandbox/server.js';
 import { humanSummary } from './summary.js';
 import { runUpload } from './upload.js';
 import { loadPrivateKey, loadPublicKey } from './alipay/keys.js';
+import { loadHoldings, restoreHoldings, saveHoldings } from './sandbox/holdings.js';
 
 export interface DemoOptions {
   ledgerPath: string;
@@ -30,8 +31,10 @@ export const PACKAGE_EXAMPLES = fileURLToPath(new URL('../../examples/', import.
 
 /**
  * `npm start`: a real sync with no Alipay account. It starts the sandbox gateway on a free loopback port with
- * fresh keys (written to a temp dir and read back through the same key loading a user's files go through),
- * then uploads every examples/<dataset>.csv into a demo ledger that is kept, so a second run skips everything.
+ * keys made by the first run (written beside the ledger and read back through the same key loading a user's
+ * files go through), then uploads every examples/<dataset>.csv into a demo ledger that is kept, so a second run
+ * skips everything. What the sandbox holds ("Alipay's" borrow points, contracts, agreements' states) is kept
+ * beside the ledger too: the ledger and "Alipay" stay in step from one run to the next, as with the real one.
  */
 export async function runDemo(o: DemoOptions): Promise<number> {
   const examples = o.examplesDir ?? PACKAGE_EXAMPLES;
@@ -45,7 +48,8 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   mkdirSync(dirname(o.ledgerPath), { recursive: true });
   checkLedgerPath(o.ledgerPath, { dryRun: false });
   const keysDir = join(dirname(o.ledgerPath), 'keys');
-  const files = readKeyFiles(keysDir)?.files ?? writeKeyFiles(keysDir, generateKeyPairs());
+  const kept = readKeyFiles(keysDir)?.files;
+  const files = kept ?? writeKeyFiles(keysDir, generateKeyPairs());
   const privateKey = loadPrivateKey(files.appPrivateKey);
   const alipayPublicKey = loadPublicKey(files.alipayPublicKey);
   const seedFile = join(examples, 'agreements.json');
@@ -53,6 +57,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const gateway = new SandboxGateway({
     appPublicKey: loadPublicKey(files.appPublicKey), alipayPrivateKey: loadPrivateKey(files.alipayPrivateKey), agreements,
   });
+  const holdingsPath = join(dirname(o.ledgerPath), 'sandbox-holdings.json');
+  let held;
+  try {
+    held = loadHoldings(holdingsPath);
+  } catch (err) {
+    throw new SyncError('SYNC_SOURCE_READ', `${holdingsPath}: ${(err as Error).message} (what the demo's sandbox held: delete the demo folder to start afresh)`);
+  }
+  if (held) restoreHoldings(gateway, held);
   const url = await gateway.start();
   // The merchant's side of notifications, on the same ledger: the sandbox announces agreements made effective.
   const notify = new NotifyServer({ ledgerPath: o.ledgerPath, alipayPublicKey, appId: gateway.appId, logger: o.logger });
@@ -61,7 +73,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   // human text goes to stderr.
   const say = (s: string) => (o.json ? process.stderr.write(s + '\n') : o.out.write(s + '\n'));
   const runs: unknown[] = [];
-  say(`alipay-sync demo: sandbox gateway on ${url} (fresh RSA2 keys; answers are signed and verified)`);
+  const keysNote = kept ? `RSA2 keys from ${keysDir}, made by the first run` : `fresh RSA2 keys, kept in ${keysDir}`;
+  const heldNote = held ? `; it holds what earlier demo runs sent (${holdingsPath})` : '';
+  say(`alipay-sync demo: sandbox gateway on ${url} (${keysNote}; answers are signed and verified${heldNote})`);
   say(`ledger: ${o.ledgerPath}; notify receiver on ${notifyUrl}\n`);
   const client = new AlipayClient({ gateway: url, appId: gateway.appId, privateKey, alipayPublicKey, connections: 8 });
   const exportPath = join(dirname(o.ledgerPath), 'agreements.csv');
@@ -101,6 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await client.close();
     await gateway.stop();
     await notify.stop();
+    saveHoldings(holdingsPath, gateway);
   }
   say('The sample files hold a few invalid rows on purpose (rejected with file, line, field and reason), and a few agreements that cannot be made effective (stopped, unknown).');
   say('Run `npm start` again: the ledger knows what Alipay holds, so no upload is sent twice (queries ask again every run).');

@@ -39,6 +39,20 @@ export function formatRate(perSecond: number): string {
   return perSecond.toFixed(2);
 }
 
+/**
+ * The one rate of a phase, in the progress line, its final line, the run report and the metrics: rows done over
+ * the seconds it has taken. Under one second there is no rate to speak of (12 rows in 0.2 s are not "60/s" at
+ * --qps 50): null, and the time is shown as "<1s".
+ */
+export function perSecond(done: number, elapsedMs: number): number | null {
+  return elapsedMs >= 1000 ? (done * 1000) / elapsedMs : null;
+}
+
+/** How long a phase took, as the final line says it: "<1s" under a second. */
+export function formatElapsed(ms: number): string {
+  return ms < 1000 ? '<1s' : formatDuration(ms);
+}
+
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** The host's UTC offset at that moment, as +08:00 (daylight saving time included). */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Answered, LiveState, RowOutcome, RunObserver, StagedCounts } from './run/observe.js';
+import { perSecond } from './format.js';
 import { listenError } from './serve.js';
 
 /**
@@ -39,7 +40,7 @@ export async function serveMetrics(port: number, what: string): Promise<MetricsS
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(listenError(err, `${what} --metrics-port`, METRICS_HOST, port)));
+    server.once('error', (err) => reject(listenError(err, `${what} --metrics-port`, METRICS_HOST, port, '--metrics-port')));
     server.listen(port, METRICS_HOST, () => resolve());
   });
   server.unref();
@@ -81,12 +82,15 @@ export function runMetrics(registry: Registry, dataset: string): RunObserver {
       if (live) this.set(labels, live.rate());
     },
   });
+  let sendingSince: number | null = null;
   new Gauge({
-    name: 'alipay_sync_send_rate', help: 'Requests started per second, over the last 10 s', labelNames: ['dataset'], registers: [registry],
+    name: 'alipay_sync_send_rate', help: 'Requests started per second, over the last 10 s (over the time sending has taken, at least 1 s, before that)', labelNames: ['dataset'], registers: [registry],
     collect() {
       const now = Date.now();
       while (starts.length && now - starts[0]! > RATE_WINDOW_MS) starts.shift();
-      this.set(labels, (starts.length * 1000) / RATE_WINDOW_MS);
+      // 300 requests in the first 3 s of sending are 100/s, not 30/s over a window that has not passed yet
+      const span = sendingSince === null ? RATE_WINDOW_MS : Math.min(RATE_WINDOW_MS, Math.max(1000, now - sendingSince));
+      this.set(labels, perSecond(starts.length, span)!);
     },
   });
   new Gauge({
@@ -114,6 +118,7 @@ export function runMetrics(registry: Registry, dataset: string): RunObserver {
     sending(l: LiveState, toSend: number) {
       live = l;
       pending = toSend;
+      sendingSince = Date.now();
     },
     requestStarted() {
       starts.push(Date.now());

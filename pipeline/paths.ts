@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Ledger } from '../state/ledger.js';
 import { DEFAULT_SCHEMA, checkLocation, checkSchemaName, isPostgresLocation } from '../state/postgres/location.js';
 import { SyncError } from './errors.js';
+import { OPTIONS } from './options.js';
 
 /**
  * Paths a user types, checked before anything is read or sent: every input file (globs a shell did not expand,
@@ -160,7 +161,11 @@ export function checkLedgerPath(path: string, o: { dryRun: boolean; readOnly?: b
       return output(`--ledger ${path} is not an alipay-sync ledger (${seen.reason}); refusing to touch it: name another file`);
     case 'absent':
     case 'empty':
-      if (o.readOnly) return output(`no ledger at ${path} (pass --ledger, or run an upload first)`);
+      if (o.readOnly) {
+        return output(path === OPTIONS.ledger.default
+          ? `no ledger at ${path}, the default (pass --ledger with the ledger your runs use, or run an upload first)`
+          : `no ledger at ${path} (is --ledger right? a ledger is made by the first upload or agreements run)`);
+      }
       if (o.mustExist) return output(`no ledger at ${path}: ${o.mustExist}`);
       if (!o.dryRun) writableDir('--ledger', path);
       return 'absent';

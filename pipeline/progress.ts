@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatDuration, formatRate, localIso } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatElapsed, formatRate, localIso, perSecond } from './format.js';
 import { claimStatusLine, drawStatusLine, isTty, lineWidth, releaseStatusLine, type StatusLine, type TtyStream } from './terminal.js';
 
 export { formatCount, formatDuration } from './format.js';
@@ -110,8 +110,8 @@ export class Progress implements StatusLine {
     const first = this.samples[0]!;
     const span = now - first[0];
     if (span >= 2000) return ((this.done - first[1]) * 1000) / span;
-    const elapsed = now - this.started;
-    return elapsed > 0 ? (this.done * 1000) / elapsed : 0;
+    // the whole phase so far, counted as at least one second (perSecond's rule)
+    return perSecond(this.done, Math.max(1000, now - this.started))!;
   }
 
   private tick(): void {
@@ -134,8 +134,9 @@ export class Progress implements StatusLine {
     const bytes = this.o.unit === 'bytes';
     const amount = bytes ? formatBytes(this.done) : formatCount(this.done);
     const total = this.o.total !== undefined && how === 'stopped' && this.o.total > 0 ? `/${bytes ? formatBytes(this.o.total) : formatCount(this.o.total)}` : '';
-    const speed = elapsed > 0 && !bytes ? ` (${formatRate((this.done * 1000) / elapsed)}/s)` : '';
-    const head: Part[] = [{ text: `${this.o.label}: ${how} ${amount}${total} in ${formatDuration(elapsed)}${speed}`, rank: 0 }];
+    const rate = perSecond(this.done, elapsed);
+    const speed = rate !== null && !bytes ? ` (${formatRate(rate)}/s)` : '';
+    const head: Part[] = [{ text: `${this.o.label}: ${how} ${amount}${total} in ${formatElapsed(elapsed)}${speed}`, rank: 0 }];
     const width = lineWidth(this.o.stream);
     const last = fit(head, this.extra(), null, width);
     if (this.tty) releaseStatusLine(this.o.stream, this, last);

@@ -4,6 +4,7 @@ import { Ledger, ROW_COLUMNS, SCHEMA_VERSION, type KeyStory, type RowFilter, typ
 import { describeLocation, isPostgresLocation, openLedger, type AnyLedger } from '../state/open-ledger.js';
 import { BOM, csvRow } from './csv-writer.js';
 import { SyncError } from './errors.js';
+import { displayWidth, fitLayout, type Column } from './table.js';
 
 /**
  * `alipay-sync rows`: the ledger's rows by state and filter, as a table, CSV or JSON Lines, streamed from the
@@ -19,6 +20,8 @@ export interface RowsOut {
   write(text: string): boolean;
   drain(): Promise<void>;
   closed(): boolean;
+  /** a terminal's width: the table is fitted to it (the reason cut, columns left out); absent in a pipe or a file */
+  width?: number;
 }
 
 export interface RowsOptions {
@@ -55,26 +58,33 @@ function nameOf(o: { ledgerPath: string; schema?: string | undefined }): string 
   return isPostgresLocation(o.ledgerPath) ? describeLocation(o.ledgerPath, o.schema ?? 'alipay_sync') : o.ledgerPath;
 }
 
-/** The rows one at a time, from SQLite's iterator (no await per row: a million rows stay quick) or a PostgreSQL page reader. */
-async function eachRow(rows: Iterable<RowView> | AsyncIterable<RowView>, take: (r: RowView) => Promise<boolean>): Promise<void> {
-  if (Symbol.asyncIterator in rows) {
-    for await (const r of rows) if (!(await take(r))) return;
-  } else {
-    for (const r of rows) if (!(await take(r))) return;
+/** SQLite's iterator, or PostgreSQL's page reader: the writers await each step (a plain value for SQLite). */
+type RowIterator = Iterator<RowView> | AsyncIterator<RowView>;
+
+/**
+ * List the rows a filter names; returns how many were written. The ledger's iterator is closed before the ledger
+ * (better-sqlite3 refuses every other statement, and close, on a connection while an iterator is open), however
+ * the listing ends: all rows written, or a reader that left (`| head`) after any row or in the middle of the
+ * first ones a table reads to size its columns. "No rows match" is said only when the filter matched nothing,
+ * never because the reader left.
+ */
+export async function printRows(o: RowsOptions): Promise<number> {
+  const ledger = await openForReading(o.ledgerPath, o.schema);
+  const rows: RowIterator = ledger.rows(o.filter);
+  try {
+    const listed = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
+    if (listed.matched === 0) o.note(`no rows in ${nameOf(o)} match`);
+    return listed.written;
+  } finally {
+    await rows.return?.();
+    await ledger.close();
   }
 }
 
-/** List the rows a filter names; returns how many were written. */
-export async function printRows(o: RowsOptions): Promise<number> {
-  const ledger = await openForReading(o.ledgerPath, o.schema);
-  try {
-    const rows = ledger.rows(o.filter);
-    const n = o.format === 'table' ? await writeTable(rows, o.out) : await writeLines(rows, o.format, o.bom !== false, o.out);
-    if (n === 0) o.note(`no rows in ${nameOf(o)} match`);
-    return n;
-  } finally {
-    await ledger.close();
-  }
+/** What a writer did: rows written, and rows the filter matched (null when the reader left before the end). */
+interface Listed {
+  written: number;
+  matched: number | null;
 }
 
 async function put(out: RowsOut, text: string): Promise<boolean> {
@@ -87,60 +97,59 @@ function cellText(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'boolean' ? (v ? 'yes' : 'no') : String(v);
 }
 
-async function writeLines(rows: Iterable<RowView> | AsyncIterable<RowView>, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<number> {
+async function writeLines(rows: RowIterator, format: 'csv' | 'jsonl', bom: boolean, out: RowsOut): Promise<Listed> {
   let n = 0;
-  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return 0;
-  await eachRow(rows, async (r) => {
-    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r[c]))) : JSON.stringify(r) + '\n';
-    if (!(await put(out, text))) return false;
+  if (format === 'csv' && !(await put(out, (bom ? BOM : '') + csvRow(ROW_COLUMNS as string[])))) return { written: 0, matched: null };
+  for (let r = await rows.next(); !r.done; r = await rows.next()) {
+    const text = format === 'csv' ? csvRow(ROW_COLUMNS.map((c) => cellText(r.value[c]))) : JSON.stringify(r.value) + '\n';
+    if (!(await put(out, text))) return { written: n, matched: null };
     n++;
-    return true;
-  });
-  return n;
+  }
+  return { written: n, matched: n };
 }
 
-/** The columns a person reads; `rows --format csv` has them all. */
-const TABLE: readonly { title: string; cell: (r: RowView) => string }[] = [
-  { title: 'state', cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
-  { title: 'dataset', cell: (r) => r.dataset },
-  { title: 'key', cell: (r) => r.key ?? '' },
-  { title: 'snapshot', cell: (r) => r.snapshot ?? '' },
-  { title: 'file:line', cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
-  { title: 'run', cell: (r) => String(r.last_run_id ?? r.run_id) },
-  { title: 'sub_code', cell: (r) => r.sub_code ?? r.code ?? '' },
-  { title: 'reason', cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
+/**
+ * The columns a person reads (`rows --format csv` and jsonl have them all, reasons in full); on a terminal the
+ * reason is cut to fit, then columns are left out from the highest rank.
+ */
+const TABLE: readonly (Column & { cell: (r: RowView) => string })[] = [
+  { title: 'state', rank: 0, cell: (r) => r.state + (r.state === 'failed' && r.retryable === false ? ' (refused)' : '') },
+  { title: 'dataset', rank: 3, cell: (r) => r.dataset },
+  { title: 'key', rank: 0, shrink: true, min: 24, cell: (r) => r.key ?? '' },
+  { title: 'snapshot', rank: 4, cell: (r) => r.snapshot ?? '' },
+  { title: 'file:line', rank: 1, shrink: true, min: 16, cell: (r) => (r.file ? `${r.file}:${r.line ?? ''}` : '') },
+  { title: 'run', rank: 2, align: 'right', cell: (r) => String(r.last_run_id ?? r.run_id) },
+  { title: 'sub_code', rank: 1, cell: (r) => r.sub_code ?? r.code ?? '' },
+  { title: 'reason', rank: 0, shrink: true, min: 16, cell: (r) => (r.reason ?? '').replace(/\s+/g, ' ') },
 ];
 /** rows read before the table's columns are sized; later rows keep those widths (a longer cell pushes its line) */
 const SIZE_FROM = 200;
 
-async function writeTable(rows: Iterable<RowView> | AsyncIterable<RowView>, out: RowsOut): Promise<number> {
+async function writeTable(it: RowIterator, out: RowsOut): Promise<Listed> {
   const first: string[][] = [];
-  let widths: number[] | null = null;
+  while (first.length < SIZE_FROM) {
+    const r = await it.next();
+    if (r.done) break;
+    first.push(TABLE.map((c) => c.cell(r.value)));
+  }
+  if (first.length === 0) return { written: 0, matched: 0 };
+  const widths = TABLE.map((c, i) => Math.max(displayWidth(c.title), ...first.map((cells) => displayWidth(cells[i]!))));
+  const fitted = out.width !== undefined ? fitLayout(TABLE, first, out.width) : null;
+  // in a pipe or a file: every column whole (a longer cell than the first rows' pushes its line)
+  const line = fitted
+    ? (cells: string[]) => fitted.line(cells) + '\n'
+    : (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i]! - displayWidth(c))))).join('  ').trimEnd() + '\n';
+  if (!(await put(out, line(TABLE.map((c) => c.title))))) return { written: 0, matched: null };
   let n = 0;
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths![i]!))).join('  ').trimEnd() + '\n';
-  /** the first rows size the columns; then they and every later row are written */
-  const flushFirst = async (): Promise<boolean> => {
-    widths = TABLE.map((c, i) => Math.max(c.title.length, ...first.map((cells) => cells[i]!.length)));
-    if (!(await put(out, line(TABLE.map((c) => c.title))))) return false;
-    for (const cells of first) {
-      if (!(await put(out, line(cells)))) return false;
-      n++;
-    }
-    return true;
-  };
-  let open = true;
-  await eachRow(rows, async (r) => {
-    const cells = TABLE.map((c) => c.cell(r));
-    if (widths === null) {
-      first.push(cells);
-      return first.length < SIZE_FROM || (open = await flushFirst());
-    }
-    if (!(await put(out, line(cells)))) return (open = false);
+  for (const cells of first) {
+    if (!(await put(out, line(cells)))) return { written: n, matched: null };
     n++;
-    return true;
-  });
-  if (widths === null && first.length > 0 && open) await flushFirst();
-  return n;
+  }
+  for (let r = await it.next(); !r.done; r = await it.next()) {
+    if (!(await put(out, line(TABLE.map((c) => c.cell(r.value)))))) return { written: n, matched: null };
+    n++;
+  }
+  return { written: n, matched: n };
 }
 
 /** A kept request body as it may be shown: the dataset's personal fields masked (or nothing, for a dataset unknown here). */

@@ -10,10 +10,10 @@ export function untilStopped(): Promise<void> {
   });
 }
 
-/** A port that cannot be bound is a usage problem (exit 2), said plainly. */
-export function listenError(err: unknown, what: string, host: string, port: number): SyncError {
+/** A port that cannot be bound is a usage problem (exit 2), said plainly, naming the flag that sets it. */
+export function listenError(err: unknown, what: string, host: string, port: number, flag = '--port'): SyncError {
   const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'EADDRINUSE' ? 'the port is in use (another sandbox or receiver? --port 0 picks a free one)'
+  const why = code === 'EADDRINUSE' ? `the port is in use (${flag === '--port' ? 'another sandbox or receiver? ' : 'another run\'s metrics? '}${flag} 0 picks a free one)`
     : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : code ?? (err as Error).message;
   return new SyncError('SYNC_CONFIG_INVALID', `${what}: cannot listen on ${host}:${port}: ${why}`);
 }

@@ -25,6 +25,10 @@ function shownStatus(run: StatusRun): string {
 function notes(run: StatusRun): string[] {
   const out: string[] = [];
   const files = run.files.map(baseName);
+  if (run.kind !== 'run') {
+    const what = run.kind === 'retry' ? 'retry: failed rows sent again from the ledger (no file read)' : '--retry-failed: refused rows sent again';
+    out.push(`${what}${run.sent ? `; sent ${formatCount(run.sent.rows)}: uploaded ${formatCount(run.sent.uploaded)}, failed ${formatCount(run.sent.failed)}` : ''}`);
+  }
   if (files.length) out.push(`files: ${files.length > 3 ? `${files.slice(0, 3).join(', ')} and ${files.length - 3} more` : files.join(', ')}`);
   if (run.plan) out.push(`was a dry run: it would have sent ${formatCount(run.plan.new + run.plan.changed)} (${formatCount(run.plan.new)} new, ${formatCount(run.plan.changed)} changed); nothing was sent`);
   if (run.status === 'died') out.push('died without finishing (killed?): its pending rows are sent by the next run');
@@ -48,6 +52,18 @@ export function wrap(text: string, width: number, indent = ''): string[] {
   lines.push(line);
   return lines.map((l) => cut(l, width));
 }
+
+/** What sends failed rows again, said over each group (README, "Retries you control"). */
+const REFUSED_ADVICE = [
+  'Refused by Alipay for their content, by sub_code (not sent again while unchanged):',
+  '  fix them in your files (the next run sends changed rows), or send them unchanged: alipay-sync retry <dataset> --sub-code <sub_code>',
+  '  (or upload <dataset> <files> --retry-failed --sub-code <sub_code>)',
+];
+const TROUBLE_ADVICE = [
+  'Failed after gateway trouble (timeouts, 5xx, busy), by code:',
+  '  the next run of the dataset sends them again by itself (rows with personal data: when their file is read again),',
+  '  or now: alipay-sync retry <dataset>',
+];
 
 function forTerminal(r: StatusReport, width: number, now: number): string {
   const out: string[] = [];
@@ -98,13 +114,15 @@ function forTerminal(r: StatusReport, width: number, now: number): string {
     const cols: Column[] = [{ title: 'dataset', rank: 0 }, ...mcol, { title: 'uploaded', rank: 1, align: 'right' }, { title: 'failed', rank: 2, align: 'right' }, { title: 'pending', rank: 3, align: 'right' }];
     out.push(fitTable(cols, rows, width).text);
   }
-  if (r.failures.length) {
+  for (const refused of [true, false]) {
+    const failures = r.failures.filter((f) => f.refused === refused);
+    if (!failures.length) continue;
     out.push('');
-    put('Failed rows by sub_code (rerun the same files to try them again):');
+    for (const line of refused ? REFUSED_ADVICE : TROUBLE_ADVICE) put(line);
     const cols: Column[] = [
       { title: 'dataset', rank: 2 }, ...mcol, { title: 'sub_code', rank: 0 }, { title: 'rows', rank: 1, align: 'right' }, { title: 'example reason', rank: 3, shrink: true, min: 16 },
     ];
-    out.push(fitTable(cols, r.failures.map((f) => [f.dataset, ...(merchants ? [merchantLabel(f.merchant)] : []), f.sub_code, count(f.rows), f.example ?? '']), width).text);
+    out.push(fitTable(cols, failures.map((f) => [f.dataset, ...(merchants ? [merchantLabel(f.merchant)] : []), f.sub_code, count(f.rows), f.example ?? '']), width).text);
   }
   if (r.quota_spent.length) {
     out.push('');
@@ -143,16 +161,17 @@ function forPipe(r: StatusReport): string {
   const time = (iso: string | null) => (iso ? localIso(Date.parse(iso)) : '');
   const blocks = [
     tsv(
-      ['run', 'dataset', 'status', 'started', 'finished', 'duration_s', 'exit', ...COUNTS, 'plan_new', 'plan_changed', 'files', 'message'],
+      ['run', 'dataset', 'status', 'started', 'finished', 'duration_s', 'exit', ...COUNTS, 'plan_new', 'plan_changed', 'files', 'message', 'kind', 'sent', 'sent_uploaded', 'sent_failed'],
       r.runs.map((run) => [
         String(run.id), run.dataset, run.status, time(run.started_at), time(run.finished_at),
         run.duration_ms === null ? '' : String(Math.round(run.duration_ms / 1000)), run.exit_code === null ? '' : String(run.exit_code),
         ...COUNTS.map((c) => (run.counts ? String(run.counts[c]) : '')),
         run.plan ? String(run.plan.new) : '', run.plan ? String(run.plan.changed) : '', run.files.join(' '), run.message ?? '',
+        run.kind, ...(run.sent ? [run.sent.rows, run.sent.uploaded, run.sent.failed].map(String) : ['', '', '']),
       ]),
     ),
     tsv(['dataset', 'status', 'rows'], r.totals.map((t) => [t.dataset, t.status, String(t.rows)])),
-    tsv(['failed_dataset', 'sub_code', 'rows', 'example'], r.failures.map((f) => [f.dataset, f.sub_code, String(f.rows), f.example ?? ''])),
+    tsv(['failed_dataset', 'sub_code', 'rows', 'example', 'refused'], r.failures.map((f) => [f.dataset, f.sub_code, String(f.rows), f.example ?? '', f.refused ? 'yes' : 'no'])),
     tsv(['agreement_status', 'count'], r.agreements.map((a) => [a.status, String(a.count)])),
     tsv(['notifications_received', 'last_24h', 'stale', 'last_received'], [[String(r.notifications.received), String(r.notifications.last_day), String(r.notifications.stale), time(r.notifications.last_received_at)]]),
     tsv(['certificate', 'serial', 'not_after', 'days_left'], r.certificates.map((c) => [c.name, c.serial, time(c.not_after), String(c.days_left)])),

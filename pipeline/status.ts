@@ -62,6 +62,21 @@ export interface StatusRun {
   message: string | null;
   /** what it sent with (qps, concurrency, …); null for runs of older versions */
   settings: Record<string, unknown> | null;
+  /** `run` (files read), `retry` (`alipay-sync retry`: rows from the ledger, no file) or `retry-failed` (`--retry-failed`) */
+  kind: 'run' | 'retry' | 'retry-failed';
+  /** what it sent and how that ended (its own rows and earlier runs'); null for runs of older versions and dry runs */
+  sent: { rows: number; uploaded: number; failed: number; duration_ms: number } | null;
+}
+
+/** What kind of run a recorded command line was. */
+function kindOf(command: string): StatusRun['kind'] {
+  if (/^retry\b/.test(command)) return 'retry';
+  return /(^|\s)--retry-failed(=(true|1|yes|on))?(\s|$)/i.test(command) ? 'retry-failed' : 'run';
+}
+
+function sentOf(summary: Record<string, unknown> | null): StatusRun['sent'] {
+  const s = summary?.sent as Partial<NonNullable<StatusRun['sent']>> | undefined;
+  return s && typeof s.rows === 'number' ? { rows: s.rows, uploaded: s.uploaded ?? 0, failed: s.failed ?? 0, duration_ms: s.duration_ms ?? 0 } : null;
 }
 
 export interface StatusReport {
@@ -74,8 +89,12 @@ export interface StatusReport {
   runs: StatusRun[];
   /** rows the ledger holds, by dataset, merchant (its id; '' for rows sent without an app_auth_token) and status */
   totals: { dataset: string; status: string; rows: number; merchant: string }[];
-  /** failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason, per merchant */
-  failures: { dataset: string; sub_code: string; rows: number; example: string | null; merchant: string }[];
+  /**
+   * failed rows by sub_code (biz_success:false for a 10000 answer the dataset refused), with one reason, per merchant;
+   * `refused`: refused for their content (sent again only by `retry` or `--retry-failed`), else given up on after
+   * gateway trouble (sent again by the next run)
+   */
+  failures: { dataset: string; sub_code: string; rows: number; example: string | null; merchant: string; refused: boolean }[];
   agreements: { status: string; count: number }[];
   notifications: { received: number; last_day: number; stale: number; last_received_at: string | null };
   certificates: CertificateExpiry[];
@@ -141,6 +160,7 @@ export async function statusReport(ledger: AnyLedger, o: { ledgerPath: string; r
       counts, plan,
       // Older versions recorded some spellings of secret flags with their values: never show those.
       command: redactCommandText(r.command), message: r.message, settings: r.settings,
+      kind: kindOf(r.command), sent: sentOf(r.summary),
     };
   });
   const n = await ledger.notificationCounts();
@@ -151,7 +171,7 @@ export async function statusReport(ledger: AnyLedger, o: { ledgerPath: string; r
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
     runs,
     totals: (await ledger.totals()).map((t) => ({ dataset: t.dataset, status: t.status, rows: t.count, merchant: t.merchant })),
-    failures: (await ledger.failuresBySubCode()).map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, merchant: f.merchant })),
+    failures: (await ledger.failuresBySubCode()).map((f) => ({ dataset: f.dataset, sub_code: f.subCode, rows: f.count, example: f.example, merchant: f.merchant, refused: f.refused })),
     agreements: await ledger.agreementCounts(),
     notifications: { received: n.received, last_day: n.lastDay, stale: n.stale, last_received_at: n.lastReceivedAt },
     certificates: await certificatesOf(ledger, o.now),

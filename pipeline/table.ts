@@ -68,6 +68,15 @@ const GAP = 2;
  * columns are left out from the highest rank. Returns the text and the titles left out (to say so).
  */
 export function fitTable(columns: readonly Column[], rows: readonly string[][], width: number): { text: string; omitted: string[] } {
+  const layout = fitLayout(columns, rows, width);
+  return { text: [columns.map((c) => c.title), ...rows].map(layout.line).join('\n'), omitted: layout.omitted };
+}
+
+/**
+ * fitTable's layout, sized from `rows` and kept for more rows (a streamed table, `rows`, sizes it from its first
+ * rows): `line` lays out any row in it, cut to the columns' widths and never wider than `width`.
+ */
+export function fitLayout(columns: readonly Column[], rows: readonly string[][], width: number): { line(cells: string[]): string; omitted: string[] } {
   const cells = rows.map((r) => r.map((c) => clean(c ?? '')));
   const natural = columns.map((c, i) => Math.max(displayWidth(c.title), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   let kept = columns.map((_, i) => i);
@@ -92,14 +101,15 @@ export function fitTable(columns: readonly Column[], rows: readonly string[][], 
     const worst = droppable.reduce((a, b) => (columns[b]!.rank > columns[a]!.rank ? b : a));
     kept = kept.filter((i) => i !== worst);
   }
-  const line = (r: string[]) =>
-    kept.map((i, k) => {
-      const text = cut(r[i] ?? '', widths[i]!);
+  const line = (r: string[]) => {
+    const l = kept.map((i, k) => {
+      const text = cut(clean(r[i] ?? ''), widths[i]!);
       // the last column is not padded: no trailing blanks
       return k === kept.length - 1 && columns[i]!.align !== 'right' ? text : pad(text, widths[i]!, columns[i]!.align ?? 'left');
     }).join(' '.repeat(GAP)).trimEnd();
-  const out = [line(columns.map((c) => c.title)), ...cells.map(line)].map((l) => (displayWidth(l) > width ? cut(l, width) : l));
-  return { text: out.join('\n'), omitted: columns.filter((_, i) => !kept.includes(i)).map((c) => c.title) };
+    return displayWidth(l) > width ? cut(l, width) : l;
+  };
+  return { line, omitted: columns.filter((_, i) => !kept.includes(i)).map((c) => c.title) };
 }
 
 /** Tab-separated: a header row, then the rows; a tab or line break inside a cell becomes a space. */

@@ -29,9 +29,10 @@ export const AGREEMENT_QUERIES_ANSWERS: AnswerRules = Object.freeze({
 
 export const agreementQueries: Dataset = {
   name: 'agreement-queries',
-  // every run asks again; the key may be built from a logon id (an email or phone number)
+  // every run asks again
   sendPolicy: 'always',
-  personalKey: true,
+  // a key built from a logon id (an email or phone number) is personal: stored hashed (ValidRow.personalKey)
+  hashedKeysBefore: true,
   method: 'alipay.user.agreement.batch.query',
   answers: AGREEMENT_QUERIES_ANSWERS,
   fields: FIELDS,
@@ -58,6 +59,8 @@ export const agreementQueries: Dataset = {
       ok: true,
       row: {
         key: `${user}|${part('personal_product_code')}|${part('sign_scene')}|${part('third_party_type')}|${part('product_code')}`,
+        // a user named by logon id (personal data) is kept as a keyed hash; user ids and open ids are identifiers, kept in clear
+        personalKey: user.startsWith('logon:'),
         // Every run asks again: there is nothing to compare between runs.
         snapshot: '',
         bizContent: buildBizContent(FIELDS, values),

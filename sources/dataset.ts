@@ -24,7 +24,13 @@ export interface FieldSpec {
 
 export interface FieldError { field: string; reason: string }
 
-export interface ValidRow { key: string; snapshot: string; bizContent: string }
+export interface ValidRow {
+  key: string;
+  snapshot: string;
+  bizContent: string;
+  /** the key holds personal data (a logon id): the ledger stores a keyed hash of it, never the key in clear */
+  personalKey?: boolean;
+}
 
 export type Validation = { ok: true; row: ValidRow } | { ok: false; errors: FieldError[] };
 
@@ -71,10 +77,10 @@ export interface Dataset extends GatewayMethod {
    */
   sendPolicy?: SendPolicy;
   /**
-   * The key can hold personal data (a logon id): the ledger then stores a keyed hash of it instead, and
-   * messages name such a row by file and line.
+   * Versions before 0.2.1 stored every key of this dataset as a keyed hash (`h:…`), not only the personal ones
+   * (ValidRow.personalKey): a key now kept in clear is adopted from its hashed form where a ledger holds that.
    */
-  personalKey?: boolean;
+  hashedKeysBefore?: boolean;
   /** cells made safe to show (personal fields masked); used for rejects files and messages */
   safeCells(cells: Readonly<Record<string, string>>): Record<string, string>;
   /** rules between fields (which ones name a row), for the per-dataset help */

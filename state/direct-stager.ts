@@ -36,7 +36,10 @@ export class DirectStager {
     this.chain = this.chain.then(async () => {
       try {
         if (this.failure) return;
-        const rows: StageRow[] = batch.keys.map((key, i) => ({ key, snapshot: batch.snapshots[i]!, bizContent: batch.bizContents[i]!, file: batch.file, line: batch.lines[i]! }));
+        const rows: StageRow[] = batch.keys.map((key, i) => ({
+          merchant: batch.merchants?.[i] ?? '', key, snapshot: batch.snapshots[i]!, bizContent: batch.bizContents[i]!, file: batch.file, line: batch.lines[i]!,
+          ...(batch.formerKeys?.[i] ? { formerKey: batch.formerKeys[i] } : {}),
+        }));
         if (rows.length) {
           const counts = await this.ledger.stage(runId, dataset, rows, policy, retry ?? null);
           this.unchanged += counts.unchanged;

@@ -24,6 +24,12 @@ export interface StageRow {
   bizContent: string;
   file: string;
   line: number;
+  /**
+   * The key an older version stored this row under (agreement queries hashed every key before 0.2.1, user ids and
+   * open ids too): where only that one is held, it is renamed to `key` first, so the row's history (and an
+   * unfinished export's answers) carries over instead of the row counting as new.
+   */
+  formerKey?: string;
 }
 
 /** One batch of rows read from one file, as the pipeline hands it to a stager: columnar (arrays of strings clone
@@ -37,6 +43,8 @@ export interface StageBatch {
   bizContents: string[];
   lines: number[];
   rejects: RejectRecord[];
+  /** StageRow.formerKey of each row ('' for none), for datasets whose keys an older version stored otherwise */
+  formerKeys?: string[];
 }
 
 /** What staging did with the rows of one batch (see LedgerStaging.stage and state/staging-rule.ts). */
@@ -327,6 +335,11 @@ export interface FailureGroup {
   count: number;
   /** one reason of the group (already free of personal data) */
   example: string | null;
+  /**
+   * true: refused for their content (not sent again while unchanged, only by `retry` or `--retry-failed`);
+   * false: given up on after gateway trouble (sent again by the next run). A sub_code may have a group of each.
+   */
+  refused: boolean;
 }
 
 export interface StatusTotal {

@@ -109,6 +109,13 @@ test('agreements query: the export lists every agreement of every user with its 
   const s = lastJson(r.stdout);
   assert.deepEqual([s.read, s.uploaded, s.failed], [5, 4, 1]);
   assert.match(r.stderr, /USER_NOT_EXIST_ERROR/);
+  assert.match(r.stderr, /2088000000000001\|GENERAL_WITHHOLDING_P\|\|\|: failed: USER_NOT_EXIST_ERROR/, 'a user id is an identifier: named in clear');
+  // keys as the README says: user ids (and open ids) in clear, only a logon id's key hashed
+  const listed = (await runCli(['rows', '--ledger', ledgerPath, '--dataset', 'agreement-queries', '--format', 'jsonl'])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { key: string }).key);
+  assert.deepEqual(listed.map((k) => (k.startsWith('h:') ? 'h:' : k.split('|')[0])), ['h:', U1, U2, U3, '2088000000000001']);
+  const story = await runCli(['rows', '--ledger', ledgerPath, '--key', `2088000000000001|${P}|||`]);
+  assert.equal(story.code, 0, story.stderr);
+  assert.match(story.stdout, /now:\s+failed/);
   assert.ok(existsSync(out) && !existsSync(`${out}.partial`));
   const rows = parse(readFileSync(out, 'utf8'), { columns: true, bom: true }) as Record<string, string>[];
   const got = rows.map((x) => [x.alipay_user_id, x.agreement_no, x.status]).sort();

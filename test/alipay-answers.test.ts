@@ -181,3 +181,13 @@ test('alipay.user.agreement.query: a success carries the status; its business er
 });
 
 // ---- 4. the "\/" second try
+
+test('a reason says the gateway\'s Chinese text once: not again after a meaning that already quotes it', () => {
+  const effect = classifyAnswer({ code: '40004', msg: 'Business Failed', sub_code: 'USER_AGREEMENT_NOT_EXIST', sub_msg: '用户协议不存在' }, true, answersOf(EFFECT));
+  assert.equal(effect.reason.split('用户协议不存在').length - 1, 1, effect.reason);
+  const borrow = classifyAnswer({ code: '40004', msg: 'Business Failed', sub_code: 'INFOSEC_VERIFY_FAILED', sub_msg: '信息含敏感内容' }, true, answersOf(BORROW));
+  assert.equal(borrow.reason.split('信息含敏感内容').length - 1, 1, borrow.reason);
+  // a sub_msg that says more than the meaning is kept beside it
+  const other = classifyAnswer({ code: '40004', msg: 'Business Failed', sub_code: 'USER_AGREEMENT_NOT_EXIST', sub_msg: '协议号20240501000000000001不存在' }, true, answersOf(EFFECT));
+  assert.match(other.reason, /\(用户协议不存在\): .*\(协议号20240501000000000001不存在\)$/);
+});

@@ -104,6 +104,7 @@ test('check in certificate mode: the certificates are checked offline (no --alip
   const checks = (lastJson(ok.stdout).checks as { check: string; status: string }[]).map((c) => [c.check, c.status]);
   assert.deepEqual(checks.filter(([c]) => ['keys', 'certificates', 'gateway-call'].includes(c!)), [['keys', 'ok'], ['certificates', 'ok'], ['gateway-call', 'ok']]);
   assert.match(ok.stderr, /verifies with the Alipay certificate/);
+  assert.match(ok.stderr, /the app certificate uploaded for it is the pair of --private-key/, 'certificate mode speaks of the app certificate');
   assert.ok(!checks.some(([c]) => c === 'key-pair'), 'no Alipay public key to compare');
   // the app certificate of another private key
   const dir = tempDir();
@@ -115,4 +116,19 @@ test('check in certificate mode: the certificates are checked offline (no --alip
   const both = await runCli(['check', ...sb.flags, '--alipay-public-key', sb.files.alipayPublicKey]);
   assert.equal(both.code, 2);
   assert.match(both.stdout, /two signing modes/);
+});
+
+test('check lines on a terminal are wrapped at words under the message column; in a pipe one line each', async () => {
+  const { checkText } = await import('../pipeline/commands/check.js');
+  const { displayWidth } = await import('../pipeline/table.js');
+  const long = 'the gateway answered 40004 isv.insufficient-isv-permissions: the app has no permission for zhima.merchant.borrow.entity.upload (ISV权限不足，建议在开发者中心检查对应功能是否已经添加); add the product in the console, then try again';
+  const results = [{ check: 'app-id', status: 'ok' as const, message: '2021000000000001' }, { check: 'gateway-call', status: 'fail' as const, message: long }];
+  const text = checkText(results, 79);
+  const lines = text.split('\n');
+  assert.ok(lines.length > 3, text);
+  for (const line of lines) assert.ok(displayWidth(line) <= 79, line);
+  assert.match(lines[1]!, /^fail {2}gateway-call {2}the gateway answered/);
+  for (const line of lines.slice(2)) assert.match(line, /^ {20}\S/, 'continued under the message');
+  assert.equal(lines.slice(1).map((l) => l.slice(20)).join(' '), long, 'no word lost');
+  assert.equal(checkText(results, null).split('\n')[1], `fail  gateway-call  ${long}`);
 });

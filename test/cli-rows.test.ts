@@ -9,10 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Ledger } from '../state/ledger.js';
-import { lastJson, runCli, spawnCli } from './helpers/cli.js';
+import { lastJson, runCli, runPiped, spawnCli } from './helpers/cli.js';
 import { startSandbox } from './helpers/sandbox.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, entity, toCsv } from './helpers/borrow.js';
+import { contract, CONTRACT_COLUMNS } from './helpers/people.js';
 
 const SENSITIVE = '敏感词';
 
@@ -77,6 +78,8 @@ test('a failed night: refused rows are found, not re-sent while unchanged, re-se
   assert.equal((await runCli([...base, '--sub-code', 'INFOSEC_VERIFY_FAILED'])).code, 2);
   const other = await runCli([...base, '--retry-failed', '--sub-code', 'CATEGORY_CODE_ILLEGAL']);
   assert.equal(lastJson(other.stdout).still_refused, 2);
+  assert.match(other.stderr, /warning: --sub-code CATEGORY_CODE_ILLEGAL: no refused row of borrow-entities has that sub_code \(or code\), so none is sent again for it; the refused rows have: INFOSEC_VERIFY_FAILED \(2\)/);
+  assert.doesNotMatch(other.stderr, /--retry-failed sends them|or --retry-failed\)/, 'no advice to use the flag the user gave');
   assert.equal(sb.gateway.requests.length, sent);
 
   // retry: from the ledger's kept bodies, no file read (the sandbox refuses them again: the content is the same)
@@ -84,7 +87,13 @@ test('a failed night: refused rows are found, not re-sent while unchanged, re-se
   assert.equal(retried.code, 1, retried.stderr);
   const s3 = lastJson(retried.stdout);
   assert.deepEqual([s3.read, s3.retried, (s3.carried_over as { failed: number }).failed], [0, 2, 2]);
+  assert.deepEqual(s3.sent && { ...(s3.sent as object), duration_ms: 0 }, { rows: 2, uploaded: 0, failed: 2, duration_ms: 0 }, 'a retry says what it sent and how that ended');
   assert.equal(sb.gateway.requests.length, sent + 2);
+  // status marks retry runs and shows what they sent
+  const st = JSON.parse((await runCli(['status', '--ledger', ledger, '--json'])).stdout) as { runs: { kind: string; sent: { rows: number; failed: number } | null; files: string[] }[] };
+  assert.deepEqual([st.runs[0]!.kind, st.runs[0]!.sent?.rows, st.runs[0]!.sent?.failed, st.runs[0]!.files], ['retry', 2, 2, []]);
+  assert.equal(st.runs.find((x) => x.kind === 'retry-failed')?.kind, 'retry-failed');
+  assert.match((await runCli(['status', '--ledger', ledger])).stdout.split('\n')[0]!, /\tkind\tsent\tsent_uploaded\tsent_failed$/);
 
   // Fixed in the file: changed content is sent by the ordinary run
   const fixed = writeFile(dir, 'points.csv', toCsv(rows.map((x) => ({ ...x, entity_name: x.entity_name!.replace(SENSITIVE, '') }))));
@@ -114,6 +123,31 @@ test('rows stops quietly when its reader goes away (| head -1)', async () => {
   assert.equal(all.stdout.trim().split('\n').length, 20_001);
 });
 
+/** A ledger of n pending rows, staged in-process (the CLI is not the point of making it). */
+function stagedLedger(n: number): string {
+  const ledger = join(tempDir(), 'l.db');
+  const l = new Ledger(ledger, { hashKey: randomBytes(32) });
+  const run = l.startRun('borrow-entities', 'upload', [], false);
+  l.stage(run, 'borrow-entities', Array.from({ length: n }, (_, i) => ({ key: `k${i}`, snapshot: '', bizContent: `{"i":${i}}`, file: 'p.csv', line: i + 2 })));
+  l.close();
+  return ledger;
+}
+
+test('rows | head ends quietly (exit 0) in every format, also when the reader leaves while the table sizes its columns; --verbose is accepted', async () => {
+  const big = stagedLedger(2_000);
+  const small = stagedLedger(15);
+  // head -1 and -150 leave while the table still holds the first 200 rows it sizes its columns from; -201 after
+  for (const [ledger, format, lines] of [[big, 'table', 1], [big, 'table', 150], [big, 'table', 201], [small, 'table', 1], [big, 'csv', 1], [big, 'jsonl', 1]] as const) {
+    const r = await runPiped(['rows', '--ledger', ledger, '--format', format, '--verbose'], `head -${lines}`);
+    assert.equal(r.stderr, '', `${format} | head -${lines}: nothing on stderr (no "no rows match", no internal error)`);
+    assert.equal(r.code, 0, `${format} | head -${lines}`);
+    assert.equal(r.stdout.split('\n').length - 1, lines);
+  }
+  const none = await runCli(['rows', '--ledger', small, '--status', 'failed']);
+  assert.equal(none.code, 0);
+  assert.match(none.stderr, /no rows in .* match/, 'said when nothing matched');
+});
+
 test('a rejects file is fed back as the README says: BOM and formula guard undone; masked personal cells are refused', async () => {
   const sb = await startSandbox();
   const dir = tempDir();
@@ -140,11 +174,22 @@ test('a rejects file is fed back as the README says: BOM and formula guard undon
   const wrejects = join(dir, 'wrejects.csv');
   const contracts = [
     'sign_order_no,sign_time,real_name,id_card,phone,payload,files',
-    '2024052800000001,2024-05-01 10:00:00,张伟,330106198001011234,13812345678,{},[]', // a bad ID check digit
+    CONTRACT_COLUMNS.map((c) => contract(9)[c]).map((v) => (v.includes(',') || v.includes('"') ? `"${v.replaceAll('"', '""')}"` : v)).join(','), // valid
+    '2024052800000001,2024-05-01 10:00:00,张伟,330106198001011234,13812345678,{},[]', // a bad ID check digit, line 3
   ].join('\n') + '\n';
   await runCli(['upload', 'worker-contracts', writeFile(dir, 'c.csv', contracts), ...sb.flags, '--ledger', join(dir, 'w.db'), '--rejects', wrejects]);
+  const sent = () => sb.gateway.requests.filter((q) => q.method === 'alipay.ins.scene.contract.workersaas.upload').length;
+  const sentBefore = sent();
   const back = await runCli(['upload', 'worker-contracts', wrejects, ...sb.flags, '--ledger', join(dir, 'w.db'), '--json']);
   assert.equal(back.code, 1);
   assert.match(back.stderr, /real_name: is masked \(a rejects file never holds personal data in clear\)/);
-  assert.equal(sb.gateway.requests.filter((q) => q.method === 'alipay.ins.scene.contract.workersaas.upload').length, 0);
+  // fed back again, a second-generation rejects file still names the original export's file and line
+  const second = join(dir, 'wrejects-2.csv');
+  const back2 = await runCli(['upload', 'worker-contracts', wrejects, ...sb.flags, '--ledger', join(dir, 'w.db'), '--rejects', second]);
+  assert.equal(back2.code, 1);
+  assert.match(back2.stderr, /wrejects\.csv:2 \(from .*c\.csv:3\): rejected/);
+  const row = readFileSync(second, 'utf8').split(/\r?\n/)[1]!;
+  assert.match(row, /^3,real_name,.*,[^,]*c\.csv,/, `the original file and line, not the rejects file's: ${row}`);
+  assert.doesNotMatch(row, /wrejects/);
+  assert.equal(sent(), sentBefore, 'nothing of the rejects file is sent');
 });

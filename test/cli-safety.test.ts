@@ -278,3 +278,11 @@ test('a GBK file read without --encoding stops at once with the hint; a stray qu
   assert.equal(s.rejected, 1);
   assert.match(d.stderr, /stray\.csv:12:/);
 });
+
+test('every command takes --verbose', async () => {
+  for (const command of ['upload borrow-entities', 'agreements query', 'agreements effect', 'retry', 'rows', 'check', 'notify serve', 'status', 'report', 'sandbox', 'demo']) {
+    const r = await runCli([...command.split(' '), '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--verbose/, `${command} --help lists --verbose`);
+  }
+});

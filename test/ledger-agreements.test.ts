@@ -83,3 +83,28 @@ test('a ledger of schema 4 is migrated: its agreements keep their history and ha
     ledger.close();
   }
 });
+
+test('an agreement query\'s key stored hashed by an older version is adopted in clear: its history carries over, nothing counts as new', () => {
+  const path = join(tempDir(), 'l.db');
+  const l = new Ledger(path, { hashKey: Buffer.alloc(32, 7) });
+  const D = 'agreement-queries';
+  const key = '2088101122675263|GENERAL_WITHHOLDING_P|||';
+  const old = `h:${l.hash(key)}`;
+  // what versions before 0.2.1 wrote: every key hashed, answered in export session S
+  const r1 = l.startRun(D, 'agreements query u.csv', ['u.csv'], false);
+  l.stage(r1, D, [{ key: old, snapshot: 'S', bizContent: '{}', file: 'u.csv', line: 2 }]);
+  const [row] = l.claimPending(D, 0, 10);
+  l.recordResult({ rowid: row!.rowid, runId: r1, status: 'uploaded', attempts: 1, code: '10000' });
+  // the same question in the same session (a continued export): unchanged, under its clear key
+  const r2 = l.startRun(D, 'agreements query u.csv', ['u.csv'], false);
+  const counts = l.stage(r2, D, [{ key, snapshot: 'S', bizContent: '{}', file: 'u.csv', line: 2, formerKey: old }]);
+  assert.equal(counts.unchanged, 1, 'not asked again');
+  assert.equal(l.countPending(D), 0);
+  assert.equal(l.record(D, old), undefined);
+  assert.equal(l.record(D, key)!.status, 'uploaded');
+  // a key held in both forms keeps both (nothing is merged over a row of its own)
+  l.stage(r2, D, [{ key: 'other', snapshot: 'S', bizContent: '{}', file: 'u.csv', line: 3 }, { key: 'h:x', snapshot: 'S', bizContent: '{}', file: 'u.csv', line: 4 }]);
+  l.stage(r2, D, [{ key: 'other', snapshot: 'S', bizContent: '{}', file: 'u.csv', line: 3, formerKey: 'h:x' }]);
+  assert.ok(l.record(D, 'h:x') && l.record(D, 'other'));
+  l.close();
+});

@@ -130,3 +130,29 @@ test('retry revives the failed rows whose body was kept (by sub_code or key), an
     ledger.close();
   }
 });
+
+test('the rows table on a terminal fits its width (the reason cut, never a wrapped line); csv keeps the reason whole', async () => {
+  const { printRows } = await import('../pipeline/rows.js');
+  const { displayWidth } = await import('../pipeline/table.js');
+  const path = join(tempDir(), 'l.db');
+  const l = new Ledger(path, { hashKey: randomBytes(32) });
+  const run = l.startRun('borrow-entities', 'upload borrow-entities p.csv', ['/data/exports/merchant-a/points-2026-11-21.csv'], false);
+  l.stage(run, 'borrow-entities', [0, 1, 2].map((i) => ({ key: `power_bank/E00000${i}`, snapshot: '2024-05-01 10:00:00', bizContent: '{}', file: '/data/exports/merchant-a/points-2026-11-21.csv', line: i + 2 })));
+  const long = 'INFOSEC_VERIFY_FAILED: Alipay found sensitive content in the text (信息含敏感内容): edit entity_name/address_desc/rent_desc '.repeat(3);
+  for (const r of l.claimPending('borrow-entities', 0, 10)) l.recordResult({ rowid: r.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'INFOSEC_VERIFY_FAILED', reason: long });
+  l.close();
+  const list = async (format: 'table' | 'csv', width?: number) => {
+    let text = '';
+    const out = { write: (t: string) => ((text += t), true), drain: async () => {}, closed: () => false, ...(width ? { width } : {}) };
+    await printRows({ ledgerPath: path, filter: {}, format, out, note: () => {} });
+    return text;
+  };
+  for (const width of [79, 99, 159]) {
+    const lines = (await list('table', width)).trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    for (const line of lines) assert.ok(displayWidth(line) <= width, `${width} columns: ${line}`);
+    assert.match(lines[1]!, /^failed \(refused\)\s+.*power_bank\/E000000.*\.\.\.$/, 'state and key kept, the reason cut');
+  }
+  assert.ok((await list('table')).includes(long.trim()), 'in a pipe the table keeps every cell whole');
+  assert.ok((await list('csv', 99)).includes(long.trim()), 'csv: the reason whole');
+});

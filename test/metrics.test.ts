@@ -104,3 +104,15 @@ test('--metrics-port: a bad or busy port stops before anything is sent; notify s
   child.kill('SIGTERM');
   assert.equal((await done).code, 0);
 });
+
+test('alipay_sync_send_rate before 10 s of sending: the requests over the time sending has taken (at least 1 s), not over the whole window', async () => {
+  const { Registry } = await import('prom-client');
+  const { runMetrics } = await import('../pipeline/metrics.js');
+  const registry = new Registry();
+  const m = runMetrics(registry, 'borrow-entities');
+  m.sending!({ rate: () => 100, inFlight: () => 0 }, 1000);
+  for (let i = 0; i < 40; i++) m.requestStarted!();
+  const rate = (await registry.getSingleMetric('alipay_sync_send_rate')!.get()).values[0]!.value;
+  // 40 requests in well under a second of sending: 40/s over the 1 s minimum, not 4/s over 10 s
+  assert.ok(rate > 10 && rate <= 40, `send rate ${rate}`);
+});

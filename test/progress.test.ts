@@ -72,7 +72,8 @@ test('log lines on a terminal clear the status line and draw it again under them
   assert.match(raw, /retrying 3 row\(s\)\nsending borrow-entities/);
   // the final line, then nothing of the bar after it
   const lines = screenLines(raw).filter(Boolean);
-  assert.match(lines[lines.length - 2]!, /^sending borrow-entities: done 100 in 0s \| 2 failed$/);
+  // under a second there is no rate to speak of: "<1s", no "(…/s)" (12 rows in 0.2 s are not 60/s at --qps 50)
+  assert.match(lines[lines.length - 2]!, /^sending borrow-entities: done 100 in <1s \| 2 failed$/);
   assert.equal(lines[lines.length - 1], 'warning: after the bar');
 });
 
@@ -93,7 +94,7 @@ test('off a terminal: a timestamped line per interval from a timer only (updates
     assert.ok(line.endsWith('\n') && !line.includes('\r') && !line.includes('\x1b'), 'plain lines for logs');
   }
   assert.match(stream.out[0]!, /staging borrow-entities \d+(\.\d)? KB\/10\.0 MB \d+\.\d% .*\/s ETA /);
-  assert.match(stream.out[n - 1]!, /staging borrow-entities: done 10\.0 MB in \d+s \| 4999 rows\n$/);
+  assert.match(stream.out[n - 1]!, /staging borrow-entities: done 10\.0 MB in (\d+s|<1s) \| 4999 rows\n$/);
 });
 
 test('an interrupted phase ends with "stopped" and how far it got', () => {
@@ -174,8 +175,25 @@ test('in a real 80-column pseudo-terminal (script): the bar never wraps, warning
   assert.ok(warnings.length >= 3, shown.join('\n'));
   for (const w of warnings) assert.match(w, /^warning: \/.*points\.csv:\d+: \w+\/E\d+: failed:/, 'each warning on a line of its own, from column 0');
   assert.ok(raw.split('\r\x1b[Ksending borrow-entities').length > 3, 'the bar was drawn in place several times');
-  assert.ok(shown.some((l) => /^sending borrow-entities: done 40 in \d+s \(\d+\.\d+\/s\) \| \d+ failed, 0 retries$/.test(l)), shown.join('\n'));
+  // done counts answered rows, failed ones included: a row that failed is among the done of every bar drawn after it
+  // (also the bar drawn again right under its warning)
+  const bars = [...raw.matchAll(/sending borrow-entities (\d+)\/40 .*?\| (\d+) failed/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+  assert.ok(bars.length > 3);
+  for (let i = 1; i < bars.length; i++) {
+    const [[n1, f1], [n2, f2]] = [bars[i - 1]!, bars[i]!];
+    assert.ok(n2 - n1 >= f2 - f1, `a bar counts a failure its done does not: ${n1}/40 ${f1} failed, then ${n2}/40 ${f2} failed`);
+  }
+  const final = shown.map((l) => /^sending borrow-entities: done 40 in (\d+)s \((\d+\.\d+)\/s\) \| \d+ failed, 0 retries$/.exec(l)).find(Boolean);
+  assert.ok(final, shown.join('\n'));
+  assert.ok(Number(final[2]) <= 20 * 1.02, `the rate of the final line is rows over the seconds sending took: never above --qps 20 (${final[2]}/s)`);
+  // the summary says the same rate
+  assert.match(raw, new RegExp(`sent 40 row\\(s\\) in ${final[1]}s \\(${final[2]!.replace('.', '\\.')}/s\\): uploaded \\d+, failed \\d+`));
   assert.ok(shown.some((l) => /^staging borrow-entities: done /.test(l)));
+  // the summary's equation does not wrap on 80 columns: two lines, the second under its "="
+  for (const i of wrapped) assert.ok(!/read \d+ =|\+ uploaded/.test(screen[i]!), `the summary wrapped: ${screen[i]}`);
+  const eq = shown.findIndex((l) => /^ {2}read 40 = rejected 0 \+ superseded 0 \+ unchanged 0$/.test(l));
+  assert.ok(eq >= 0, shown.join('\n'));
+  assert.match(shown[eq + 1]!, /^ {10}\+ uploaded \d+ \+ failed \d+ \+ pending 0$/);
   assert.ok(!shown.some((l) => /sending borrow-entities \S+\/40/.test(l)), 'no bar left on the screen after the final line');
 });
 
@@ -194,7 +212,7 @@ test('off a terminal the CLI writes timestamped progress lines; --quiet leaves o
   const progress = logged.stderr.split('\n').filter((l) => /(staging|sending) borrow-entities/.test(l));
   assert.ok(progress.length >= 2, logged.stderr);
   for (const l of progress) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d (staging|sending) borrow-entities/);
-  assert.match(logged.stderr, /sending borrow-entities: done 20 in \d+s/);
+  assert.match(logged.stderr, /sending borrow-entities: done 20 in (\d+s|<1s)/);
   for (const spelling of ['--quiet', '--quiet=ON']) {
     const quiet = await runCli([...base, '--ledger', join(dir, `q${spelling.length}.db`), spelling]);
     assert.equal(quiet.code, 1, quiet.stderr);

@@ -94,7 +94,7 @@ test('status --json: the documented shape, times in UTC, counts that add up, dry
   ]);
   assert.deepEqual(r.runs.map((x) => [x.id, x.status, x.dry_run]), [[3, 'died', false], [2, 'plan', true], [1, 'done', false]]);
   const done = r.runs[2]!;
-  assert.deepEqual(Object.keys(done), ['id', 'dataset', 'status', 'dry_run', 'started_at', 'finished_at', 'duration_ms', 'exit_code', 'files', 'counts', 'plan', 'command', 'message', 'settings']);
+  assert.deepEqual(Object.keys(done), ['id', 'dataset', 'status', 'dry_run', 'started_at', 'finished_at', 'duration_ms', 'exit_code', 'files', 'counts', 'plan', 'command', 'message', 'settings', 'kind', 'sent']);
   assert.equal(done.started_at, '2026-03-01T00:00:00.000Z');
   assert.equal(done.duration_ms, 75_000);
   assert.deepEqual(done.settings, { qps: 20, concurrency: 8 });
@@ -133,6 +133,31 @@ test('status piped: TSV blocks with a header each; certificates of certificate m
     name: 'app certificate', role: 'app', serial: 'a1b2c3', not_after: '2026-03-20T00:00:00.000Z', days_left: 18,
     warning: 'the app certificate (--app-cert) expires on 2026-03-20 (in 18 days): renew it in the Alipay console (开发设置 → 接口加签方式) and give the new file',
   });
+});
+
+test('status tells refused rows (sent again only by retry or --retry-failed) from rows given up on after gateway trouble (sent by the next run)', async () => {
+  const path = join(tempDir(), 'ledger.db');
+  const l = new Ledger(path, { hashKey: randomBytes(32), clock: () => T0 });
+  const run = l.startRun(D, 'upload borrow-entities a.csv', ['a.csv'], false);
+  l.stage(run, D, ['k1', 'k2', 'k3'].map((key) => ({ key, snapshot: 's', bizContent: '{}', file: 'a.csv', line: 2 })));
+  const [a, b, c] = l.claimPending(D, 0, 10);
+  l.recordResult({ rowid: a!.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'INFOSEC_VERIFY_FAILED', reason: 'INFOSEC_VERIFY_FAILED: 内容安全校验不通过' });
+  l.recordResult({ rowid: b!.rowid, runId: run, status: 'failed', attempts: 5, code: '20000', subCode: 'isp.unknow-error', reason: '服务暂不可用', retryable: true });
+  l.recordResult({ rowid: c!.rowid, runId: run, status: 'failed', attempts: 1, code: '40004', subCode: 'isp.unknow-error', reason: '系统繁忙' });
+  l.finishRun(run, 'done', 1, { read: 3, rejected: 0, superseded: 0, unchanged: 0, uploaded: 0, failed: 3, pending: 0 });
+  l.close();
+  const text = await status(path, { isTTY: true, columns: 200 });
+  assert.doesNotMatch(text, /rerun the same files/);
+  const refused = /Refused by Alipay for their content, by sub_code \(not sent again while unchanged\):\n {2}fix them in your files .*alipay-sync retry <dataset> --sub-code <sub_code>\n {2}\(or upload <dataset> <files> --retry-failed --sub-code <sub_code>\)\n(.*\n){3}/.exec(text);
+  assert.ok(refused, text);
+  assert.match(refused[0], /INFOSEC_VERIFY_FAILED +1/);
+  assert.match(refused[0], /isp\.unknow-error +1 +系统繁忙/);
+  const trouble = /Failed after gateway trouble .*:\n {2}the next run of the dataset sends them again by itself .*\n {2}or now: alipay-sync retry <dataset>\n.*\n.*\n/.exec(text);
+  assert.ok(trouble, text);
+  assert.match(trouble[0], /isp\.unknow-error +1 +服务暂不可用/);
+  const json = JSON.parse(await status(path, {}, { json: true })) as StatusReport;
+  assert.deepEqual(json.failures.map((f) => [f.sub_code, f.refused]).sort(), [['INFOSEC_VERIFY_FAILED', true], ['isp.unknow-error', false], ['isp.unknow-error', true]]);
+  assert.match(await status(path, { isTTY: false }), /failed_dataset\tsub_code\trows\texample\trefused\n(.*\t(yes|no)\n){3}/);
 });
 
 test('status reads without a trace: no -wal or -shm left beside the ledger, and those of a live writer are left alone', async () => {

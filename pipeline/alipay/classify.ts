@@ -56,7 +56,8 @@ export function classifyAnswer(fields: Record<string, unknown>, verified: boolea
   const msg = fields.msg === undefined ? undefined : String(fields.msg);
   const base = { code, subCode, subMsg, msg, fields, verified };
   const tail = subCode ? bareSubCode(subCode) : '';
-  const detail = (hint: string) => (subMsg ? `${hint} (${subMsg})` : hint);
+  // the gateway's sub_msg beside our meaning, unless the meaning already quotes it (含敏感词, 用户协议不存在): said once
+  const detail = (hint: string) => (subMsg && !hint.includes(subMsg.trim()) ? `${hint} (${subMsg})` : hint);
   switch (code) {
     case '10000': {
       if (!verified) {
@@ -99,7 +100,7 @@ export function classifyAnswer(fields: Record<string, unknown>, verified: boolea
       }
       // The meaning says what to do; the gateway's sub_msg says which value (the pipeline masks personal data in it).
       const meaning = rules.meanings[tail];
-      const text = meaning && subMsg ? `${meaning} (${subMsg})` : (meaning ?? subMsg ?? msg ?? 'business failure');
+      const text = meaning ? detail(meaning) : (subMsg ?? msg ?? 'business failure');
       return { ...base, kind: 'row-fatal', reason: `${subCode ?? '40004'}: ${text}` };
     }
     default:

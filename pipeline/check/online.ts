@@ -68,7 +68,7 @@ export async function onlineChecks(
     out.push({
       check: 'gateway-call', status: 'ok',
       message: `${call} → ${answered}${expected ? `, as expected: ${probe.means}` : ` (${res.reason})`}${trace}. So the gateway knows app ${appId}, ` +
-        `accepted our signature (the app public key uploaded for it is the pair of --private-key), let the app call ${probe.method}, ` +
+        `accepted our signature (${verifiedWith === '--alipay-public-key' ? 'the app public key' : 'the app certificate'} uploaded for it is the pair of --private-key), let the app call ${probe.method}, ` +
         `and signed an answer that verifies with ${verifiedWith}`,
     });
   } else {
@@ -93,9 +93,11 @@ function explain(code: string, subCode: string | undefined, reason: string, veri
       ? 'the gateway answered, but its answer does not verify with --alipay-public-key: that is not the Alipay public key of this app (production and sandbox keys differ; it is not your app public key either)'
       : `the gateway answered, but its answer does not verify with ${verifiedWith}: ${reason}`;
   }
-  if (sub === 'isv.invalid-signature') return 'the gateway refused our signature (isv.invalid-signature): --private-key is not the pair of the app public key uploaded for this app id in the Alipay console (or --sign-type differs)';
+  if (sub === 'isv.invalid-signature') return `the gateway refused our signature (isv.invalid-signature): --private-key is not the pair of the ${verifiedWith === '--alipay-public-key' ? 'app public key' : 'app certificate'} uploaded for this app id in the Alipay console (or --sign-type differs)`;
   if (sub === 'isv.invalid-app-id') return 'the gateway does not know this app id (isv.invalid-app-id): check --app-id, and --gateway (a sandbox app id is unknown to production and the other way round)';
   if (code === '40006') return `the app may not call this method (${subCode ?? code}): sign the product or grant the API in the Alipay console`;
   if (code === '20001') return `the app_auth_token was refused (${subCode ?? code}): check --app-auth-token`;
-  return `${reason}${code ? ` [${[code, subCode].filter(Boolean).join(' ')}]` : ''}`;
+  // check makes one call: a run would retry what has no answer, check does not
+  const said = reason.replace('outcome unknown, will retry', 'no answer (check makes one call and does not retry: run it again once the gateway is reachable)');
+  return `${said}${code ? ` [${[code, subCode].filter(Boolean).join(' ')}]` : ''}`;
 }

@@ -1,6 +1,9 @@
 import { EXIT, SyncError } from '../errors.js';
 import { writeOut, use, type CommandSpec } from './context.js';
 import { examples } from './help.js';
+import { CONFIG, CONFIG_IS } from './upload.js';
+import type { CheckResult } from '../check/offline.js';
+import { wrap } from '../status-text.js';
 import { rawSettings, SENDING } from './run-dataset.js';
 
 /**
@@ -16,13 +19,13 @@ export const checkCommand: CommandSpec = {
     // the settings a call needs, not the ones that tune a run
     ...SENDING.filter((u) => !['qps', 'concurrency', 'max-attempts', 'backoff-ms'].includes(u.name)),
     use('online'), use('dataset', { describe: '--online: prove permission for this dataset\'s method (borrow-entities, worker-contracts: an empty upload, refused before anything is stored); default: an agreement query' }),
-    use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('config'),
+    use('ledger', { describe: 'the ledger the runs use: its latest run bounds the clock check' }), use('json'), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>
     y.epilog(examples([
       ['$0 check --app-id 2021… --private-key app_private_key.txt --alipay-public-key alipay_public_key.txt', 'offline: nothing is sent'],
-      ['$0 check --online --dataset borrow-entities', 'and one signed call proving app id, keys and the permission to upload borrow points'],
+      [`$0 check --online --dataset borrow-entities ${CONFIG}`, `and one signed call proving app id, keys and the permission to upload borrow points (${CONFIG_IS})`],
     ])),
   async run({ values: v, origins, state }) {
     const { installedAt, runOfflineChecks } = await import('../check/offline.js');
@@ -54,8 +57,8 @@ export const checkCommand: CommandSpec = {
       }
     }
     const exitCode = offlineFailed ? EXIT.USAGE : onlineFailed ? EXIT.GATEWAY : EXIT.OK;
-    const width = Math.max(...results.map((r) => r.check.length));
-    const text = results.map((r) => `${r.status.padEnd(4)}  ${r.check.padEnd(width)}  ${r.message}`).join('\n');
+    const stream = state.json ? process.stderr : process.stdout;
+    const text = checkText(results, stream.isTTY ? Math.max(40, (stream.columns || 80) - 1) : null);
     if (state.json) {
       process.stderr.write(text + '\n');
       const { VERSION } = await import('../version.js');
@@ -67,3 +70,18 @@ export const checkCommand: CommandSpec = {
     return exitCode;
   },
 };
+
+/**
+ * The checks as lines: status, check, message; on a terminal (`width`) a long message is wrapped at words under
+ * its column (Alipay's answers and our advice run to hundreds of characters), in a pipe one line each.
+ */
+export function checkText(results: readonly CheckResult[], width: number | null): string {
+  const name = Math.max(...results.map((r) => r.check.length));
+  const indent = ' '.repeat(4 + 2 + name + 2);
+  return results.map((r) => {
+    const head = `${r.status.padEnd(4)}  ${r.check.padEnd(name)}  `;
+    if (width === null) return head + r.message;
+    // the message in the width left of its column (at least 30: a very long check name lets it run on)
+    return wrap(r.message, Math.max(30, width - indent.length)).map((l, i) => (i === 0 ? head : indent) + l).join('\n');
+  }).join('\n');
+}

@@ -96,7 +96,9 @@ export function addOptions<T>(y: Argv<T>, uses: readonly OptionUse[], fromEnv = 
   for (const u of uses) {
     const spec = OPTIONS[u.name];
     const def = u.default ?? ('default' in spec ? spec.default : undefined);
-    const describe = (u.describe ?? spec.describe) + (def !== undefined && spec.type !== 'boolean' ? ` [default: ${String(def)}]` : '');
+    // yargs' own tags are hidden (cli.ts: it glues them to a full line, and would call numbers strings)
+    const tag = spec.type === 'list' ? 'repeatable' : spec.type;
+    const describe = `${u.describe ?? spec.describe} [${tag}]` + (def !== undefined && spec.type !== 'boolean' ? ` [default: ${String(def)}]` : '');
     y.option(u.name, {
       // Numbers are read as text and checked by settings.ts, so that `--qps fast` says what is wrong and where.
       type: spec.type === 'boolean' ? 'boolean' : 'string',

@@ -1,19 +1,21 @@
 import { SyncError } from '../errors.js';
 import { checkLedgerPath, checkOutputPath } from '../paths.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
+import { examples } from './help.js';
 
 /** `alipay-sync report [--run N] --html report.html`: a run as one self-contained HTML file. */
 export const reportCommand: CommandSpec = {
   command: 'report',
   describe: 'write a run\'s report as one self-contained HTML file: counts, send rate against --qps with 40005 slow-downs, latency, answers by code, slowest and failed keys',
   uses: [
-    use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('config'),
+    use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('run'), use('html'), use('json', { describe: 'print what was written as JSON' }), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>
-    y
-      .example('$0 report --html report.html --ledger /var/lib/alipay-sync/points.db', 'last night\'s run, to open in any browser (it loads nothing)')
-      .example('$0 report --run 12 --html run-12.html', 'one run by its number (alipay-sync status lists them)'),
+    y.epilog(examples([
+      ['$0 report --html report.html --ledger /var/lib/alipay-sync/points.db', 'last night\'s run, to open in any browser (it loads nothing)'],
+      ['$0 report --run 12 --html run-12.html', 'one run by its number (alipay-sync status lists them)'],
+    ])),
   async run({ values: v, state }) {
     const html = typeof v.html === 'string' ? v.html : undefined;
     if (!html) throw new SyncError('SYNC_CONFIG_INVALID', 'report needs --html <file> (the report is written there)');

@@ -3,6 +3,7 @@ import type { Dataset } from '../../sources/dataset.js';
 import { SyncError } from '../errors.js';
 import { use, type CommandSpec } from './context.js';
 import { examples } from './help.js';
+import { CONFIG, CONFIG_IS } from './upload.js';
 import { OUTPUT, runDataset, SENDING } from './run-dataset.js';
 
 /**
@@ -32,8 +33,8 @@ export const retryCommand: CommandSpec = {
       .positional('dataset', { choices: Object.keys(RETRIABLE), describe: 'whose failed rows (agreement queries are asked again by agreements query)' })
       .epilog(examples([
         ['$0 rows --status failed --ledger points.db', 'first, see what failed and why'],
-        ['$0 retry borrow-entities --sub-code INFOSEC_VERIFY_FAILED --ledger points.db', 'send again the rows Alipay refused for sensitive text'],
-        ['$0 retry agreement-effects --key 20245228000000000001', 'one agreement'],
+        [`$0 retry borrow-entities --sub-code INFOSEC_VERIFY_FAILED --ledger points.db ${CONFIG}`, `send again the rows Alipay refused for sensitive text (${CONFIG_IS})`],
+        [`$0 retry agreement-effects --key 20245228000000000001 ${CONFIG}`, 'one agreement'],
       ])),
   async run(ctx) {
     const name = ctx.args.dataset as string;

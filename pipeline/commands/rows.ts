@@ -41,7 +41,7 @@ export const rowsCommand: CommandSpec = {
   describe: 'list the ledger\'s rows by state (pending, uploaded, failed, rejected, superseded) and filter, or one key\'s whole story',
   uses: [
     use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('status'), use('dataset'), use('run', { describe: 'only rows this run staged or sent (records), or read (rejected, superseded lines)' }), use('file'), use('sub-code'), use('key'), use('format'),
-    use('bom'), use('config'),
+    use('bom'), use('verbose'), use('config'),
   ],
   fromEnv: true,
   build: (y) =>
@@ -65,7 +65,9 @@ export const rowsCommand: CommandSpec = {
       const found = await printKeyStory({ ledgerPath: String(v.ledger), schema: String(v.schema), key: v.key, ...(filter.dataset ? { dataset: filter.dataset } : {}), format: format as 'table', out: stdoutStream, note });
       return found ? 0 : 1;
     }
-    await printRows({ ledgerPath: String(v.ledger), schema: String(v.schema), filter, format: format as 'table', bom: v.bom !== false, out: stdoutStream, note });
+    // on a terminal the table fits its width, as status does (csv and jsonl keep every reason whole)
+    const width = process.stdout.isTTY ? Math.max(20, (process.stdout.columns || 80) - 1) : undefined;
+    await printRows({ ledgerPath: String(v.ledger), schema: String(v.schema), filter, format: format as 'table', bom: v.bom !== false, out: width === undefined ? stdoutStream : { ...stdoutStream, width }, note });
     return 0;
   },
 };

@@ -72,6 +72,16 @@ function ledgerSettings(v: Values): { ledgerSchema: string; leaseMs: number } {
   return { ledgerSchema: String(v.schema), leaseMs: Math.round(lease * 1000) };
 }
 
+/** The send settings; a dry run that lacks one is told why it needs it (it checks what the real run would). */
+function sendSettings(v: CommandContext['values'], origins: CommandContext['origins'], dryRun: boolean): ReturnType<typeof resolveSendSettings> {
+  try {
+    return resolveSendSettings(rawSettings(v), origins);
+  } catch (err) {
+    if (!dryRun || !(err instanceof SyncError) || !/ is required/.test(err.message)) throw err;
+    throw new SyncError(err.code, `${err.message}; a dry run checks every setting the real run needs`);
+  }
+}
+
 export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles: string[], extras: Extras = {}): Promise<number> {
   const { values: v, origins, state } = ctx;
   const quiet = v.quiet === true;
@@ -89,7 +99,7 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
   if (subCode !== undefined && v['retry-failed'] !== true && !extras.revive) {
     throw new SyncError('SYNC_CONFIG_INVALID', '--sub-code goes with --retry-failed (which rows Alipay refused to send again)');
   }
-  const settings = resolveSendSettings(rawSettings(v), origins);
+  const settings = sendSettings(v, origins, dryRun);
   for (const w of settings.warnings) logger.warn(w);
   const ledgerPath = String(v.ledger);
   const ledger = ledgerSettings(v);
@@ -139,7 +149,8 @@ export async function runDataset(dataset: Dataset, ctx: CommandContext, rawFiles
       signal: interruptSignal(logger, () => state.json), observers: metrics ? [metrics.observer] : [],
       command: ctx.command, notifyUrl: extras.notifyUrl, sink: dryRun ? undefined : extras.sink?.(),
     });
-    const text = humanSummary(summary, rejects);
+    const to = state.json ? process.stderr : process.stdout;
+    const text = humanSummary(summary, rejects, { retryFailed: v['retry-failed'] === true, ...(to.isTTY ? { width: (to.columns || 80) - 1 } : {}) });
     if (state.json) {
       process.stderr.write(text + '\n');
       writeOut(JSON.stringify({ ...summary, exit_code: exitCode, version: VERSION }) + '\n');

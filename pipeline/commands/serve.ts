@@ -3,6 +3,7 @@ import { streamLogger } from '../log.js';
 import { checkLedgerPath } from '../paths.js';
 import { checkMetricsPort } from '../serve.js';
 import { stdoutSink, use, type CommandSpec } from './context.js';
+import { examples } from './help.js';
 
 /** The commands that are not a run: notify serve, status, sandbox, demo. */
 
@@ -16,7 +17,9 @@ const notifyServe: CommandSpec = {
     use('verbose'), use('config'),
   ],
   fromEnv: true,
-  build: (y) => y.example('$0 notify serve --port 8788 --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'),
+  build: (y) => y.epilog(examples([
+    ['$0 notify serve --port 8788 --ledger points.db --alipay-public-key alipay_public_key.txt --app-id 2021…', 'then pass --notify-url https://your.host/alipay/notify to agreements effect'],
+  ])),
   async run({ values: v }) {
     // A receiver on a mistyped ledger would answer Alipay `success` for notices the real ledger never sees.
     checkLedgerPath(String(v.ledger), { dryRun: false, schema: String(v.schema), mustExist: 'notify serve updates the agreements of an existing ledger: check --ledger, or run agreements effect first' });
@@ -40,12 +43,13 @@ export const notifyCommand: CommandSpec = {
 export const statusCommand: CommandSpec = {
   command: 'status',
   describe: 'recent runs (times, durations, files, counts), what the ledger holds, failed rows by sub_code, agreements, notifications',
-  uses: [use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('runs'), use('json', { describe: 'print it as JSON' }), use('config')],
+  uses: [use('ledger', { describe: 'the ledger to read (a SQLite file, or postgres://…)' }), use('schema'), use('runs'), use('json', { describe: 'print it as JSON' }), use('verbose'), use('config')],
   fromEnv: true,
   build: (y) =>
-    y
-      .example('$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)')
-      .example('$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'),
+    y.epilog(examples([
+      ['$0 status --ledger /var/lib/alipay-sync/points.db', 'what happened last night (a table on a terminal, TSV in a pipe)'],
+      ['$0 status --json | jq .runs[0]', 'the last run, for a program (fields: README, "status --json")'],
+    ])),
   async run({ values: v, state }) {
     if (!Number.isInteger(v.runs) || (v.runs as number) < 1) throw new SyncError('SYNC_CONFIG_INVALID', `--runs must be a whole number of 1 or more (got ${String(v.runs)})`);
     checkLedgerPath(String(v.ledger), { dryRun: false, readOnly: true, schema: String(v.schema) });
@@ -66,17 +70,18 @@ export const sandboxCommand: CommandSpec = {
     use('app-id', { describe: 'the app id it accepts [default: 2021000000000001]' }),
     use('app-public-key'), use('alipay-private-key'), use('keys-dir'), use('fault'), use('slow-ms'), use('fault-seed'), use('fault-max-per-request'),
     use('agreements'), use('quota'), use('daily-quota'), use('merchant-quota'), use('merchant-daily-quota'), use('merchant-token'), use('expired-token'),
-    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'),
+    use('behave'), use('cert-mode'), use('rotate-after'), use('content-encryption'), use('verbose'),
   ],
   // Flags only: an app id or faults exported for real runs must not quietly shape the gateway a trial runs against.
   fromEnv: false,
   build: (y) =>
-    y
-      .example('$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it')
-      .example('$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway')
-      .example('$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests')
-      .example('$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on')
-      .example('$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'),
+    y.epilog(examples([
+      ['$0 sandbox --port 8787', 'keys made once in ./sandbox-keys (reused after), printed with the flags to use against it'],
+      ['$0 sandbox --fault unavailable=0.1 --fault drop=0.05', 'a flaky gateway'],
+      ['$0 sandbox --cert-mode --rotate-after 100', 'an app in certificate mode (公钥证书); Alipay\'s certificate rotates after 100 requests'],
+      ['$0 sandbox --content-encryption --behave requireEncryption', 'an app with content encryption (接口内容加密) on'],
+      ['$0 sandbox --merchant-token tokA --merchant-token tokB --expired-token tokC --merchant-quota 20 --daily-quota 10000', 'an ISV\'s merchants and quotas'],
+  ])),
   async run({ values: v }) {
     const { runSandboxCommand } = await import('../sandbox/command.js');
     return runSandboxCommand({
@@ -97,7 +102,7 @@ export const demoCommand: CommandSpec = {
   describe: 'start a local sandbox gateway and sync the sample CSVs in examples/ into a demo ledger (what `npm start` runs)',
   uses: [
     use('ledger', { default: './.demo/alipay-sync.db', describe: 'the demo ledger (kept between runs: a second run skips everything)' }),
-    use('examples'), use('json', { describe: 'print JSON summaries' }),
+    use('examples'), use('json', { describe: 'print JSON summaries' }), use('verbose'),
   ],
   // Flags only: exported production settings must never steer `npm start`.
   fromEnv: false,

@@ -30,6 +30,11 @@ function datasetCommand(o: {
 }
 
 const KEYS = '--app-id 2021… --private-key app_private_key.txt --alipay-public-key alipay_public_key.txt';
+/** Every example runs as written: with the key flags, or with them in a config file (a dry run needs them too). */
+const CONFIG = '--config alipay.json';
+const CONFIG_IS = 'alipay.json holds the settings: {"app-id": "2021…", "private-key": "app_private_key.txt", "alipay-public-key": "alipay_public_key.txt"}';
+
+export { CONFIG, CONFIG_IS };
 
 export const uploadCommand: CommandSpec = {
   command: 'upload',
@@ -39,13 +44,13 @@ export const uploadCommand: CommandSpec = {
   subcommands: [
     datasetCommand({
       name: 'borrow-entities', dataset: datasets['borrow-entities']!,
-      describe: `borrow points of the credit borrow-and-return scene (${datasets['borrow-entities']!.method})`,
+      describe: 'borrow points of the credit borrow-and-return scene',
       uses: [...SENDING, ...READING, ...OUTPUT, use('allow-test-category')],
       examples: [
         [`$0 upload borrow-entities points.csv ${KEYS}`, 'sync borrow points to production Alipay'],
-        ['$0 upload borrow-entities export-*.csv --encoding gbk --rejects rejects.csv --qps 20', 'GBK exports, bad rows to rejects.csv, at most 20 requests/s'],
-        ['$0 upload borrow-entities points.csv --dry-run', 'validate, check every setting and show what would be sent; send nothing'],
-        ['$0 upload borrow-entities points.csv --retry-failed --sub-code INFOSEC_VERIFY_FAILED', 'send again the rows Alipay refused for sensitive text, unchanged'],
+        [`$0 upload borrow-entities points.csv ${CONFIG} --dry-run`, `validate, check every setting and show what would be sent; send nothing (${CONFIG_IS})`],
+        [`$0 upload borrow-entities export-*.csv ${CONFIG} --encoding gbk --rejects rejects.csv --qps 20`, 'GBK exports, bad rows to rejects.csv, at most 20 requests/s'],
+        [`$0 upload borrow-entities points.csv ${CONFIG} --retry-failed --sub-code INFOSEC_VERIFY_FAILED`, 'send again the rows Alipay refused for sensitive text, unchanged'],
       ],
       run(ctx) {
         const dataset = ctx.values['allow-test-category'] === true ? borrowEntitiesWith({ allowTestCategory: true }) : datasets['borrow-entities']!;
@@ -54,11 +59,11 @@ export const uploadCommand: CommandSpec = {
     }),
     datasetCommand({
       name: 'worker-contracts', dataset: datasets['worker-contracts']!,
-      describe: `signed gig-worker contracts (${datasets['worker-contracts']!.method}); names, ID numbers and phones stay masked`,
+      describe: 'signed gig-worker contracts; names, ID numbers and phones stay masked',
       uses: [...SENDING, ...READING, ...OUTPUT],
       examples: [
         [`$0 upload worker-contracts contracts.csv ${KEYS} --rejects rejects.csv`, 'upload contracts; invalid rows, masked, to rejects.csv'],
-        ['$0 upload worker-contracts contracts.csv --retry-failed', 'send again the contracts Alipay refused, unchanged (their bodies are not kept: the file is read)'],
+        [`$0 upload worker-contracts contracts.csv ${CONFIG} --retry-failed`, `send again the contracts Alipay refused, unchanged (their bodies are not kept: the file is read; ${CONFIG_IS})`],
       ],
       run: (ctx) => runDataset(datasets['worker-contracts']!, ctx, ctx.args.file as string[]),
     }),
@@ -73,11 +78,11 @@ export const agreementsCommand: CommandSpec = {
   subcommands: [
     datasetCommand({
       name: 'effect', dataset: agreementDatasets.effect,
-      describe: `make TEMP agreements effective (${agreementDatasets.effect.method})`,
+      describe: 'make TEMP agreements effective',
       uses: [...SENDING, ...READING, ...OUTPUT, use('notify-url')],
       examples: [
-        ['$0 agreements effect temp-agreements.csv --rejects rejects.csv', 'make every TEMP agreement in the file effective; rows already NORMAL are skipped'],
-        ['$0 agreements effect temp-agreements.csv --notify-url https://example.com/alipay/notify', 'and have Alipay announce each one (see notify serve)'],
+        [`$0 agreements effect temp-agreements.csv ${CONFIG} --rejects rejects.csv`, `make every TEMP agreement in the file effective; rows already NORMAL are skipped (${CONFIG_IS})`],
+        [`$0 agreements effect temp-agreements.csv ${CONFIG} --notify-url https://example.com/alipay/notify`, 'and have Alipay announce each one (see notify serve)'],
       ],
       async run(ctx) {
         const notifyUrl = typeof ctx.values['notify-url'] === 'string' ? ctx.values['notify-url'] : undefined;
@@ -87,11 +92,11 @@ export const agreementsCommand: CommandSpec = {
     }),
     datasetCommand({
       name: 'query', dataset: agreementDatasets.query,
-      describe: `export users' agreements (${agreementDatasets.query.method})`,
+      describe: 'export users\' agreements',
       uses: [...SENDING, ...READING, ...OUTPUT, use('out'), use('fresh')],
       examples: [
-        ['$0 agreements query users.csv --out agreements.csv', 'export every agreement of every user in users.csv'],
-        ['$0 agreements query users.csv --out agreements.jsonl --qps 10', 'the same as JSON Lines, gently'],
+        [`$0 agreements query users.csv ${CONFIG} --out agreements.csv`, `export every agreement of every user in users.csv (${CONFIG_IS})`],
+        [`$0 agreements query users.csv ${CONFIG} --out agreements.jsonl --qps 10`, 'the same as JSON Lines, gently'],
       ],
       async run(ctx) {
         const v = ctx.values;

@@ -1,4 +1,4 @@
-import { formatCount, formatDuration, localDateTime, zoneName } from '../format.js';
+import { formatCount, formatDuration, formatRate, localDateTime, perSecond, zoneName } from '../format.js';
 import { countsChart, latencyChart, msLabel, rateChart } from './charts.js';
 import type { ReportData } from './data.js';
 import { barList, esc } from './svg.js';
@@ -59,9 +59,21 @@ function rateSection(d: ReportData): string {
     '<span><i class="sw" style="background:#d23c3c"></i>40005 slow-downs</span>',
   ].join('');
   return '<h2>Send rate</h2><div class="figures">' +
-    figure(n(r.total), 'requests') + figure((r.total / Math.max(1, secs)).toFixed(1) + '/s', 'mean rate') + figure(peak.toFixed(1) + '/s', 'peak rate') +
+    figure(n(r.total), 'requests') + figure(meanRate(d, secs), 'rows/s') + figure(peak.toFixed(1) + '/s', 'peak rate') +
     figure(n(r.slowDowns), '40005 / 429 answers', r.slowDowns ? 'warn' : '') + figure(n(r.retried), 'answers retried') + '</div>' +
     rateChart(d) + `<p class="legend">${legend}</p>`;
+}
+
+/**
+ * The run's rate as its final line says it: rows answered over the time sending took (at least 1 s); runs of
+ * older versions, without that record: requests over the seconds that had some.
+ */
+function meanRate(d: ReportData, secs: number): string {
+  const sent = d.run.summary?.sent as { rows?: number; duration_ms?: number } | undefined;
+  const rate = typeof sent?.rows === 'number' && typeof sent.duration_ms === 'number'
+    ? perSecond(sent.rows, Math.max(1000, sent.duration_ms))!
+    : perSecond(d.requests.total, Math.max(1, secs) * 1000)!;
+  return `${formatRate(rate)}/s`;
 }
 
 function latencySection(d: ReportData): string {

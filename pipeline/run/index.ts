@@ -125,6 +125,8 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       const dropped = await ledger.dropPendingOutside(dataset.name, session);
       if (dropped) logger.info(`${formatCount(dropped)} question(s) an unfinished earlier export left unasked are dropped: they belong to another set of files (asked again when a file names them)`);
     }
+    const retrySub = o.retryFailed?.subCode ?? o.reviveFailed?.subCode;
+    if (retrySub !== undefined) await warnUnknownSubCode(ledger, dataset.name, retrySub, o.retryFailed ? 'refused' : 'failed', logger);
     // Each row's merchant: its app_auth_token cell, else --app-auth-token (held in memory only: a token is a secret).
     const opened = ledger;
     const defaultToken = o.appAuthToken ?? o.client?.appAuthToken;
@@ -147,7 +149,9 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     }
 
     if (staged.refused) {
-      logger.warn(`${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
+      logger.warn(o.retryFailed
+        ? `${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged and not of --sub-code ${o.retryFailed.subCode ?? ''}: not sent again (still refused; alipay-sync rows --status failed lists them)`
+        : `${formatCount(staged.refused)} row(s) that Alipay refused for their content are unchanged: not sent again (still refused; alipay-sync rows --status failed lists them; --retry-failed sends them anyway)`);
     }
 
     watch.staged({ read: staged.read, rejected: staged.rejected, unchanged: staged.unchanged });
@@ -160,7 +164,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
       return { summary, exitCode: exitCodeOf(summary, Boolean(o.allowEmpty)) };
     }
 
-    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, merchants: [] };
+    let sendState: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 }, merchants: [] };
     const revived = o.reviveFailed ? await ledger.reviveFailed(dataset.name, o.reviveFailed) : undefined;
     if (revived) logRevived(revived, dataset.name, logger);
     if (!staged.interrupted) {
@@ -181,7 +185,7 @@ export async function runUpload(o: UploadOptions): Promise<UploadResult> {
     const stop = sendState.stop ? { ...sendState.stop, kind: sendState.stop.kind as 'abort' | 'interrupt' | 'quota' } : null;
     const summary = summarize({
       runId, dataset: dataset.name, staged, mine: await ledger.runOutcomes(runId, dataset.name), carried: sendState.carried,
-      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}),
+      retries: sendState.retries, durationMs: clock() - started, dryRun: false, stop, ...(revived ? { revived } : {}), sent: sendState.sent,
       merchants: { counts: await ledger.runOutcomesByMerchant(runId, dataset.name), reports: sendState.merchants },
       ...(sendState.quotaResetsAt !== undefined ? { quotaResetsAt: sendState.quotaResetsAt } : {}),
     });
@@ -225,4 +229,17 @@ function logRevived(r: FailedRevived, dataset: string, logger: Logger): void {
     const command = dataset.startsWith('agreement-') ? `agreements ${dataset === 'agreement-effects' ? 'effect' : 'query'}` : `upload ${dataset}`;
     logger.warn(`${formatCount(f.rows)} failed row(s) of ${f.file ?? 'an unknown file'} have no request kept (personal data is not kept): read the file again with alipay-sync ${command} ${f.file ?? '<file>'} --retry-failed`);
   }
+}
+
+/**
+ * `--retry-failed --sub-code X` or `retry --sub-code X` where no such row is failed: said, with the sub_codes there
+ * are, instead of a run that silently sends nothing of it (a typo, or the rows were sent again already).
+ */
+async function warnUnknownSubCode(ledger: AnyLedger, dataset: string, subCode: string, which: 'refused' | 'failed', logger: UploadOptions['logger']): Promise<void> {
+  const groups = (await ledger.failuresBySubCode(dataset)).filter((g) => which === 'failed' || g.refused);
+  if (groups.some((g) => g.subCode === subCode)) return;
+  const counts = new Map<string, number>();
+  for (const g of groups) counts.set(g.subCode, (counts.get(g.subCode) ?? 0) + g.count);
+  const there = [...counts].map(([code, n]) => `${code} (${formatCount(n)})`).join(', ');
+  logger.warn(`--sub-code ${subCode}: no ${which} row of ${dataset} has that sub_code (or code), so none is sent again for it; ${there ? `the ${which} rows have: ${there}` : `there are no ${which} rows`}`);
 }

@@ -24,6 +24,8 @@ export interface SendState {
   /** outcomes of rows staged by earlier runs that this run sent (counted as they happen: a query would scan the table) */
   carried: { uploaded: number; failed: number; pending: number };
   stop: { kind: 'abort' | 'interrupt' | 'error' | 'quota'; reason: string; code?: string; subCode?: string; error?: unknown } | null;
+  /** the rows this run sent that got an answer (its own and earlier runs'), and how long sending took */
+  sent: { uploaded: number; failed: number; ms: number };
   /** what became of each merchant's turn (for the summary) */
   merchants: MerchantReport[];
   /** when the daily quota resets, if it stopped the run (ms, wall clock) */
@@ -60,7 +62,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
     ledger, dataset: dataset.name, method: dataset.method, appId: o.target.appId, merchants, ceiling: o.qps ?? 0, concurrency, wallNow: wall(),
     ...(o.rateParams ? { params: o.rateParams } : {}),
   });
-  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, merchants: [] };
+  const state: SendState = { retries: 0, stop: null, carried: { uploaded: 0, failed: 0, pending: 0 }, sent: { uploaded: 0, failed: 0, ms: 0 }, merchants: [] };
   // Aborts every wait (rate slot, backoff, quota) but never a request in flight: those settle and are recorded.
   const halt = new AbortController();
   const stopWith = (kind: 'abort' | 'interrupt' | 'error' | 'quota', reason: string, more: { code?: string; subCode?: string; error?: unknown } = {}) => {
@@ -138,6 +140,8 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
       case 'failed':
         failed++;
         done++;
+        // done (answered: uploaded or failed) before the warning, which draws the bar again under it
+        progress.update(done);
         if (failed <= SHOW_FIRST) logger.warn(`${where}${end.giveUp ? '' : 'failed: '}${end.reason}`);
         if (!end.giveUp) noteFinal(end.outcome);
         else if (++giveUps >= giveUpStreak) {
@@ -267,6 +271,7 @@ export async function sendPending(o: UploadOptions, ledger: AnyLedger, runId: nu
     await Promise.all(running);
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
+    state.sent = { uploaded: done - failed, failed, ms: progress.elapsedMs };
     progress.finish(state.stop ? 'stopped' : 'done');
     try {
       await lanes.saveLearned(runId);

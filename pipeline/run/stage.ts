@@ -34,6 +34,13 @@ export interface FileKinds {
   rejectsFiles: ReadonlySet<string>;
 }
 
+/** The original file and line a rejects file names for one of its rows (its own `file` and `line` columns). */
+function originOf(cells: Readonly<Record<string, string>>): { file: string; line: number } | null {
+  const file = cells.file?.trim();
+  const line = Number(cells.line);
+  return file && Number.isInteger(line) && line > 0 ? { file, line } : null;
+}
+
 export async function stageAll(
   o: UploadOptions, ledger: AnyLedger, ledgerPath: string, runId: number, rejectsFile: RejectsFile | null, encoding: Encoding, session: string | null,
   kinds: FileKinds & { merchants: MerchantBook },
@@ -65,11 +72,13 @@ export async function stageAll(
   let bizContents: string[] = [];
   let lines: number[] = [];
   let rejects: RejectRecord[] = [];
+  let formerKeys: string[] = [];
   const flush = async (file: string) => {
-    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects });
+    if (keys.length || rejects.length) await stager.stage({ file, ...(anyMerchant ? { merchants: rowMerchants } : {}), keys, snapshots, bizContents, lines, rejects, ...(dataset.hashedKeysBefore ? { formerKeys } : {}) });
     rowMerchants = [];
     anyMerchant = false;
     keys = [];
+    formerKeys = [];
     snapshots = [];
     bizContents = [];
     lines = [];
@@ -78,13 +87,15 @@ export async function stageAll(
   const reject = async (file: string, line: number, field: string, reason: string, cells: Record<string, string> | null) => {
     totals.rejected++;
     rejects.push({ file, line, field, reason });
-    if (totals.rejected <= SHOW_FIRST) logger.warn(`${file}:${line}: rejected: ${field ? field + ': ' : ''}${reason}`);
+    // A row of a rejects file fed back keeps naming where it came from: the original export's file and line.
+    const from = rejectsFiles.has(file) && cells ? originOf(cells) : null;
+    if (totals.rejected <= SHOW_FIRST) logger.warn(`${file}:${line}${from ? ` (from ${from.file}:${from.line})` : ''}: rejected: ${field ? field + ': ' : ''}${reason}`);
     else if (totals.rejected === SHOW_FIRST + 1) logger.warn(`more rejected rows follow; ${o.rejectsPath ? `all are in ${o.rejectsPath}` : 'use --rejects <file> to get them all'} and in the ledger (alipay-sync status)`);
     if (rejectsFile) {
       // The token itself is a secret: the rejects file names the merchant by its id (a column of its own, when the run has merchants).
       const merchant = merchants.any && cells ? merchants.of(cells[TOKEN_COLUMN], file, line) : null;
       const safe = cells ? { ...dataset.safeCells(cells), ...(merchant && 'merchant' in merchant ? { merchant: merchantLabel(merchant.merchant) } : {}) } : null;
-      await rejectsFile.write(file, line, field, reason, safe);
+      await rejectsFile.write(from?.file ?? file, from?.line ?? line, field, reason, safe);
     }
   };
   const progressText = () => {
@@ -117,8 +128,9 @@ export async function stageAll(
           } else if (v.ok) {
             rowMerchants.push(m.merchant);
             if (m.merchant !== '') anyMerchant = true;
-            // A key that may hold personal data is stored as a keyed hash (the ledger's secret), never in clear.
-            keys.push(dataset.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            // A key that holds personal data is stored as a keyed hash (the ledger's secret), never in clear.
+            keys.push(v.row.personalKey ? `h:${ledger.hash(v.row.key)}` : v.row.key);
+            if (dataset.hashedKeysBefore) formerKeys.push(v.row.personalKey ? '' : `h:${ledger.hash(v.row.key)}`);
             snapshots.push(session ?? v.row.snapshot);
             bizContents.push(v.row.bizContent);
             lines.push(rec.line);

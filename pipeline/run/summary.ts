@@ -16,6 +16,8 @@ export interface SummaryParts {
   mine: { uploaded: number; failed: number; pending: number };
   carried: { uploaded: number; failed: number; pending: number };
   retries: number;
+  /** what sending did (real runs): rows answered, by outcome, and how long it took */
+  sent?: { uploaded: number; failed: number; ms: number };
   durationMs: number;
   dryRun: boolean;
   plan?: { new: number; changed: number };
@@ -61,6 +63,7 @@ export function summarize(p: SummaryParts): UploadSummary {
     ...(p.plan ? { plan: p.plan } : {}),
     still_refused: p.staged.refused, carried_over: p.carried, retries: p.retries, empty_files: p.staged.emptyFiles,
     ...(p.revived ? { retried: p.revived.revived, read_again: p.revived.withoutBody } : {}),
+    ...(p.sent ? { sent: { rows: p.sent.uploaded + p.sent.failed, uploaded: p.sent.uploaded, failed: p.sent.failed, duration_ms: p.sent.ms } } : {}),
   };
   if ((aborted || quota) && p.stop) {
     if (aborted) s.abort_reason = p.stop.reason;

@@ -107,6 +107,12 @@ export interface UploadSummary {
   /** `alipay-sync retry`: failed rows without a kept body (personal data), by file: read those files again */
   read_again?: { file: string | null; rows: number }[];
   retries: number;
+  /**
+   * what this run sent and how it ended (real runs; `retry` and `--retry-failed` included): rows answered
+   * (uploaded + failed, this run's rows and earlier runs'), and the time sending took; the run's rate is
+   * rows / duration_ms (at least 1 s), the one the progress line, the run report and the metrics show
+   */
+  sent?: { rows: number; uploaded: number; failed: number; duration_ms: number };
   /** input files that held no data row (an empty export usually means the export broke) */
   empty_files: string[];
   /** the run-fatal reason when status is aborted */

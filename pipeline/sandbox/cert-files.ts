@@ -1,14 +1,15 @@
 /**
  * The sandbox's certificate files in its --keys-dir, named as the Alipay console names them, so the flags it prints
- * look like a real app's: appCertPublicKey.crt (for the app key pair), alipayCertPublicKey_RSA2.crt (for its
+ * look like a real app's: appCertPublicKey_<app id>.crt (for the app key pair), alipayCertPublicKey_RSA2.crt (for its
  * "Alipay" key pair), alipayRootCert.crt; and its own CA key (sandbox_ca_key.pem), to issue the certificate it
  * rotates to. Made once, reused after (a rotation is not kept: a restarted sandbox signs with the first again).
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { issueLeaf, makeCertificateSet, makeRogueIssuer, type CertificateSet } from './cert-maker.js';
 import type { SandboxCertFiles } from './cert-mode.js';
+import { DEFAULT_SANDBOX_APP_ID } from './options.js';
 
 export interface CertFilePaths {
   /** give to --app-cert */
@@ -21,9 +22,9 @@ export interface CertFilePaths {
   caKey: string;
 }
 
-export function certFilesIn(dir: string): CertFilePaths {
+export function certFilesIn(dir: string, appId = DEFAULT_SANDBOX_APP_ID): CertFilePaths {
   return {
-    appCert: join(dir, 'appCertPublicKey.crt'),
+    appCert: join(dir, `appCertPublicKey_${appId}.crt`),
     alipayCert: join(dir, 'alipayCertPublicKey_RSA2.crt'),
     rootCert: join(dir, 'alipayRootCert.crt'),
     caKey: join(dir, 'sandbox_ca_key.pem'),
@@ -44,8 +45,8 @@ export function makeCertFiles(appKey: KeyObject, alipayKey: KeyObject, appId: st
 }
 
 /** Write them (0600, never over an existing file). */
-export function writeCertFiles(dir: string, files: SandboxCertFiles): CertFilePaths {
-  const paths = certFilesIn(dir);
+export function writeCertFiles(dir: string, files: SandboxCertFiles, appId = DEFAULT_SANDBOX_APP_ID): CertFilePaths {
+  const paths = certFilesIn(dir, appId);
   const opts = { mode: 0o600, flag: 'wx' } as const;
   writeFileSync(paths.rootCert, files.set.rootPem, opts);
   writeFileSync(paths.alipayCert, files.alipay.chainPem, opts);
@@ -55,8 +56,11 @@ export function writeCertFiles(dir: string, files: SandboxCertFiles): CertFilePa
 }
 
 /** The files of a folder written by writeCertFiles (with the "Alipay" private key they were made for), or null. */
-export function readCertFiles(dir: string, alipayKey: KeyObject): SandboxCertFiles | null {
-  const paths = certFilesIn(dir);
+export function readCertFiles(dir: string, alipayKey: KeyObject, appId = DEFAULT_SANDBOX_APP_ID): SandboxCertFiles | null {
+  const paths = certFilesIn(dir, appId);
+  // a folder made before the files took the console's names (appCertPublicKey.crt): its app certificate, renamed
+  const before = join(dir, 'appCertPublicKey.crt');
+  if (!existsSync(paths.appCert) && existsSync(before)) renameSync(before, paths.appCert);
   if (!Object.values(paths).every((p) => existsSync(p))) return null;
   const read = (p: string) => readFileSync(p, 'utf8');
   const alipayChain = read(paths.alipayCert);

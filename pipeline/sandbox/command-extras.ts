@@ -24,10 +24,11 @@ export function prepareExtras(keysDir: string, keys: KeyPairs, a: { certMode?: b
   const out: Extras = { options: {}, flags: [], notes: [] };
   const writes: (() => void)[] = [];
   if (a.certMode) {
-    const paths = certFilesIn(keysDir);
+    const appId = a.appId ?? DEFAULT_SANDBOX_APP_ID;
+    const paths = certFilesIn(keysDir, appId);
     let files;
     try {
-      files = readCertFiles(keysDir, keys.alipayPrivateKey);
+      files = readCertFiles(keysDir, keys.alipayPrivateKey, appId);
     } catch (err) {
       throw new SyncError('SYNC_KEY_INVALID', `--keys-dir ${keysDir}: its certificate files cannot be read (${(err as Error).message}); remove them or name another folder`);
     }
@@ -35,8 +36,8 @@ export function prepareExtras(keysDir: string, keys: KeyPairs, a: { certMode?: b
       if (Object.values(paths).some((p) => existsSync(p))) {
         throw new SyncError('SYNC_CONFIG_INVALID', `--keys-dir ${keysDir} holds some of the certificate files but not all four: remove them, or name another folder`);
       }
-      const made = (files = makeCertFiles(keys.appPrivateKey, keys.alipayPrivateKey, a.appId ?? DEFAULT_SANDBOX_APP_ID));
-      writes.push(() => writeCertFiles(keysDir, made));
+      const made = (files = makeCertFiles(keys.appPrivateKey, keys.alipayPrivateKey, appId));
+      writes.push(() => writeCertFiles(keysDir, made, appId));
     }
     const certMode = new SandboxCertMode(files);
     out.options.certMode = certMode;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadPrivateKey, loadPublicKey } from '../alipay/keys.js';
 import { SyncError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -54,6 +55,9 @@ export function parseFaults(specs: readonly string[] | undefined): FaultOptions[
   if (sum > 1) throw new SyncError('SYNC_CONFIG_INVALID', `--fault shares add up to ${sum}, more than 1`);
   return rates;
 }
+
+/** The package's sample file, by its absolute path: the printed `try:` line works from any folder. */
+const SAMPLE = fileURLToPath(new URL('../../../examples/borrow-entities.csv', import.meta.url));
 
 function quotaText(a: SandboxArgs): string {
   const parts = [
@@ -168,7 +172,7 @@ export async function runSandboxCommand(a: SandboxArgs, logger: Logger): Promise
       ...(extras?.notes ?? []),
       `  state: ${url.replace('/gateway.do', '/_sandbox/state')}   requests: ${url.replace('/gateway.do', '/_sandbox/requests')}`,
       '',
-      `try: alipay-sync upload borrow-entities examples/borrow-entities.csv --gateway ${url} --app-id ${appId} ${keyNote.length > 1 ? keyNote.slice(1).map((l) => l.trim()).join(' ') : '--private-key … --alipay-public-key …'}`,
+      `try: alipay-sync upload borrow-entities ${SAMPLE} --gateway ${url} --app-id ${appId} ${keyNote.length > 1 ? keyNote.slice(1).map((l) => l.trim()).join(' ') : '--private-key … --alipay-public-key …'}`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),

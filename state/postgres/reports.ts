@@ -40,12 +40,12 @@ export class PgReports implements Omit<LedgerReports<'async'>, 'recentRuns' | 'r
   }
 
   async failuresBySubCode(dataset?: string): Promise<FailureGroup[]> {
-    const rows = await this.c.query<{ dataset: string; merchant: string; sub: string; n: number; example: string | null }>(
-      `SELECT dataset, merchant, ${FAILURE_GROUP} AS sub, count(*) AS n, MIN(last_reason) AS example
-       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = $1' : ''} GROUP BY dataset, merchant, sub ORDER BY n DESC, sub`,
+    const rows = await this.c.query<{ dataset: string; merchant: string; sub: string; retryable: boolean; n: number; example: string | null }>(
+      `SELECT dataset, merchant, ${FAILURE_GROUP} AS sub, retryable, count(*) AS n, MIN(last_reason) AS example
+       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = $1' : ''} GROUP BY dataset, merchant, sub, retryable ORDER BY n DESC, sub`,
       dataset ? [dataset] : [],
     );
-    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example }));
+    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example, refused: !r.retryable }));
   }
 
   totals(): Promise<StatusTotal[]> {

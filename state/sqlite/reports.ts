@@ -38,12 +38,12 @@ export class SqliteReports implements Omit<LedgerReports, 'recentRuns' | 'runInf
   /** Rows currently failed, grouped by the gateway's sub_code (or local code), most frequent first. */
   failuresBySubCode(dataset?: string): FailureGroup[] {
     const db = this.conn.db;
-    const sql = `SELECT dataset, ${this.m} AS merchant, ${FAILURE_GROUP} AS sub, COUNT(*) AS n, MIN(last_reason) AS example
-       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = ?' : ''} GROUP BY dataset, 2, sub ORDER BY n DESC`;
+    const sql = `SELECT dataset, ${this.m} AS merchant, ${FAILURE_GROUP} AS sub, retryable, COUNT(*) AS n, MIN(last_reason) AS example
+       FROM records WHERE status = 'failed' ${dataset ? 'AND dataset = ?' : ''} GROUP BY dataset, 2, sub, retryable ORDER BY n DESC`;
     const rows = (dataset ? db.prepare(sql).all(dataset) : db.prepare(sql).all()) as {
-      dataset: string; merchant: string; sub: string; n: number; example: string | null;
+      dataset: string; merchant: string; sub: string; retryable: number; n: number; example: string | null;
     }[];
-    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example }));
+    return rows.map((r) => ({ dataset: r.dataset, merchant: r.merchant, subCode: r.sub, count: r.n, example: r.example, refused: r.retryable === 0 }));
   }
 
   totals(): StatusTotal[] {

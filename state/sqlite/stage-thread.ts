@@ -33,6 +33,7 @@ port.on('message', (msg: StageBatchMessage | { type: 'finish' }) => {
       const merchants = msg.merchants;
       for (let i = 0; i < n; i++) {
         rows[i] = { merchant: merchants ? merchants[i]! : '', key: msg.keys[i]!, snapshot: msg.snapshots[i]!, bizContent: msg.bizContents[i]!, file: msg.file, line: msg.lines[i]! };
+        if (msg.formerKeys?.[i]) rows[i]!.formerKey = msg.formerKeys[i];
       }
       const counts = ledger.stage(init.runId, init.dataset, rows, init.policy, init.retry ?? null);
       if (msg.rejects.length) ledger.addRejects(init.runId, init.dataset, msg.rejects);

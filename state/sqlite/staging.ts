@@ -36,6 +36,10 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
       refused: db.prepare('UPDATE records SET run_id = ?, file = ?, line = ?, updated_at = ? WHERE rowid = ?'),
       reject: db.prepare('INSERT INTO rejects (run_id, dataset, file, line, field, reason) VALUES (?, ?, ?, ?, ?, ?)'),
       superseded: db.prepare('INSERT INTO superseded (run_id, dataset, merchant, key, snapshot, file, line, kept_snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      adopt: db.prepare('UPDATE records SET key = ? WHERE dataset = ? AND merchant = ? AND key = ? AND NOT EXISTS (SELECT 1 FROM records WHERE dataset = ? AND merchant = ? AND key = ?)'),
+      adoptAttempts: db.prepare('UPDATE attempts SET key = ? WHERE dataset = ? AND merchant = ? AND key = ?'),
+      adoptSuperseded: db.prepare('UPDATE superseded SET key = ? WHERE dataset = ? AND merchant = ? AND key = ?'),
+      adoptRunKeys: db.prepare('UPDATE run_keys SET key = ? WHERE key = ? AND run_id IN (SELECT id FROM runs WHERE dataset = ?)'),
     }));
   }
 
@@ -50,8 +54,13 @@ export class SqliteStaging implements Omit<LedgerStaging, 'stagingDone'> {
     const now = this.conn.now();
     this.conn.db.transaction(() => {
       for (const r of rows) {
-        const hash = this.hash(r.bizContent);
         const merchant = r.merchant ?? '';
+        if (r.formerKey !== undefined && s.adopt.run(r.key, dataset, merchant, r.formerKey, dataset, merchant, r.key).changes === 1) {
+          s.adoptAttempts.run(r.key, dataset, merchant, r.formerKey);
+          s.adoptSuperseded.run(r.key, dataset, merchant, r.formerKey);
+          s.adoptRunKeys.run(r.key, r.formerKey, dataset);
+        }
+        const hash = this.hash(r.bizContent);
         const incoming = { snapshot: r.snapshot, hash };
         // A first migration is almost all new keys: try the insert first and look only on a conflict. A rerun is
         // almost all known keys: look first. Which way goes by what the previous rows were.

@@ -23,6 +23,10 @@ export interface AgreementRecord extends SeedAgreement {
   signed_invalid_time?: string;
 }
 
+/** What happens to an agreement after it is seeded: its status and times (no user, no logon id). */
+export const AGREEMENT_STATE_FIELDS = ['status', 'valid_time', 'invalid_time', 'unsign_time', 'signed_invalid_time'] as const;
+export type AgreementStateField = (typeof AGREEMENT_STATE_FIELDS)[number];
+
 /** Alipay's agreements run "forever": a far-future end, as in its own examples. */
 export const DEFAULT_INVALID_TIME = '2115-02-01 00:00:00';
 
@@ -130,7 +134,7 @@ export class AgreementStore {
   }
 
   /** Change an agreement's state, e.g. TEMP → NORMAL; throws for an agreement the store does not hold. */
-  update(agreementNo: string, change: Partial<Pick<AgreementRecord, 'status' | 'valid_time' | 'invalid_time'>>): AgreementRecord {
+  update(agreementNo: string, change: Partial<Pick<AgreementRecord, AgreementStateField>>): AgreementRecord {
     const r = this.records.get(agreementNo);
     if (!r) throw new Error(`no agreement ${agreementNo} in the sandbox store`);
     Object.assign(r, change);

@@ -10,7 +10,7 @@
  * This module is where the rest of the code imports them from.
  */
 export { parseAgreementSeed, type AgreementStatus, type SeedAgreement } from './agreement-seed.js';
-export { AgreementStore, DEFAULT_INVALID_TIME, type AgreementRecord } from './agreement-store.js';
+export { AGREEMENT_STATE_FIELDS, AgreementStore, DEFAULT_INVALID_TIME, type AgreementRecord, type AgreementStateField } from './agreement-store.js';
 export { effectAnswerFields, queryItemFields } from './agreement-fields.js';
 export { UNKNOWN_USER_PREFIX } from './agreement-requests.js';
 export { AgreementEffectMethod, CONFLICT_SCENE, type EffectListener } from './agreement-effect.js';

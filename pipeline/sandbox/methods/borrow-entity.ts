@@ -73,4 +73,9 @@ export class BorrowEntityMethod implements SandboxMethod {
   reset(): void {
     this.store.clear();
   }
+
+  /** Hold these again (what an earlier session held: the demo keeps its "Alipay" between runs). */
+  restore(held: readonly StoredEntity[]): void {
+    for (const e of held) this.store.set(`${e.appId}\u0000${e.category_code}/${e.entity_code}`, { ...e });
+  }
 }

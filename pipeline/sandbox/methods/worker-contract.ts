@@ -61,4 +61,9 @@ export class WorkerContractMethod implements SandboxMethod {
   reset(): void {
     this.store.clear();
   }
+
+  /** Hold these again (what an earlier session held: the demo keeps its "Alipay" between runs). */
+  restore(held: readonly StoredContract[]): void {
+    for (const e of held) this.store.set(`${e.appId}\u0000${e.sign_order_no}`, { ...e });
+  }
 }
