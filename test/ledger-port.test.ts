@@ -131,8 +131,8 @@ for (const a of ADAPTERS) {
       assert.equal((await l.record(D, 'c'))?.biz_content, '{"k":"c","s":"s"}');
       assert.deepEqual(await l.runOutcomes(run, D), { pending: 1, uploaded: 0, failed: 2 });
       assert.deepEqual(await l.failuresBySubCode(), [
-        { dataset: D, merchant: '', subCode: '20000', count: 1, example: 'gave up' },
-        { dataset: D, merchant: '', subCode: 'INVALID_PARAMETER', count: 1, example: 'bad' },
+        { dataset: D, merchant: '', subCode: '20000', count: 1, example: 'gave up', refused: false },
+        { dataset: D, merchant: '', subCode: 'INVALID_PARAMETER', count: 1, example: 'bad', refused: true },
       ].sort((x, y) => y.count - x.count || (x.subCode < y.subCode ? -1 : 1)));
       assert.equal(await l.reviveRetryable(D), 1);
       assert.equal(await l.reviveRetryable(D), 0);

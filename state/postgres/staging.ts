@@ -26,6 +26,8 @@ interface Loser {
  * rows written at once. Keys are always taken in sorted order, so two writers' batches do not deadlock in
  * practice; when they do, the transaction runs again (PgConnection.tx).
  *
+ * StageRow.formerKey (a key as versions before 0.2.1 stored it) is not looked for: no PostgreSQL ledger is that old.
+ *
  * Restaging a row ends any claim on it, unless the row is the same snapshot with the same content: then the
  * request in flight at another writer is this very row, and its result still counts.
  */
