@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, lchownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -70,6 +70,16 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid: 65534, gid: 65534 };
 }
 
+/** chown -R (links themselves, not what they point at). */
+function giveTo(path: string, user: { uid: number; gid: number }): void {
+  lchownSync(path, user.uid, user.gid);
+  for (const e of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, e.name);
+    if (e.isDirectory()) giveTo(p, user);
+    else lchownSync(p, user.uid, user.gid);
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -111,6 +121,7 @@ export async function startPostgres(): Promise<PgServer> {
   if (user && spawnSync(bin.postgres, ['--version'], { ...user }).status !== 0) {
     const root = dirname(dirname(bin.postgres));
     cpSync(root, join(dir, 'pg'), { recursive: true, verbatimSymlinks: true });
+    giveTo(join(dir, 'pg'), user); // so that the watchdog (nobody) can remove it with the rest
     bin.initdb = join(dir, 'pg', 'bin', 'initdb');
     bin.postgres = join(dir, 'pg', 'bin', 'postgres');
   }
