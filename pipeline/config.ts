@@ -2,9 +2,10 @@ import type { KeyObject } from 'node:crypto';
 import { appOwnKeyMessage, isAppOwnPublicKey } from './check/keys.js';
 import { isSignType, type SignType } from './alipay/sign.js';
 import { loadPrivateKey, loadPublicKey } from './alipay/keys.js';
-import { loadAesKey, type AesKey } from './alipay/aes.js';
-import { expiryWarnings, loadCertificates, type AlipayCertificates } from './alipay/certs.js';
+import { loadAesKey } from './alipay/aes.js';
+import { expiryWarnings, loadCertificates } from './alipay/certs.js';
 import { SyncError } from './errors.js';
+import type { ClientOptions } from './alipay/client.js';
 
 /** Named gateways, so `--gateway sandbox` is enough. */
 export const GATEWAYS: Readonly<Record<string, string>> = {
@@ -33,16 +34,8 @@ export interface RawSettings {
 /** Where each setting came from (`--qps`, `ALIPAY_SYNC_QPS (environment)`, a config key), for messages. */
 export type SettingOrigins = Readonly<Record<string, string>>;
 
-export interface SendSettings {
-  gateway: string;
-  appId: string;
-  privateKey: KeyObject;
-  /** public-key mode */
-  alipayPublicKey?: KeyObject;
-  /** certificate mode (公钥证书) */
-  certificates?: AlipayCertificates;
-  /** content encryption (接口内容加密) */
-  encryptKey?: AesKey;
+/** The client's credentials (see ClientOptions, where each is described) and how a run sends. */
+export interface SendSettings extends Pick<ClientOptions, 'gateway' | 'appId' | 'privateKey' | 'alipayPublicKey' | 'certificates' | 'encryptKey'> {
   /** what to tell the user before anything is sent (certificates close to expiry) */
   warnings: string[];
   signType: SignType;
