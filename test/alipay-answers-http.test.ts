@@ -10,7 +10,6 @@ import { BORROW, WORKER } from './helpers/answers.js';
 import { bodyExcerpt } from '../pipeline/alipay/excerpt.js';
 import { callWith, client, clients, gateway, signedBody } from './helpers/answer-gateway.js';
 
-
 test('an answer signed before "/" was escaped as "\\/" verifies on the second try (URL, 5元/小时)', async () => {
   const sent = '{"code":"10000","msg":"Success","biz_success":true,"url":"https:\\/\\/example.com\\/a","rent":"5元\\/小时"}';
   const signed = sent.replaceAll('\\/', '/');

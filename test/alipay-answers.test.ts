@@ -9,7 +9,6 @@ import { agreementStatus } from '../sources/agreement-query.js';
 import { BORROW, EFFECT, QUERY, WORKER, answersOf } from './helpers/answers.js';
 import { callWith, signedBody } from './helpers/answer-gateway.js';
 
-
 // ---- 1. worker contracts: biz_success is not a declared field
 
 test('worker contract: a verified 10000 without biz_success is a success', async () => {

@@ -2,43 +2,14 @@
  * Reading goes on after broken records (see sources-csv.test.ts for the reader itself): stray quotes, quotes
  * never closed, garbage and over-long lines cost the records they break and no more, and every line is counted.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { readCsv, type CsvRecord, type Encoding } from '../sources/index.js';
 import { entities, toCsv } from './helpers/borrow.js';
-
-let dir = '';
-let n = 0;
-before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alipay-sync-'));
-});
-after(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function write(content: string | Buffer): string {
-  const file = path.join(dir, `f${++n}.csv`);
-  fs.writeFileSync(file, content);
-  return file;
-}
-
-async function readAll(file: string, encoding?: Encoding): Promise<CsvRecord[]> {
-  const out: CsvRecord[] = [];
-  for await (const r of readCsv(file, encoding === undefined ? {} : { encoding })) out.push(r);
-  return out;
-}
-
-async function lines(content: string | Buffer, encoding?: Encoding): Promise<string[]> {
-  const file = write(content);
-  return (await readAll(file, encoding)).map((r) => {
-    assert.equal(r.file, file);
-    return 'cells' in r ? `${r.line}:${Object.values(r.cells).join('|')}` : `${r.line}!${r.error}`;
-  });
-}
+import { lines, readAll, scratchDir, write } from './helpers/csv-read.js';
 
 async function byLine(file: string, encoding?: Encoding): Promise<Map<number, string>> {
   const out = new Map<number, string>();
@@ -192,7 +163,7 @@ test('after 1,000 records broken across lines, reading stops with one error reco
 });
 
 test('a quote never closed in a 40 MB file: the rows after it are read, memory stays bounded', { timeout: 60_000 }, async () => {
-  const file = path.join(dir, 'open-quote.csv');
+  const file = path.join(scratchDir(), 'open-quote.csv');
   const fd = fs.openSync(file, 'w');
   fs.writeSync(fd, 'a,b\n1,"2\n');
   const row = `${'x'.repeat(1000)},y\n`;

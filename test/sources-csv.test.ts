@@ -1,42 +1,12 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseEncoding, readCsv, readCsvHeader, SourceError, type CsvRecord, type Encoding } from '../sources/index.js';
-
-let dir = '';
-let n = 0;
-before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alipay-sync-'));
-});
-after(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function write(content: string | Buffer): string {
-  const file = path.join(dir, `f${++n}.csv`);
-  fs.writeFileSync(file, content);
-  return file;
-}
-
-async function readAll(file: string, encoding?: Encoding): Promise<CsvRecord[]> {
-  const out: CsvRecord[] = [];
-  for await (const r of readCsv(file, encoding === undefined ? {} : { encoding })) out.push(r);
-  return out;
-}
-
-/** Compact view: "line:a|b|c" for rows, "line!reason" for error records. */
-async function lines(content: string | Buffer, encoding?: Encoding): Promise<string[]> {
-  const file = write(content);
-  return (await readAll(file, encoding)).map((r) => {
-    assert.equal(r.file, file);
-    return 'cells' in r ? `${r.line}:${Object.values(r.cells).join('|')}` : `${r.line}!${r.error}`;
-  });
-}
+import { parseEncoding, readCsv, readCsvHeader, SourceError } from '../sources/index.js';
+import { lines, readAll, scratchDir, write } from './helpers/csv-read.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, text: RegExp): Promise<SourceError> {
   let caught: unknown;
@@ -274,11 +244,11 @@ test('a header-only file has no records', async () => {
 });
 
 test('a missing or unreadable file is SYNC_SOURCE_READ with the path', async () => {
-  const missing = path.join(dir, 'nope.csv');
+  const missing = path.join(scratchDir(), 'nope.csv');
   const err = await rejectsWith(readAll(missing), 'SYNC_SOURCE_READ', /nope\.csv/);
   assert.equal(err.file, missing);
   await rejectsWith(readCsvHeader(missing), 'SYNC_SOURCE_READ', /nope\.csv/);
-  await rejectsWith(readAll(dir), 'SYNC_SOURCE_READ', /EISDIR/);
+  await rejectsWith(readAll(scratchDir()), 'SYNC_SOURCE_READ', /EISDIR/);
 });
 
 test('a UTF-16 file is refused with a hint', async () => {
@@ -300,7 +270,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 test('reading a ~200k-row file keeps heap growth modest', async () => {
-  const file = path.join(dir, 'big.csv');
+  const file = path.join(scratchDir(), 'big.csv');
   const fd = fs.openSync(file, 'w');
   fs.writeSync(fd, 'product_code,category_code,entity_code,longitude,latitude,entity_name,upload_time\r\n');
   for (let b = 0; b < 20; b++) {
