@@ -9,26 +9,13 @@ import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, lastJson, runCli, spawnCli } from './helpers/cli.js';
-import { startSandbox, testKeys, type TestSandbox } from './helpers/sandbox.js';
+import { startSandbox, testKeys } from './helpers/sandbox.js';
+import { borrowFile, sent, upload } from './helpers/borrow-cli.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, toCsv } from './helpers/borrow.js';
 import { waitUntil } from './helpers/wait.js';
 import { CONTRACT_COLUMNS, contract, idCard } from './helpers/people.js';
 import { oneLine } from '../pipeline/sandbox/keys.js';
-
-const METHOD = 'zhima.merchant.borrow.entity.upload';
-
-function borrowFile(dir: string, name: string, n: number, from: number): string {
-  return writeFile(dir, name, toCsv(entities(n, from)));
-}
-
-function sent(sb: TestSandbox, method = METHOD): number {
-  return sb.gateway.requests.filter((r) => r.method === method).length;
-}
-
-function upload(sb: TestSandbox, ledger: string, files: string[], extra: string[] = [], env: Record<string, string> = {}) {
-  return runCli(['upload', 'borrow-entities', ...files, ...sb.flags, '--ledger', ledger, '--json', '--no-progress', '--backoff-ms', '5', ...extra], { env });
-}
 
 test('secrets never reach output or the ledger, whatever the spelling; an ID number in a mislabelled column appears nowhere in clear; files are 0600', async () => {
   const sb = await startSandbox();

@@ -11,23 +11,10 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { CLI, lastJson, runCli, spawnCli } from './helpers/cli.js';
-import { startSandbox, testKeys, type TestSandbox } from './helpers/sandbox.js';
+import { startSandbox, testKeys } from './helpers/sandbox.js';
+import { METHOD, borrowFile, sent, upload } from './helpers/borrow-cli.js';
 import { tempDir, writeFile } from './helpers/tmp.js';
 import { entities, toCsv } from './helpers/borrow.js';
-
-const METHOD = 'zhima.merchant.borrow.entity.upload';
-
-function borrowFile(dir: string, name: string, n: number, from: number): string {
-  return writeFile(dir, name, toCsv(entities(n, from)));
-}
-
-function sent(sb: TestSandbox, method = METHOD): number {
-  return sb.gateway.requests.filter((r) => r.method === method).length;
-}
-
-function upload(sb: TestSandbox, ledger: string, files: string[], extra: string[] = [], env: Record<string, string> = {}) {
-  return runCli(['upload', 'borrow-entities', ...files, ...sb.flags, '--ledger', ledger, '--json', '--no-progress', '--backoff-ms', '5', ...extra], { env });
-}
 
 test('several files and a glob (expanded by the shell or not) are all read, in order; a file named twice is read once', async () => {
   const sb = await startSandbox();
