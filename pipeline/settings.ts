@@ -38,19 +38,6 @@ export function canonicalName(name: string): string {
   return name.replace(/_/g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-/**
- * yargs' "Unknown arguments: bogus-flag, bogusFlag" names each unknown option twice (both spellings) and without
- * its dashes: say it once, as the user typed it (`--bogus-flag`, or a stray word as a word).
- */
-export function unknownArguments(message: string, argv: readonly string[]): string {
-  const m = /^Unknown arguments?: (.*)$/s.exec(message);
-  if (!m) return message;
-  const typed = new Set(argv.filter((a) => a.startsWith('-')).map((a) => canonicalName(a.replace(/^-+/, '').split('=')[0]!)));
-  const names = [...new Set(m[1]!.split(', ').map((n) => (typed.has(canonicalName(n)) ? canonicalName(n) : n)))];
-  const shown = names.map((n) => (typed.has(n) ? (n.length === 1 ? `-${n}` : `--${n}`) : `"${n}"`));
-  return `unknown ${names.length === 1 ? 'argument' : 'arguments'}: ${shown.join(', ')}`;
-}
-
 function usage(message: string): never {
   throw new SyncError('SYNC_CONFIG_INVALID', message);
 }

@@ -1,4 +1,4 @@
-import { unknownArguments } from '../settings.js';
+import { canonicalName } from '../settings.js';
 import type { CommandSpec } from './context.js';
 
 /**
@@ -54,6 +54,19 @@ export function closestOption(name: string, spec: CommandSpec | undefined): stri
     if (d <= Math.min(2, Math.floor(u.length / 3)) && (!best || d < best.d)) best = { name: u, d };
   }
   return best && `--${negated ? 'no-' : ''}${best.name}`;
+}
+
+/**
+ * yargs' "Unknown arguments: bogus-flag, bogusFlag" names each unknown option twice (both spellings) and without
+ * its dashes: say it once, as the user typed it (`--bogus-flag`, or a stray word as a word).
+ */
+function unknownArguments(message: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.*)$/s.exec(message);
+  if (!m) return message;
+  const typed = new Set(argv.filter((a) => a.startsWith('-')).map((a) => canonicalName(a.replace(/^-+/, '').split('=')[0]!)));
+  const names = [...new Set(m[1]!.split(', ').map((n) => (typed.has(canonicalName(n)) ? canonicalName(n) : n)))];
+  const shown = names.map((n) => (typed.has(n) ? (n.length === 1 ? `-${n}` : `--${n}`) : `"${n}"`));
+  return `unknown ${names.length === 1 ? 'argument' : 'arguments'}: ${shown.join(', ')}`;
 }
 
 /** yargs' message for a failure, as we say it (anything not recognised is passed through unknownArguments). */
